@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+// presence-gateway: a real-time presence and messaging gateway over a hand-rolled
+// RFC 6455 server. Module graph (arrows = "may import"), see README.md:
+//
+//   presenced ─► Gateway ─► Transport ─► WebSocket ─► COpenSSL / CZlib
+//                   ├─► Presence (pure domain)
+//                   └─► Accounts ─► Storage ─► CSQLite
+//   presence-loadtest ─► Transport (client side), WebSocket
+import PackageDescription
+
+let package = Package(
+    name: "presence-gateway",
+    products: [
+        .executable(name: "presenced", targets: ["presenced"]),
+        .executable(name: "presence-loadtest", targets: ["presence-loadtest"]),
+    ],
+    dependencies: [
+        // Command lines whose --help is always true (presenced, presence-loadtest).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The logging API every server-side Swift library speaks; one line per event.
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Latency percentiles in the load generator without binning by hand.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+    ],
+    targets: [
+        // --- C shims: only what Swift cannot import directly (macros, OSSL_PARAM, epoll). ---
+        .target(name: "CPosix", path: "Sources/CPosix"),
+        .target(
+            name: "COpenSSL", path: "Sources/COpenSSL",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(name: "CZlib", path: "Sources/CZlib", linkerSettings: [.linkedLibrary("z")]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+
+        // --- Pure protocol code: bytes in, bytes or errors out. No sockets, no threads. ---
+        .target(name: "WebSocket", dependencies: ["CZlib", "COpenSSL"]),
+
+        // --- The only module that makes syscalls: epoll loops, TLS, timers, buffers. ---
+        .target(name: "Transport", dependencies: ["WebSocket", "CPosix", "COpenSSL"]),
+
+        // --- Pure domain: sessions, contacts, statuses, calls. Commands + time in, effects out. ---
+        .target(name: "Presence"),
+
+        // --- Persistence: SQLite (WAL) behind small repository types, numbered migrations. ---
+        .target(name: "Storage", dependencies: ["CSQLite"]),
+        // --- Accounts: password policy, scrypt, device tokens, Google ID tokens, resets, outbox mail. ---
+        .target(name: "Accounts", dependencies: ["Storage", "COpenSSL"]),
+
+        // --- Wiring: HTTP routes, the JSON wire protocol, echo mode. ---
+        .target(
+            name: "Gateway",
+            dependencies: ["Transport", "WebSocket", "Presence", .product(name: "Logging", package: "swift-log")]),
+
+        .executableTarget(
+            name: "presenced",
+            dependencies: [
+                "Gateway", "Transport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "presence-loadtest",
+            dependencies: [
+                "WebSocket", "CPosix",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "loadtest/Sources/presence-loadtest"),
+
+        // libFuzzer entry points; see scripts/fuzz.sh. Built normally they do nothing.
+        .executableTarget(name: "fuzz-frame-decoder", dependencies: ["WebSocket"], path: "Fuzz/FrameDecoder"),
+        .executableTarget(name: "fuzz-handshake", dependencies: ["WebSocket"], path: "Fuzz/Handshake"),
+
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "Gateway", "CPosix", "COpenSSL"]),
+        .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "COpenSSL"]),
+    ]
+)

@@ -1,0 +1,61 @@
+// Linux syscalls that `import Glibc` does not expose to Swift (epoll, eventfd,
+// timerfd, signalfd) and the few that need a C wrapper (accept4's
+// transparent-union argument, errno as an lvalue).
+#ifndef CPOSIX_H
+#define CPOSIX_H
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <errno.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+/// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; the peer address is written to `addr` (may be NULL).
+static inline int cposix_accept(int fd, struct sockaddr_storage *addr, socklen_t *len) {
+    return accept4(fd, (struct sockaddr *)addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+static inline int cposix_errno(void) { return errno; }
+
+/// Blocks `signo` for the calling thread and every thread it starts later.
+static inline int cposix_block_signal(int signo) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    return pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/// A signalfd (non-blocking) for the given signals, which must already be blocked.
+static inline int cposix_signalfd2(int a, int b) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, a);
+    if (b > 0) sigaddset(&set, b);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/// Ignore SIGPIPE process-wide: a write to a closed socket returns EPIPE instead.
+static inline void cposix_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+/// epoll_event.data.u64 accessors; the struct is packed on x86_64 and its
+/// union does not import cleanly.
+static inline uint64_t cposix_event_data(const struct epoll_event *e) { return e->data.u64; }
+static inline uint32_t cposix_event_mask(const struct epoll_event *e) { return e->events; }
+static inline int cposix_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+#endif

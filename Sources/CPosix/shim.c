@@ -1,0 +1,2 @@
+// Intentionally empty: every CPosix function is static inline in the header.
+#include "CPosix.h"
