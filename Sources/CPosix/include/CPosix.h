@@ -3,16 +3,12 @@
 // transparent-union argument, errno as an lvalue).
 #ifndef CPOSIX_H
 #define CPOSIX_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/resource.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -22,9 +18,11 @@
 #include <fcntl.h>
 
 /// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; the peer address is written to `addr` (may be NULL).
-static inline int cposix_accept(int fd, struct sockaddr_storage *addr, socklen_t *len) {
-    return accept4(fd, (struct sockaddr *)addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-}
+/// Defined in shim.c, which alone is compiled with _GNU_SOURCE: defining it in this header
+/// would change glibc's struct definitions (fd_set, rusage) against other modules.
+int cposix_accept(int fd, struct sockaddr_storage *addr, socklen_t *len);
+/// Raises RLIMIT_NOFILE's soft limit to its hard limit. - Returns: the new soft limit.
+long cposix_raise_nofile(void);
 
 static inline int cposix_errno(void) { return errno; }
 

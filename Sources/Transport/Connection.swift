@@ -1,0 +1,75 @@
+import WebSocket
+
+/// Everything the transport keeps for one socket.
+///
+/// Kept small and flat: an idle WebSocket owns no buffers at all. Input is read into the
+/// loop's shared buffer and parsed in place; output is gathered in the loop's shared
+/// outbound queue and written once per loop iteration; only bytes a socket would not take
+/// (a slow reader) or a request head split over reads are copied into this object.
+final class Connection {
+    enum State: UInt8 {
+        /// Reading an HTTP request (before any upgrade, or between keep-alive requests).
+        case http
+        /// An open WebSocket.
+        case open
+        /// We sent a Close and wait for the peer's (bounded by the close timeout).
+        case closing
+        /// The socket is closed; the object is about to go.
+        case closed
+    }
+
+    let fd: Int32
+    let generation: UInt32
+    let remoteAddress: String
+    var state: State = .http
+    /// Close the socket as soon as everything queued is written.
+    var closeAfterFlush = false
+    /// The WebSocket Close code already reported to the handler (once).
+    var reportedClose = false
+    /// Whether the upgrade completed (the handler knows this connection).
+    var isWebSocket = false
+    /// The route number the handler gave at upgrade.
+    var route = 0
+
+    /// Request-head bytes split over reads (HTTP phase only).
+    var inbound: [UInt8] = []
+    /// The WebSocket reader (frames to messages); set at upgrade.
+    var reader: MessageReader?
+    /// The window the loop's shared deflater uses for this connection, when compressing.
+    var deflateWindowBits: Int = 0
+
+    /// Wire bytes the socket has not taken yet, from `pendingStart`.
+    var pending: [UInt8] = []
+    var pendingStart = 0
+    /// Whether EPOLLOUT is armed.
+    var isWaitingForWritable = false
+
+    /// This connection's chain in the loop's outbound queue (-1: empty).
+    var queueHead: Int32 = -1
+    var queueTail: Int32 = -1
+    var isDirty = false
+
+    /// Last time bytes arrived (loop clock, ms).
+    var lastReceived: Int64
+    /// When a ping went out unanswered, or 0.
+    var pingSentAt: Int64 = 0
+    /// When the current phase times out (request, close handshake), or 0.
+    var phaseDeadline: Int64 = 0
+    /// The wheel tick of this connection's live timer entry, or -1.
+    var filedTick: Int64 = -1
+
+    let tls: TLSSession?
+
+    init(fd: Int32, generation: UInt32, remoteAddress: String, tls: TLSSession?, now: Int64) {
+        self.fd = fd
+        self.generation = generation
+        self.remoteAddress = remoteAddress
+        self.tls = tls
+        self.lastReceived = now
+    }
+
+    var bufferedBytes: Int { pending.count - pendingStart }
+
+    /// The token epoll and the timer wheel carry for this connection.
+    var token: UInt64 { UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd)) }
+}

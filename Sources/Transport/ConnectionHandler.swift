@@ -1,0 +1,60 @@
+import WebSocket
+
+/// Identifies one connection across threads: its loop, its descriptor and a generation
+/// that changes whenever the descriptor is reused, so a stale ID never reaches a new peer.
+public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
+    public var loop: Int
+    public var fd: Int32
+    public var generation: UInt32
+    public init(loop: Int, fd: Int32, generation: UInt32) {
+        self.loop = loop
+        self.fd = fd
+        self.generation = generation
+    }
+    public var description: String { "\(loop).\(fd).\(generation)" }
+}
+
+/// A plain HTTP request with its body.
+public struct HTTPRequest: Sendable {
+    public var head: HTTPRequestHead
+    public var body: [UInt8]
+    /// The peer's address.
+    public var remoteAddress: String
+}
+
+/// What to do with a WebSocket upgrade request.
+public enum UpgradeDecision: Sendable {
+    /// Validate it under `policy` and, if valid, open a WebSocket with these limits.
+    /// `route` is a number of the handler's choosing, available on the connection later.
+    case accept(policy: Handshake.Policy, limits: MessageLimits, route: Int)
+    /// Refuse with this response.
+    case reject(HTTPResponse)
+}
+
+/// Size limits of one WebSocket route.
+public struct MessageLimits: Sendable {
+    /// The largest frame payload; larger closes with 1009.
+    public var maxFrameSize: Int
+    /// The largest message after reassembly and inflation; larger closes with 1009.
+    public var maxMessageSize: Int
+    public init(maxFrameSize: Int, maxMessageSize: Int) {
+        self.maxFrameSize = maxFrameSize
+        self.maxMessageSize = maxMessageSize
+    }
+}
+
+/// The application side of the transport. One handler serves one event loop and is called
+/// only on that loop's thread, so it needs no locks for its own per-loop state.
+public protocol ConnectionHandler: AnyObject {
+    /// A plain HTTP request (not an upgrade).
+    func handle(_ request: HTTPRequest, on loop: EventLoop) -> HTTPResponse
+    /// Decides a WebSocket upgrade before it is validated.
+    func route(_ head: HTTPRequestHead, remoteAddress: String) -> UpgradeDecision
+    /// A WebSocket opened.
+    func opened(_ id: ConnectionID, route: Int, subprotocol: String?, on loop: EventLoop)
+    /// A complete text or binary message. The bytes are borrowed for the call only.
+    func received(_ id: ConnectionID, opcode: Opcode, payload: UnsafeRawBufferPointer, on loop: EventLoop)
+    /// The WebSocket closed (any reason, once). `code` is what the peer sent or what the
+    /// server closed with; 1006 when the connection dropped.
+    func closed(_ id: ConnectionID, code: CloseCode, on loop: EventLoop)
+}

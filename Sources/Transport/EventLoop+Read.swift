@@ -1,0 +1,237 @@
+import CPosix
+import Glibc
+import WebSocket
+
+extension EventLoop {
+    /// One read per readiness event (level-triggered): a busy peer cannot starve the others.
+    func onReadable(_ conn: Connection) {
+        guard conn.state != .closed else { return }
+        switch Syscall.read(conn.fd, readBuffer.baseAddress!, readBuffer.count) {
+        case .processed(0):
+            abort(conn)
+        case .processed(let n):
+            conn.lastReceived = now
+            conn.pingSentAt = 0
+            if let tls = conn.tls {
+                guard tls.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])) else { abort(conn); return }
+                decrypt(conn, tls)
+                // Handshake records and alerts go out even when no data does.
+                if tls.pendingCiphertext > 0 { markDirty(conn) }
+            } else {
+                consume(conn, UnsafeMutableRawBufferPointer(rebasing: readBuffer[0..<n]))
+            }
+        case .wouldBlock:
+            return
+        case .failed:
+            abort(conn)
+        }
+    }
+
+    func decrypt(_ conn: Connection, _ tls: TLSSession) {
+        while conn.state != .closed {
+            switch tls.read(into: plainBuffer) {
+            case .bytes(let n):
+                consume(conn, UnsafeMutableRawBufferPointer(rebasing: plainBuffer[0..<n]))
+            case .needMore:
+                return
+            case .closed, .failed:
+                abort(conn)
+                return
+            }
+        }
+    }
+
+    /// Plaintext bytes from the peer, in place in a loop buffer.
+    func consume(_ conn: Connection, _ bytes: UnsafeMutableRawBufferPointer) {
+        switch conn.state {
+        case .http: consumeHTTP(conn, bytes)
+        case .open, .closing: consumeFrames(conn, bytes)
+        case .closed: return
+        }
+    }
+
+    // MARK: - HTTP
+
+    func consumeHTTP(_ conn: Connection, _ bytes: UnsafeMutableRawBufferPointer) {
+        if conn.inbound.isEmpty {
+            let used = parseRequests(conn, bytes)
+            if used < bytes.count, conn.state == .http, !conn.closeAfterFlush {
+                conn.inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
+            } else if used < bytes.count, conn.state == .open {
+                consumeFrames(conn, UnsafeMutableRawBufferPointer(rebasing: bytes[used...]))
+            }
+            return
+        }
+        // A request split over reads: gather it, bounded by the head and body limits.
+        conn.inbound.append(contentsOf: UnsafeRawBufferPointer(bytes))
+        if conn.inbound.count > config.maxRequestHeadSize + config.maxRequestBodySize {
+            reject(conn, HTTPResponse.text(413, "request too large"))
+            return
+        }
+        var buffer = conn.inbound
+        conn.inbound = []
+        buffer.withUnsafeMutableBytes { raw in
+            let used = parseRequests(conn, raw)
+            if used < raw.count {
+                if conn.state == .http, !conn.closeAfterFlush {
+                    conn.inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[used...]))
+                } else if conn.state == .open {
+                    consumeFrames(conn, UnsafeMutableRawBufferPointer(rebasing: raw[used...]))
+                }
+            }
+        }
+    }
+
+    /// Handles every complete request at the start of `bytes`. - Returns: bytes used.
+    func parseRequests(_ conn: Connection, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
+        var used = 0
+        while used < bytes.count, conn.state == .http, !conn.closeAfterFlush {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
+            let parsed: (HTTPRequestHead, Int)?
+            do {
+                parsed = try HTTPRequestParser.parse(rest, maxSize: config.maxRequestHeadSize)
+            } catch {
+                reject(conn, HTTPResponse.text(error.status, error.reason))
+                return bytes.count
+            }
+            guard let (head, headLength) = parsed else { return used }
+            if Handshake.isUpgradeRequest(head) {
+                used += headLength
+                upgrade(conn, head)
+                return used
+            }
+            // A plain request: wait for its body (Content-Length only).
+            if !head.values("Transfer-Encoding").isEmpty {
+                reject(conn, HTTPResponse.text(501, "chunked request bodies are not supported; send Content-Length"))
+                return bytes.count
+            }
+            var bodyLength = 0
+            let lengths = head.values("Content-Length")
+            if let l = lengths.first {
+                guard lengths.count == 1, let n = Int(l), n >= 0, l.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                    reject(conn, HTTPResponse.text(400, "bad Content-Length"))
+                    return bytes.count
+                }
+                guard n <= config.maxRequestBodySize else {
+                    reject(conn, HTTPResponse.text(413, "request body larger than \(config.maxRequestBodySize) bytes"))
+                    return bytes.count
+                }
+                bodyLength = n
+            }
+            guard rest.count >= headLength + bodyLength else { return used }
+            let body = Array(rest[headLength..<(headLength + bodyLength)])
+            used += headLength + bodyLength
+            let response = handler.handle(HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress), on: self)
+            let keepAlive = head.version >= 11 && !head.tokens("Connection").contains("close") && !isStopping
+            queue(response.serialized(close: !keepAlive), to: conn)
+            if keepAlive {
+                conn.phaseDeadline = now + config.keepAliveTimeoutMilliseconds
+            } else {
+                conn.closeAfterFlush = true
+            }
+        }
+        return used
+    }
+
+    func reject(_ conn: Connection, _ response: HTTPResponse) {
+        conn.inbound = []
+        queue(response.serialized(close: true), to: conn)
+        conn.closeAfterFlush = true
+    }
+
+    func upgrade(_ conn: Connection, _ head: HTTPRequestHead) {
+        let decision = isStopping ? .reject(.text(503, "server shutting down", headers: [("Retry-After", "5")]))
+            : handler.route(head, remoteAddress: conn.remoteAddress)
+        guard case .accept(let policy, let limits, let route) = decision else {
+            if case .reject(let response) = decision { reject(conn, response) }
+            return
+        }
+        switch Handshake.accept(head, policy: policy) {
+        case .failure(let rejection):
+            reject(conn, rejection.response)
+        case .success(let accepted):
+            queue(accepted.response.serialized(), to: conn)
+            var inflation = MessageReader.Inflation.none
+            if let p = accepted.compression {
+                inflation = p.clientNoContextTakeover ? .shared(sharedInflater) : .own(nil)
+                conn.deflateWindowBits = p.serverMaxWindowBits
+            }
+            conn.reader = MessageReader(role: .server, maxFrameSize: limits.maxFrameSize,
+                                        maxMessageSize: limits.maxMessageSize, inflation: inflation)
+            conn.inbound = []
+            conn.state = .open
+            conn.route = route
+            conn.isWebSocket = true
+            conn.phaseDeadline = 0
+            arm(conn)
+            handler.opened(id(of: conn), route: route, subprotocol: accepted.subprotocol, on: self)
+        }
+    }
+
+    // MARK: - WebSocket
+
+    func id(of conn: Connection) -> ConnectionID {
+        ConnectionID(loop: index, fd: conn.fd, generation: conn.generation)
+    }
+
+    func consumeFrames(_ conn: Connection, _ bytes: UnsafeMutableRawBufferPointer) {
+        guard conn.reader != nil, !conn.closeAfterFlush else { return }
+        let cid = id(of: conn)
+        do {
+            try conn.reader!.read(bytes) { event in
+                switch event {
+                case .text(let payload):
+                    if conn.state == .open { handler.received(cid, opcode: .text, payload: payload, on: self) }
+                case .binary(let payload):
+                    if conn.state == .open { handler.received(cid, opcode: .binary, payload: payload, on: self) }
+                case .ping(let payload):
+                    if conn.state == .open { sendControl(conn, opcode: .pong, payload: payload) }
+                case .pong:
+                    break
+                case .close(let code, _):
+                    peerClosed(conn, code: code)
+                    return false
+                }
+                return conn.state == .open || conn.state == .closing && !conn.closeAfterFlush
+            }
+        } catch {
+            fail(conn, error)
+        }
+    }
+
+    /// The peer's Close arrived.
+    func peerClosed(_ conn: Connection, code: CloseCode?) {
+        if conn.state == .open {
+            // §5.5.1: answer with a Close, echoing the code.
+            if let code {
+                var payload = [UInt8(code.rawValue >> 8), UInt8(code.rawValue & 0xFF)]
+                payload.withUnsafeMutableBytes { sendControl(conn, opcode: .close, payload: UnsafeRawBufferPointer($0)) }
+            } else {
+                sendControl(conn, opcode: .close, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+            reportClosed(conn, code ?? .noStatus)
+        }
+        // §7.1.1: the server closes the TCP connection first, once the Close is written.
+        conn.state = .closing
+        conn.closeAfterFlush = true
+        markDirty(conn)
+    }
+
+    /// The peer broke the protocol: close with the violation's code and stop reading.
+    func fail(_ conn: Connection, _ error: ProtocolError) {
+        if conn.state == .open {
+            let payload = FrameEncoder.closePayload(code: error.closeCode, reason: error.reason)
+            payload.withUnsafeBytes { sendControl(conn, opcode: .close, payload: $0) }
+            reportClosed(conn, error.closeCode)
+        }
+        conn.state = .closing
+        conn.closeAfterFlush = true
+        markDirty(conn)
+    }
+
+    func reportClosed(_ conn: Connection, _ code: CloseCode) {
+        guard !conn.reportedClose, conn.isWebSocket else { return }
+        conn.reportedClose = true
+        handler.closed(id(of: conn), code: code, on: self)
+    }
+}

@@ -1,0 +1,260 @@
+import CPosix
+import Glibc
+import WebSocket
+
+extension EventLoop {
+    // MARK: - Sending (loop thread)
+
+    /// Sends one message to a connection of this loop; compressed when the peer negotiated
+    /// permessage-deflate and it pays. Call only on this loop's thread.
+    public func send(_ id: ConnectionID, opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        guard let conn = connection(id), conn.state == .open else { return }
+        sendMessage(conn, opcode: opcode, payload: payload)
+    }
+
+    /// Sends a frame encoded once (see `Frame.encode`) to a connection of this loop, by
+    /// reference: the same bytes serve every recipient. Call only on this loop's thread.
+    public func sendFrame(_ id: ConnectionID, frame: [UInt8]) {
+        guard let conn = connection(id), conn.state == .open else { return }
+        outbound.appendShared(frame, to: conn)
+        markDirty(conn)
+    }
+
+    /// Starts the close handshake with `code`. Call only on this loop's thread.
+    public func close(_ id: ConnectionID, code: CloseCode, reason: String) {
+        guard let conn = connection(id) else { return }
+        switch conn.state {
+        case .open: startClose(conn, code: code, reason: reason)
+        case .http: conn.closeAfterFlush = true; markDirty(conn)
+        default: break
+        }
+    }
+
+    /// The number of wire bytes waiting for a slow reader (backpressure), or nil if the
+    /// connection is gone.
+    public func bufferedAmount(_ id: ConnectionID) -> Int? { connection(id)?.bufferedBytes }
+
+    /// Compressing below this size rarely pays: the deflate block overhead eats the gain.
+    static let compressionThreshold = 64
+
+    func sendMessage(_ conn: Connection, opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        if conn.deflateWindowBits > 0, payload.count >= Self.compressionThreshold {
+            let bits = conn.deflateWindowBits
+            let deflater = deflaters[bits] ?? {
+                let d = Deflater(windowBits: bits)
+                deflaters[bits] = d
+                return d
+            }()
+            compressed.removeAll(keepingCapacity: true)
+            deflater.compress(payload, into: &compressed)
+            if compressed.count < payload.count {
+                compressed.withUnsafeBytes { writeFrame(conn, opcode: opcode, isCompressed: true, payload: $0) }
+                return
+            }
+        }
+        writeFrame(conn, opcode: opcode, isCompressed: false, payload: payload)
+    }
+
+    func sendControl(_ conn: Connection, opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        writeFrame(conn, opcode: opcode, isCompressed: false, payload: payload)
+    }
+
+    func writeFrame(_ conn: Connection, opcode: Opcode, isCompressed: Bool, payload: UnsafeRawBufferPointer) {
+        var header: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &header) { h in
+            let n = FrameEncoder.writeHeader(opcode: opcode, isCompressed: isCompressed, payloadLength: payload.count, to: h.baseAddress!)
+            outbound.appendFrame(header: UnsafeRawBufferPointer(rebasing: h[0..<n]), payload: payload, to: conn)
+        }
+        markDirty(conn)
+    }
+
+    /// Queues raw bytes (an HTTP response).
+    func queue(_ bytes: [UInt8], to conn: Connection) {
+        bytes.withUnsafeBytes { outbound.append($0, to: conn) }
+        markDirty(conn)
+    }
+
+    func startClose(_ conn: Connection, code: CloseCode, reason: String) {
+        let payload = FrameEncoder.closePayload(code: code, reason: reason)
+        payload.withUnsafeBytes { sendControl(conn, opcode: .close, payload: $0) }
+        reportClosed(conn, code)
+        conn.state = .closing
+        conn.phaseDeadline = now + config.closeTimeoutMilliseconds
+        arm(conn)
+    }
+
+    func markDirty(_ conn: Connection) {
+        guard !conn.isDirty else { return }
+        conn.isDirty = true
+        dirty.append(conn.fd)
+    }
+
+    // MARK: - Writing
+
+    /// Writes every dirty connection's queued bytes: one `writev` each.
+    func flushDirty() {
+        var i = 0
+        while i < dirty.count {
+            let fd = Int(dirty[i])
+            i += 1
+            if let conn = connections[fd], conn.isDirty { flush(conn) }
+        }
+        dirty.removeAll(keepingCapacity: true)
+        outbound.reset()
+    }
+
+    func flush(_ conn: Connection) {
+        conn.isDirty = false
+        guard conn.state != .closed else { return }
+        if let tls = conn.tls {
+            outbound.drain(conn) { bytes in if !tls.write(bytes) { conn.closeAfterFlush = true } }
+            var n = tls.drain(into: plainBuffer)
+            while n > 0 {
+                conn.pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: plainBuffer[0..<n]))
+                n = tls.drain(into: plainBuffer)
+            }
+            writePending(conn)
+        } else if conn.bufferedBytes > 0 {
+            // Bytes already wait: new ones go behind them.
+            outbound.drain(conn) { conn.pending.append(contentsOf: $0) }
+            writePending(conn)
+        } else {
+            writeQueued(conn)
+        }
+        guard conn.state != .closed else { return }
+        if conn.bufferedBytes > config.maxBufferedBytes, !conn.closeAfterFlush {
+            slowConsumer(conn)
+            return
+        }
+        finishFlush(conn)
+    }
+
+    /// `writev` straight from the queue; only what the socket refuses is copied.
+    func writeQueued(_ conn: Connection) {
+        var count = 0
+        var total = 0
+        outbound.drain(conn) { bytes in
+            if count == Self.maxIovecs {
+                // More segments than one writev takes: the rest waits in `pending`.
+                conn.pending.append(contentsOf: bytes)
+                return
+            }
+            iovecs[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+            count += 1
+            total += bytes.count
+        }
+        guard count > 0 else { return }
+        switch Syscall.writev(conn.fd, iovecs, count) {
+        case .processed(let written):
+            if written < total {
+                // Keep the unwritten tail, in order, ahead of any overflow already in pending.
+                var tail: [UInt8] = []
+                var skip = written
+                for k in 0..<count {
+                    let v = iovecs[k]
+                    if skip >= v.iov_len { skip -= v.iov_len; continue }
+                    tail.append(contentsOf: UnsafeRawBufferPointer(start: v.iov_base! + skip, count: v.iov_len - skip))
+                    skip = 0
+                }
+                conn.pending.insert(contentsOf: tail, at: conn.pendingStart)
+            }
+            if conn.bufferedBytes > 0 { writePending(conn) }
+        case .wouldBlock:
+            var tail: [UInt8] = []
+            for k in 0..<count { tail.append(contentsOf: UnsafeRawBufferPointer(start: iovecs[k].iov_base, count: iovecs[k].iov_len)) }
+            conn.pending.insert(contentsOf: tail, at: conn.pendingStart)
+            waitForWritable(conn)
+        case .failed:
+            abort(conn)
+        }
+    }
+
+    /// Writes from `pending`; arms EPOLLOUT for what remains.
+    func writePending(_ conn: Connection) {
+        while conn.bufferedBytes > 0 {
+            let result = conn.pending.withUnsafeBytes { raw in
+                Syscall.write(conn.fd, raw.baseAddress! + conn.pendingStart, raw.count - conn.pendingStart)
+            }
+            switch result {
+            case .processed(let n):
+                conn.pendingStart += n
+            case .wouldBlock:
+                waitForWritable(conn)
+                return
+            case .failed:
+                abort(conn)
+                return
+            }
+        }
+        // All written: give the memory back, so idle connections own no buffers.
+        conn.pending = []
+        conn.pendingStart = 0
+        if conn.isWaitingForWritable {
+            conn.isWaitingForWritable = false
+            _ = cposix_epoll_ctl(epfd, EPOLL_CTL_MOD, conn.fd, EPOLLIN.rawValue, conn.token)
+        }
+    }
+
+    func waitForWritable(_ conn: Connection) {
+        // Compact: drop what was written so `pending` does not grow without bound.
+        if conn.pendingStart > 64 * 1024, conn.pendingStart * 2 > conn.pending.count {
+            conn.pending.removeFirst(conn.pendingStart)
+            conn.pendingStart = 0
+        }
+        guard !conn.isWaitingForWritable else { return }
+        conn.isWaitingForWritable = true
+        _ = cposix_epoll_ctl(epfd, EPOLL_CTL_MOD, conn.fd, EPOLLIN.rawValue | EPOLLOUT.rawValue, conn.token)
+    }
+
+    func onWritable(_ conn: Connection) {
+        writePending(conn)
+        if conn.state != .closed { finishFlush(conn) }
+    }
+
+    func finishFlush(_ conn: Connection) {
+        if conn.closeAfterFlush, conn.bufferedBytes == 0 {
+            closeSocket(conn)
+        }
+    }
+
+    /// A reader too slow for what it is sent: queue nothing more, append a Close 1013
+    /// behind what is waiting, and drop the socket if it is not read within the close timeout.
+    func slowConsumer(_ conn: Connection) {
+        if conn.state == .open {
+            let payload = FrameEncoder.closePayload(code: .tryAgainLater, reason: "too slow: output buffer limit reached")
+            var frame: [UInt8] = []
+            payload.withUnsafeBytes { FrameEncoder.append(opcode: .close, payload: $0, to: &frame) }
+            conn.pending.append(contentsOf: frame)
+            reportClosed(conn, .tryAgainLater)
+            conn.state = .closing
+            conn.phaseDeadline = now + config.closeTimeoutMilliseconds
+            arm(conn)
+        }
+        conn.closeAfterFlush = true
+    }
+
+    // MARK: - Closing the socket
+
+    /// Drops the connection now (peer gone, reset, timeout).
+    func abort(_ conn: Connection) {
+        reportClosed(conn, .abnormal)
+        closeSocket(conn)
+    }
+
+    func closeSocket(_ conn: Connection) {
+        guard conn.state != .closed else { return }
+        if let tls = conn.tls, conn.bufferedBytes == 0 {
+            // Best effort close_notify; a peer that is gone will not read it.
+            tls.shutdown()
+            let n = tls.drain(into: plainBuffer)
+            if n > 0 { _ = Syscall.write(conn.fd, plainBuffer.baseAddress!, n) }
+        }
+        reportClosed(conn, .abnormal)
+        conn.state = .closed
+        Glibc.close(conn.fd)  // also removes it from epoll
+        connections[Int(conn.fd)] = nil
+        conn.pending = []
+        openCount -= 1
+        limits.release(conn.remoteAddress)
+    }
+}

@@ -1,0 +1,341 @@
+import CPosix
+import Glibc
+import Synchronization
+import WebSocket
+
+/// Work handed to a loop from another thread.
+enum LoopTask: Sendable {
+    /// Send one message, encoded on the loop (compressed where negotiated).
+    case send(ConnectionID, Opcode, [UInt8])
+    /// Send one frame, already encoded, to many connections of this loop.
+    case broadcast([ConnectionID], [UInt8])
+    /// Start the close handshake.
+    case close(ConnectionID, CloseCode, String)
+    /// Run a closure on the loop thread.
+    case run(@Sendable (EventLoop) -> Void)
+    /// Stop accepting, close every connection with 1001, and stop once they are gone.
+    case shutdown
+}
+
+/// One epoll event loop on its own thread: it accepts, reads, writes and times out its own
+/// connections, and nothing else touches them.
+///
+/// `@unchecked Sendable`: every stored property is confined to the loop's thread except
+/// `inbox` (a `Mutex`) and the immutable `index` and `wakeFD`, which is all other threads
+/// use (through `execute`, `send`, `close`).
+public final class EventLoop: @unchecked Sendable {
+    public let index: Int
+    let config: ServerConfiguration
+    let epfd: Int32
+    let wakeFD: Int32
+    var listeners: [Listener] = []
+    var connections: [Connection?] = []
+    var nextGeneration: UInt32 = 1
+    var handler: ConnectionHandler!
+    var wheel: TimerWheel
+    /// The loop clock (monotonic ms), read once per iteration.
+    public private(set) var now: Int64
+    let readBuffer: UnsafeMutableRawBufferPointer
+    /// Decrypted bytes of a TLS read.
+    let plainBuffer: UnsafeMutableRawBufferPointer
+    var outbound = OutboundQueue()
+    var dirty: [Int32] = []
+    let iovecs: UnsafeMutablePointer<iovec>
+    static let maxIovecs = 512
+    let inbox = Mutex<(tasks: [LoopTask], wakePending: Bool)>(([], false))
+    /// Shared compressors by window size (the server never takes over context).
+    var deflaters: [Deflater?] = Array(repeating: nil, count: 16)
+    /// Shared inflater for peers without context takeover.
+    lazy var sharedInflater = Inflater()
+    /// Scratch for compressing an outgoing message.
+    var compressed: [UInt8] = []
+    let tlsContext: TLSContext?
+    let limits: ConnectionCounter
+    var isStopping = false
+    var stopDeadline: Int64 = 0
+    var openCount = 0
+    var events: UnsafeMutablePointer<epoll_event>
+    var eventCapacity = 1024
+
+    static let wakeToken = UInt64.max
+    static func listenerToken(_ i: Int) -> UInt64 { UInt64.max - 1 - UInt64(i) }
+
+    init(index: Int, config: ServerConfiguration, tlsContext: TLSContext?, limits: ConnectionCounter) throws {
+        self.index = index
+        self.config = config
+        self.tlsContext = tlsContext
+        self.limits = limits
+        epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epfd >= 0 else { throw TransportError("epoll_create1", errno: cposix_errno()) }
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard wakeFD >= 0 else { throw TransportError("eventfd", errno: cposix_errno()) }
+        now = Syscall.monotonicMilliseconds()
+        wheel = TimerWheel(now: now)
+        readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        plainBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+        iovecs = .allocate(capacity: Self.maxIovecs)
+        events = .allocate(capacity: eventCapacity)
+        _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue, Self.wakeToken)
+        for (i, endpoint) in config.endpoints.enumerated() {
+            let l = try Listener.open(host: endpoint.host, port: endpoint.port, backlog: config.listenBacklog, isTLS: endpoint.isTLS)
+            listeners.append(l)
+            _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, EPOLLIN.rawValue, Self.listenerToken(i))
+        }
+    }
+
+    deinit {
+        Glibc.close(epfd)
+        Glibc.close(wakeFD)
+        readBuffer.deallocate()
+        plainBuffer.deallocate()
+        iovecs.deallocate()
+        events.deallocate()
+    }
+
+    /// The ports this loop listens on, in endpoint order.
+    var boundPorts: [Int] { listeners.map(\.boundPort) }
+
+    // MARK: - Other threads
+
+    /// Queues a task and wakes the loop (one eventfd write per batch of tasks).
+    func enqueue(_ task: LoopTask) {
+        let wake = inbox.withLock { box -> Bool in
+            box.tasks.append(task)
+            if box.wakePending { return false }
+            box.wakePending = true
+            return true
+        }
+        if wake {
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeFD, &one, 8)
+        }
+    }
+
+    /// Runs `body` on the loop thread soon. Safe from any thread.
+    public func execute(_ body: @escaping @Sendable (EventLoop) -> Void) { enqueue(.run(body)) }
+
+    // MARK: - The loop
+
+    /// Runs until shutdown has closed every connection (or its grace period ran out).
+    func run() {
+        while true {
+            let timeout: Int32 = dirty.isEmpty ? wheel.timeout(now: Syscall.monotonicMilliseconds()) : 0
+            let n = epoll_wait(epfd, events, Int32(eventCapacity), isStopping ? min(timeout < 0 ? 100 : timeout, 100) : timeout)
+            now = Syscall.monotonicMilliseconds()
+            if n < 0 {
+                if cposix_errno() == EINTR { continue }
+                preconditionFailure("epoll_wait: \(Syscall.describe(cposix_errno()))")
+            }
+            for i in 0..<Int(n) {
+                let e = events.advanced(by: i)
+                dispatch(token: cposix_event_data(e), mask: cposix_event_mask(e))
+            }
+            if Int(n) == eventCapacity {
+                // A full batch: grow, as the load may well stay this high.
+                events.deallocate()
+                eventCapacity *= 2
+                events = .allocate(capacity: eventCapacity)
+            }
+            wheel.advance(to: now) { token, tick in fireTimer(token: token, tick: tick) }
+            flushDirty()
+            if isStopping && (openCount == 0 || now >= stopDeadline) {
+                for c in connections { if let c { closeSocket(c) } }
+                flushDirty()
+                return
+            }
+        }
+    }
+
+    func dispatch(token: UInt64, mask: UInt32) {
+        if token == Self.wakeToken {
+            drainInbox()
+            return
+        }
+        if token >= Self.listenerToken(listeners.count - 1) && token <= Self.listenerToken(0) {
+            accept(listener: Int(Self.listenerToken(0) - token))
+            return
+        }
+        guard let conn = connection(token: token) else { return }  // stale event of a closed fd
+        if mask & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+            onReadable(conn)
+        }
+        if mask & EPOLLOUT.rawValue != 0, conn.state != .closed {
+            onWritable(conn)
+        }
+    }
+
+    func connection(token: UInt64) -> Connection? {
+        let fd = Int(UInt32(truncatingIfNeeded: token))
+        guard fd < connections.count, let c = connections[fd], c.generation == UInt32(token >> 32) else { return nil }
+        return c
+    }
+
+    func connection(_ id: ConnectionID) -> Connection? {
+        let fd = Int(id.fd)
+        guard id.loop == index, fd >= 0, fd < connections.count, let c = connections[fd], c.generation == id.generation else { return nil }
+        return c
+    }
+
+    func drainInbox() {
+        var drained: UInt64 = 0
+        _ = Glibc.read(wakeFD, &drained, 8)
+        var tasks: [LoopTask] = []
+        inbox.withLock { box in
+            swap(&tasks, &box.tasks)
+            box.wakePending = false
+        }
+        for task in tasks {
+            switch task {
+            case .send(let id, let opcode, let bytes):
+                bytes.withUnsafeBytes { send(id, opcode: opcode, payload: $0) }
+            case .broadcast(let ids, let frame):
+                for id in ids { sendFrame(id, frame: frame) }
+            case .close(let id, let code, let reason):
+                close(id, code: code, reason: reason)
+            case .run(let body):
+                body(self)
+            case .shutdown:
+                beginShutdown()
+            }
+        }
+    }
+
+    // MARK: - Accepting
+
+    func accept(listener i: Int) {
+        let listener = listeners[i]
+        for _ in 0..<256 {
+            var storage = sockaddr_storage()
+            var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = cposix_accept(listener.fd, &storage, &len)
+            if fd < 0 {
+                let e = cposix_errno()
+                if e == EAGAIN || e == EINTR || e == ECONNABORTED { return }
+                if e == EMFILE || e == ENFILE { return }  // retried on the next readiness event
+                return
+            }
+            let address = peerAddress(storage)
+            guard !isStopping, limits.admit(address, maxTotal: config.maxConnections, maxPerAddress: config.maxConnectionsPerAddress) else {
+                // A clear refusal before any upgrade (best effort on a fresh socket).
+                let refusal = HTTPResponse.text(503, "server at capacity; retry later", headers: [("Retry-After", "5")]).serialized(close: true)
+                _ = refusal.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                Glibc.close(fd)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            var tls: TLSSession?
+            if listener.isTLS {
+                guard let ctx = tlsContext, let session = TLSSession(context: ctx, isServer: true) else {
+                    limits.release(address)
+                    Glibc.close(fd)
+                    continue
+                }
+                tls = session
+            }
+            let generation = nextGeneration
+            nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
+            let conn = Connection(fd: fd, generation: generation, remoteAddress: address, tls: tls, now: now)
+            conn.phaseDeadline = now + config.requestTimeoutMilliseconds
+            if Int(fd) >= connections.count {
+                connections.append(contentsOf: repeatElement(nil, count: max(Int(fd) + 1 - connections.count, connections.count)))
+            }
+            connections[Int(fd)] = conn
+            openCount += 1
+            _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue, conn.token)
+            arm(conn)
+        }
+    }
+
+    // MARK: - Timers
+
+    func arm(_ conn: Connection) {
+        let due = deadline(of: conn)
+        let tick = TimerWheel.tick(of: due)
+        if conn.filedTick < 0 || tick < conn.filedTick {
+            conn.filedTick = wheel.file(conn.token, atTick: tick)
+        }
+    }
+
+    func deadline(of conn: Connection) -> Int64 {
+        switch conn.state {
+        case .http, .closing: return conn.phaseDeadline
+        case .open:
+            return conn.pingSentAt > 0
+                ? conn.pingSentAt + config.heartbeatTimeoutMilliseconds
+                : conn.lastReceived + config.heartbeatIntervalMilliseconds
+        case .closed: return .max
+        }
+    }
+
+    func fireTimer(token: UInt64, tick: Int64) {
+        guard let conn = connection(token: token), conn.filedTick == tick else { return }
+        conn.filedTick = -1
+        if deadline(of: conn) <= now {
+            switch conn.state {
+            case .http:
+                if !conn.inbound.isEmpty {
+                    queue(HTTPResponse.text(408, "request timeout").serialized(close: true), to: conn)
+                }
+                conn.closeAfterFlush = true
+                markDirty(conn)
+                return
+            case .open:
+                if conn.pingSentAt > 0 {
+                    // No answer to our ping: the peer is gone.
+                    abort(conn)
+                    return
+                }
+                conn.pingSentAt = now
+                sendControl(conn, opcode: .ping, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+            case .closing:
+                abort(conn)
+                return
+            case .closed:
+                return
+            }
+        }
+        arm(conn)
+    }
+
+    // MARK: - Shutdown
+
+    func beginShutdown() {
+        guard !isStopping else { return }
+        isStopping = true
+        stopDeadline = now + config.shutdownGraceMilliseconds
+        for l in listeners { Glibc.close(l.fd) }
+        listeners.removeAll()
+        for case let conn? in connections {
+            switch conn.state {
+            case .open: startClose(conn, code: .goingAway, reason: "server shutting down")
+            case .http: conn.closeAfterFlush = true; markDirty(conn)
+            default: break
+            }
+        }
+    }
+}
+
+/// Admission counts shared by every loop: connections in all and per source address.
+final class ConnectionCounter: Sendable {
+    let state = Mutex<(total: Int, byAddress: [String: Int])>((0, [:]))
+
+    func admit(_ address: String, maxTotal: Int, maxPerAddress: Int) -> Bool {
+        state.withLock { s in
+            guard s.total < maxTotal, s.byAddress[address, default: 0] < maxPerAddress else { return false }
+            s.total += 1
+            s.byAddress[address, default: 0] += 1
+            return true
+        }
+    }
+
+    func release(_ address: String) {
+        state.withLock { s in
+            s.total -= 1
+            let n = s.byAddress[address, default: 1] - 1
+            s.byAddress[address] = n == 0 ? nil : n
+        }
+    }
+
+    var total: Int { state.withLock { $0.total } }
+}

@@ -1,0 +1,122 @@
+import CPosix
+import Foundation
+import Glibc
+import WebSocket
+
+/// The WebSocket and HTTP server: N event loops, each on its own thread with its own
+/// listening sockets, plus the way other threads reach their connections.
+public final class Server: Sendable {
+    public let configuration: ServerConfiguration
+    let loops: [EventLoop]
+    let counter: ConnectionCounter
+    let finished: DispatchGroup
+
+    /// Opens the listening sockets (so bind errors surface here, at start-up).
+    /// - Parameter makeHandler: makes the handler of loop `i`; called once per loop.
+    public init(configuration: ServerConfiguration, makeHandler: (Int) -> ConnectionHandler) throws {
+        self.configuration = configuration
+        let tls = try configuration.tls.map { try TLSContext(certificatePath: $0.certificatePath, privateKeyPath: $0.privateKeyPath) }
+        if configuration.endpoints.contains(where: \.isTLS), tls == nil {
+            throw TransportError("a TLS endpoint needs a certificate and key")
+        }
+        counter = ConnectionCounter()
+        var config = configuration
+        var loops: [EventLoop] = []
+        for i in 0..<max(1, configuration.loopCount) {
+            let loop = try EventLoop(index: i, config: config, tlsContext: tls, limits: counter)
+            loop.handler = makeHandler(i)
+            loops.append(loop)
+            if i == 0 {
+                // Port 0 means "any": the other loops must join the port the first one got.
+                let ports = loop.boundPorts
+                for k in config.endpoints.indices { config.endpoints[k].port = ports[k] }
+            }
+        }
+        self.loops = loops
+        finished = DispatchGroup()
+        cposix_ignore_sigpipe()
+    }
+
+    /// The bound port of each endpoint, in order (useful when configured as 0).
+    public var ports: [Int] { loops[0].boundPorts }
+
+    /// Starts every loop on its own thread and returns.
+    public func start() {
+        for loop in loops {
+            finished.enter()
+            let thread = Thread { [finished] in
+                loop.run()
+                finished.leave()
+            }
+            thread.name = "loop-\(loop.index)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Stops accepting, closes every WebSocket with 1001 and waits (at most the configured
+    /// grace period, plus a second) for the loops to finish.
+    public func shutdown() {
+        for loop in loops { loop.enqueue(.shutdown) }
+        _ = finished.wait(timeout: .now() + .milliseconds(Int(configuration.shutdownGraceMilliseconds) + 1000))
+    }
+
+    /// Blocks until every loop has stopped.
+    public func wait() { finished.wait() }
+
+    /// Open connections in all loops.
+    public var connectionCount: Int { counter.total }
+
+    // MARK: - Reaching connections from any thread
+
+    /// The loop that owns `id`.
+    public func loop(of id: ConnectionID) -> EventLoop { loops[id.loop] }
+
+    /// Sends a message from any thread.
+    public func send(_ id: ConnectionID, opcode: Opcode, payload: [UInt8]) {
+        loops[id.loop].enqueue(.send(id, opcode, payload))
+    }
+
+    /// Sends one frame, encoded once, to many connections from any thread: one task and one
+    /// wake-up per loop, and the bytes are shared, not copied.
+    public func broadcast(_ frame: [UInt8], to ids: [ConnectionID]) {
+        var byLoop = Array(repeating: [ConnectionID](), count: loops.count)
+        for id in ids { byLoop[id.loop].append(id) }
+        for (i, group) in byLoop.enumerated() where !group.isEmpty { loops[i].enqueue(.broadcast(group, frame)) }
+    }
+
+    /// Starts a close handshake from any thread.
+    public func close(_ id: ConnectionID, code: CloseCode, reason: String) {
+        loops[id.loop].enqueue(.close(id, code, reason))
+    }
+}
+
+/// Encodes whole server frames once, for `Server.broadcast` and `EventLoop.sendFrame`.
+public enum Frame {
+    public static func encode(opcode: Opcode, payload: UnsafeRawBufferPointer) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(payload.count + 10)
+        FrameEncoder.append(opcode: opcode, payload: payload, to: &out)
+        return out
+    }
+}
+
+/// Waits for SIGTERM or SIGINT. Call `blockTerminationSignals()` first, before any thread
+/// starts, so the signals are delivered here and not to a random thread.
+public enum TerminationSignal {
+    public static func block() {
+        _ = cposix_block_signal(SIGTERM)
+        _ = cposix_block_signal(SIGINT)
+    }
+
+    /// Blocks the calling thread until SIGTERM or SIGINT arrives. - Returns: the signal.
+    public static func wait() -> Int32 {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        var sig: Int32 = 0
+        while sigwait(&set, &sig) != 0 {}
+        return sig
+    }
+}

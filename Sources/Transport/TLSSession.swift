@@ -1,0 +1,101 @@
+import COpenSSL
+
+/// A TLS server context (certificate and key), shared by every connection of the process.
+/// OpenSSL's SSL_CTX is internally locked and safe to use from several threads.
+public final class TLSContext: @unchecked Sendable {
+    let ctx: OpaquePointer
+
+    /// Loads a PEM certificate chain and private key. - Throws: with OpenSSL's reason.
+    public init(certificatePath: String, privateKeyPath: String) throws {
+        var err = [CChar](repeating: 0, count: 256)
+        guard let c = copenssl_server_ctx(certificatePath, privateKeyPath, &err, err.count) else {
+            throw TransportError("TLS certificate \(certificatePath) / key \(privateKeyPath): \(Syscall.text(err))")
+        }
+        ctx = c
+    }
+
+    /// A client context; verifies the server against `caPath` when given.
+    public init(clientTrusting caPath: String?) throws {
+        var err = [CChar](repeating: 0, count: 256)
+        guard let c = copenssl_client_ctx(caPath, &err, err.count) else {
+            throw TransportError("TLS client context: \(Syscall.text(err))")
+        }
+        ctx = c
+    }
+
+    deinit { SSL_CTX_free(ctx) }
+}
+
+/// One TLS connection over memory BIOs: the event loop moves ciphertext between the socket
+/// and the BIOs, so plain and TLS connections share one read and write path.
+final class TLSSession {
+    let ssl: OpaquePointer
+    let rbio: OpaquePointer
+    let wbio: OpaquePointer
+
+    /// The result of reading plaintext.
+    enum ReadResult {
+        case bytes(Int)
+        /// OpenSSL needs more ciphertext.
+        case needMore
+        /// The peer sent close_notify.
+        case closed
+        /// A TLS failure; the connection must be dropped.
+        case failed
+    }
+
+    init?(context: TLSContext, isServer: Bool) {
+        var r: OpaquePointer?
+        var w: OpaquePointer?
+        guard let s = copenssl_new_mem(context.ctx, isServer ? 1 : 0, &r, &w), let r, let w else { return nil }
+        ssl = s
+        rbio = r
+        wbio = w
+    }
+
+    deinit { SSL_free(ssl) }  // frees both BIOs
+
+    /// Hands ciphertext from the socket to OpenSSL.
+    func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count > 0 else { return true }
+        return BIO_write(rbio, bytes.baseAddress, Int32(bytes.count)) == Int32(bytes.count)
+    }
+
+    /// Decrypts into `buffer` (also drives the handshake).
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+        let n = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
+        if n > 0 { return .bytes(Int(n)) }
+        switch SSL_get_error(ssl, n) {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return .needMore
+        case SSL_ERROR_ZERO_RETURN: return .closed
+        default:
+            ERR_clear_error()
+            return .failed
+        }
+    }
+
+    /// Encrypts plaintext; the ciphertext waits in the write BIO.
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count > 0 else { return true }
+        let n = SSL_write(ssl, bytes.baseAddress, Int32(bytes.count))
+        if n != Int32(bytes.count) { ERR_clear_error(); return false }
+        return true
+    }
+
+    /// Bytes of ciphertext waiting to go to the socket.
+    var pendingCiphertext: Int { copenssl_bio_pending(wbio) }
+
+    /// Moves waiting ciphertext into `buffer`. - Returns: how many bytes.
+    func drain(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let n = BIO_read(wbio, buffer.baseAddress, Int32(buffer.count))
+        return n > 0 ? Int(n) : 0
+    }
+
+    /// Queues close_notify.
+    func shutdown() { SSL_shutdown(ssl) }
+
+    /// Starts the handshake (client side).
+    func connect() { _ = SSL_do_handshake(ssl) }
+
+    var isHandshakeDone: Bool { SSL_is_init_finished(ssl) == 1 }
+}
