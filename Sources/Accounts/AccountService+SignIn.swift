@@ -1,0 +1,122 @@
+import Storage
+
+extension AccountService {
+    /// Signs in with e-mail and password.
+    /// - Parameters:
+    ///   - staySignedIn: issue a device token for later password-less sign-ins.
+    ///   - sourceAddress: the client's IP address, for rate limiting.
+    /// - Throws: `rateLimited` (before any check), `invalidCredentials` for an unknown
+    ///   account and a wrong password alike, after the same scrypt work.
+    public func signIn(email: String, password: String, device: DeviceKind, staySignedIn: Bool,
+                       sourceAddress: String) throws -> SignInResult {
+        let id = EmailAddress.normalized(email)
+        let limiterKey = id ?? email.lowercased()
+        if let wait = signInLimiter.retryAfter(account: limiterKey, address: sourceAddress) {
+            throw AccountsError.rateLimited(retryAfterSeconds: wait)
+        }
+        let account = try id.flatMap { try accounts.find(id: $0) }
+        let storedHash = account?.passwordHash
+        let matches = hasher.verify(password, against: storedHash ?? dummyHash) && storedHash != nil
+        guard let account, let storedHash, matches else {
+            signInLimiter.record(account: limiterKey, address: sourceAddress)
+            throw AccountsError.invalidCredentials
+        }
+        signInLimiter.clear(account: limiterKey)
+        if hasher.needsRehash(storedHash) {
+            // The only moment the password is known: upgrade the hash to today's cost.
+            try accounts.setPasswordHash(id: account.id, hasher.hash(password), at: now())
+        }
+        return try completeSignIn(account, device: device, staySignedIn: staySignedIn)
+    }
+
+    /// Signs in with a device token alone and rotates it: the returned `deviceToken`
+    /// replaces the one used, which stops working.
+    /// - Throws: `rateLimited`, `invalidDeviceToken` (unknown, rotated or revoked).
+    public func signIn(deviceToken: String, sourceAddress: String) throws -> SignInResult {
+        if let wait = signInLimiter.retryAfter(account: nil, address: sourceAddress) {
+            throw AccountsError.rateLimited(retryAfterSeconds: wait)
+        }
+        let oldHash = SecretToken.hash(deviceToken)
+        let newToken = SecretToken.generate()
+        let time = now()
+        let signedIn = try database.transaction { () throws -> (AccountRecord, DeviceKind)? in
+            guard let device = try deviceTokens.findActive(tokenHash: oldHash),
+                  let account = try accounts.find(id: device.accountID),
+                  try deviceTokens.rotate(from: oldHash, to: SecretToken.hash(newToken), at: time)
+            else { return nil }
+            return (account, device.deviceKind)
+        }
+        guard let (account, kind) = signedIn else {
+            signInLimiter.record(account: nil, address: sourceAddress)
+            throw AccountsError.invalidDeviceToken
+        }
+        return SignInResult(profile: AccountProfile(account), deviceKind: kind, deviceToken: newToken)
+    }
+
+    /// Signs in with a Google ID token. The account is found by the linked Google
+    /// subject, else by the verified e-mail (and then linked), else created without a
+    /// password when `createsAccountsForGoogleSignIn` is on.
+    /// - Throws: `rateLimited`, `googleTokenRejected`, `invalidEmail` (an address we
+    ///   cannot use as an ID), `accountNotFound` (creation disabled).
+    public func signIn(googleIDToken: String, device: DeviceKind, staySignedIn: Bool,
+                       sourceAddress: String) throws -> SignInResult {
+        if let wait = signInLimiter.retryAfter(account: nil, address: sourceAddress) {
+            throw AccountsError.rateLimited(retryAfterSeconds: wait)
+        }
+        guard let google else { throw AccountsError.googleTokenRejected(.keySetUnavailable) }
+        let identity: GoogleIdentity
+        do {
+            identity = try google.verify(googleIDToken)
+        } catch {
+            signInLimiter.record(account: nil, address: sourceAddress)
+            throw error
+        }
+        guard let id = EmailAddress.normalized(identity.email) else { throw AccountsError.invalidEmail }
+        let time = now()
+        let account = try database.transaction { () throws -> AccountRecord in
+            if let linked = try accounts.find(googleSubject: identity.subject) { return linked }
+            if var existing = try accounts.find(id: id) {
+                // Google vouches (email_verified) that this subject owns the address now,
+                // so it may claim the account, replacing an older link.
+                try accounts.linkGoogle(id: id, subject: identity.subject, at: time)
+                existing.googleSubject = identity.subject
+                existing.updatedAt = time
+                return existing
+            }
+            guard configuration.createsAccountsForGoogleSignIn else { throw AccountsError.accountNotFound }
+            let first = (try? ProfileValidation.name(identity.givenName ?? "", field: "first name", isRequired: true))
+                ?? String(id.prefix(while: { $0 != "@" }))
+            let last = (try? ProfileValidation.name(identity.familyName ?? "", field: "last name", isRequired: false)) ?? ""
+            let record = AccountRecord(id: id, firstName: first, lastName: last, passwordHash: nil,
+                                       wantsOfflineEmail: false, googleSubject: identity.subject,
+                                       createdAt: time, updatedAt: time)
+            try accounts.insert(record)
+            return record
+        }
+        return try completeSignIn(account, device: device, staySignedIn: staySignedIn)
+    }
+
+    /// Logs a device out: its token is revoked. (A connection that merely closes keeps it.)
+    /// - Returns: the account the token belonged to, or nil if it was already invalid.
+    @discardableResult
+    public func logOut(deviceToken: String) throws -> String? {
+        try deviceTokens.revoke(tokenHash: SecretToken.hash(deviceToken), at: now())
+    }
+
+    /// Revokes every device token of the account ("sign out everywhere").
+    /// - Returns: how many were revoked.
+    @discardableResult
+    public func revokeAllDeviceTokens(accountID: String) throws -> Int {
+        try deviceTokens.revokeAll(accountID: accountID, at: now())
+    }
+
+    func completeSignIn(_ account: AccountRecord, device: DeviceKind, staySignedIn: Bool) throws -> SignInResult {
+        var token: String?
+        if staySignedIn {
+            let fresh = SecretToken.generate()
+            try deviceTokens.insert(accountID: account.id, tokenHash: SecretToken.hash(fresh), deviceKind: device, at: now())
+            token = fresh
+        }
+        return SignInResult(profile: AccountProfile(account), deviceKind: device, deviceToken: token)
+    }
+}

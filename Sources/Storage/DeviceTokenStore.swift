@@ -1,0 +1,89 @@
+/// The kind of device a session runs on. Presence needs it: a mobile session shows
+/// the Mobile status.
+public enum DeviceKind: String, Sendable, CaseIterable {
+    case desktop
+    case mobile
+    case web
+}
+
+/// A "stay signed in" device token row. The token itself is never stored, only its SHA-256.
+public struct DeviceTokenRecord: Sendable, Equatable {
+    /// Stable for the device across rotations.
+    public var id: Int64
+    public var accountID: String
+    public var tokenHash: [UInt8]
+    public var deviceKind: DeviceKind
+    public var createdAt: Int64
+    public var lastUsedAt: Int64
+    /// When it was revoked, or nil while it is valid.
+    public var revokedAt: Int64?
+}
+
+/// The `device_tokens` table.
+public struct DeviceTokenStore {
+    let database: Database
+
+    public init(_ database: Database) { self.database = database }
+
+    private static let columns = "id, account_id, token_hash, device_kind, created_at, last_used_at, revoked_at"
+
+    /// Stores a new token hash for a device. - Returns: the row ID of the device.
+    @discardableResult
+    public func insert(accountID: String, tokenHash: [UInt8], deviceKind: DeviceKind, at now: Int64) throws -> Int64 {
+        try database.execute(
+            "INSERT INTO device_tokens (account_id, token_hash, device_kind, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)",
+            accountID, tokenHash, deviceKind.rawValue, now, now)
+        return database.lastInsertRowID
+    }
+
+    /// The unrevoked token with this hash.
+    public func findActive(tokenHash: [UInt8]) throws -> DeviceTokenRecord? {
+        try database.queryFirst(
+            "SELECT \(Self.columns) FROM device_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+            tokenHash, transform: Self.record)
+    }
+
+    /// Every unrevoked token of the account.
+    public func active(accountID: String) throws -> [DeviceTokenRecord] {
+        try database.query(
+            "SELECT \(Self.columns) FROM device_tokens WHERE account_id = ? AND revoked_at IS NULL ORDER BY id",
+            accountID, transform: Self.record)
+    }
+
+    /// Replaces a valid token's hash with a new one, so the old token stops working.
+    /// A compare-and-swap on the old hash: of two sign-ins racing with the same token,
+    /// only one rotates it. - Returns: whether it did.
+    @discardableResult
+    public func rotate(from oldTokenHash: [UInt8], to newTokenHash: [UInt8], at now: Int64) throws -> Bool {
+        try database.execute(
+            "UPDATE device_tokens SET token_hash = ?, last_used_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+            newTokenHash, now, oldTokenHash) == 1
+    }
+
+    /// Revokes the token with this hash. - Returns: the account it belonged to, if it was valid.
+    @discardableResult
+    public func revoke(tokenHash: [UInt8], at now: Int64) throws -> String? {
+        guard let record = try findActive(tokenHash: tokenHash) else { return nil }
+        try database.execute("UPDATE device_tokens SET revoked_at = ? WHERE id = ?", now, record.id)
+        return record.accountID
+    }
+
+    /// Revokes every valid token of the account, except the device `keeping` if given.
+    /// - Returns: how many were revoked.
+    @discardableResult
+    public func revokeAll(accountID: String, keeping keptID: Int64? = nil, at now: Int64) throws -> Int {
+        try database.execute(
+            "UPDATE device_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL AND id IS NOT ?",
+            now, accountID, keptID)
+    }
+
+    private static func record(_ row: Row) throws -> DeviceTokenRecord {
+        let kindText = row.text(3)
+        guard let kind = DeviceKind(rawValue: kindText) else {
+            throw StorageError.invalidValue(column: "device_tokens.device_kind", value: kindText)
+        }
+        return DeviceTokenRecord(
+            id: row.int64(0), accountID: row.text(1), tokenHash: row.blob(2), deviceKind: kind,
+            createdAt: row.int64(4), lastUsedAt: row.int64(5), revokedAt: row.optionalInt64(6))
+    }
+}

@@ -1,0 +1,140 @@
+/// One numbered step of the schema. Versions start at 1 and increase by one; a step,
+/// once shipped, is never edited: a change is a new step.
+public struct Migration: Sendable {
+    /// The `user_version` the file has after this step.
+    public let version: Int
+    /// The DDL of the step, run in one transaction with the version bump.
+    public let sql: String
+
+    public init(version: Int, sql: String) {
+        self.version = version
+        self.sql = sql
+    }
+}
+
+/// The schema of the gateway's database and the migrations that build it.
+///
+/// The version lives in `PRAGMA user_version` (a field of the file header, so it
+/// commits or rolls back with the step that sets it). Opening a file runs the steps
+/// above its version, each in its own transaction; reopening runs none.
+public enum Schema {
+    /// Every migration, in order.
+    public static let migrations: [Migration] = [
+        Migration(version: 1, sql: version1),
+    ]
+
+    /// The version this binary writes.
+    public static var currentVersion: Int { migrations.last?.version ?? 0 }
+
+    /// The file's `user_version`.
+    public static func version(of database: Database) throws -> Int {
+        try database.queryFirst("PRAGMA user_version") { $0.int(0) } ?? 0
+    }
+
+    /// Applies every migration above the file's version.
+    /// - Throws: `StorageError.schemaTooNew` when the file is newer than `migrations`.
+    public static func migrate(_ database: Database, migrations: [Migration] = Schema.migrations) throws {
+        let fileVersion = try version(of: database)
+        let known = migrations.last?.version ?? 0
+        if fileVersion > known {
+            throw StorageError.schemaTooNew(fileVersion: fileVersion, knownVersion: known)
+        }
+        for migration in migrations where migration.version > fileVersion {
+            try database.transaction {
+                try database.executeScript(migration.sql)
+                // PRAGMA takes no parameters; the version is an Int from this file.
+                try database.execute("PRAGMA user_version = \(migration.version)")
+            }
+        }
+    }
+
+    /// Runs SQLite's `integrity_check` and `foreign_key_check`.
+    /// - Returns: the problems found, empty when the file is sound.
+    public static func integrityProblems(of database: Database) throws -> [String] {
+        var problems = try database.query("PRAGMA integrity_check") { $0.text(0) }.filter { $0 != "ok" }
+        problems += try database.query("PRAGMA foreign_key_check") { row in
+            "foreign key violation in \(row.text(0)) rowid \(row.int64(1)) -> \(row.text(2))"
+        }
+        return problems
+    }
+
+    // Timestamps are milliseconds since the Unix epoch (INTEGER). Booleans are 0/1.
+    // Secrets (device and reset tokens) are stored only as SHA-256 hashes.
+    private static let version1 = """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY NOT NULL CHECK (id = lower(id)),  -- the e-mail address, lowercased
+            first_name TEXT NOT NULL,
+            last_name TEXT NOT NULL,
+            password_hash TEXT,                -- NULL: signed up through Google, no password yet
+            wants_offline_email INTEGER NOT NULL DEFAULT 0,
+            google_subject TEXT UNIQUE,        -- the `sub` claim of a linked Google account
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE device_tokens (
+            id INTEGER PRIMARY KEY,
+            account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            token_hash BLOB NOT NULL UNIQUE,
+            device_kind TEXT NOT NULL CHECK (device_kind IN ('desktop', 'mobile', 'web')),
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        );
+        CREATE INDEX device_tokens_by_account ON device_tokens(account_id);
+
+        CREATE TABLE reset_tokens (
+            token_hash BLOB PRIMARY KEY NOT NULL,
+            account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX reset_tokens_by_account ON reset_tokens(account_id);
+
+        -- One row per pair, the smaller ID first, so a pair cannot exist twice.
+        CREATE TABLE contacts (
+            account_a TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            account_b TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            requested_by TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'accepted')),
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (account_a, account_b),
+            CHECK (account_a < account_b),
+            CHECK (requested_by IN (account_a, account_b))
+        ) WITHOUT ROWID;
+        CREATE INDEX contacts_by_b ON contacts(account_b);
+
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,            -- also the order of a conversation
+            sender TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            recipient TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            client_message_id TEXT NOT NULL,   -- the sender's ID: a resend is recognised
+            body TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            is_delivered INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (sender, client_message_id)
+        );
+        -- Paged history of a conversation (both directions), newest first.
+        CREATE INDEX messages_by_conversation
+            ON messages(min(sender, recipient), max(sender, recipient), id);
+        -- Undelivered messages of a recipient on sign-in; also serves the cascade.
+        CREATE INDEX messages_by_recipient ON messages(recipient, is_delivered, id);
+
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            recipient TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            message BLOB NOT NULL,             -- the whole RFC 5322 message, CRLF lines
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_error TEXT,
+            sent_at INTEGER,
+            abandoned_at INTEGER
+        );
+        CREATE INDEX outbox_due ON outbox(next_attempt_at)
+            WHERE sent_at IS NULL AND abandoned_at IS NULL;
+        """
+}

@@ -1,0 +1,30 @@
+import XCTest
+@testable import Storage
+
+final class OutboxStoreTests: XCTestCase {
+    let directory = TemporaryDirectory()
+
+    func testOnlyUnsentRowsWhoseAttemptIsDueAreListed() throws {
+        let database = try Database(path: directory.path("db.sqlite"))
+        let outbox = OutboxStore(database)
+        let sent = try outbox.enqueue(recipient: "a@x.org", subject: "s", message: Array("m".utf8), at: 100)
+        let retried = try outbox.enqueue(recipient: "b@x.org", subject: "s", message: [], at: 100)
+        let abandoned = try outbox.enqueue(recipient: "c@x.org", subject: "s", message: [], at: 100)
+        let fresh = try outbox.enqueue(recipient: "d@x.org", subject: "s", message: [], at: 150)
+
+        try outbox.markSent(id: sent, attempts: 1, at: 101)
+        try outbox.scheduleRetry(id: retried, attempts: 1, nextAttemptAt: 200, error: "refused")
+        try outbox.abandon(id: abandoned, attempts: 9, error: "gone", at: 101)
+
+        XCTAssertEqual(try outbox.due(at: 160, limit: 10).map(\.id), [fresh])
+        XCTAssertEqual(try outbox.due(at: 200, limit: 10).map(\.id), [fresh, retried])
+        XCTAssertEqual(try outbox.pending().map(\.id), [retried, fresh])
+        let row = try XCTUnwrap(outbox.find(id: retried))
+        XCTAssertEqual(row.attempts, 1)
+        XCTAssertEqual(row.lastError, "refused")
+        XCTAssertEqual(try outbox.find(id: sent)?.message, [], "a sent message is scrubbed")
+        XCTAssertTrue(try outbox.hasQueued(recipient: "d@x.org", subject: "s", after: 149))
+        XCTAssertFalse(try outbox.hasQueued(recipient: "d@x.org", subject: "s", after: 150))
+        XCTAssertEqual(try outbox.cancelPending(recipient: "b@x.org"), 1)
+    }
+}

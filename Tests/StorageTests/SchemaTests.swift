@@ -1,0 +1,76 @@
+import XCTest
+@testable import Storage
+
+final class SchemaTests: XCTestCase {
+    let directory = TemporaryDirectory()
+
+    func testMigrationsAreIdempotentOnReopen() throws {
+        let path = directory.path("db.sqlite")
+        do {
+            let database = try Database(path: path)
+            XCTAssertEqual(try Schema.version(of: database), Schema.currentVersion)
+            try AccountStore(database).insert(.sample("a@example.com"))
+        }
+        let reopened = try Database(path: path)
+        XCTAssertEqual(try Schema.version(of: reopened), Schema.currentVersion)
+        XCTAssertNotNil(try AccountStore(reopened).find(id: "a@example.com"), "reopen must not rebuild tables")
+    }
+
+    func testOnlyMigrationsAboveTheFileVersionRun() throws {
+        let path = directory.path("db.sqlite")
+        let first = Migration(version: 1, sql: "CREATE TABLE a (x);")
+        let second = Migration(version: 2, sql: "CREATE TABLE b (x);")
+        let database = try Database(path: path, migrate: false)
+        try Schema.migrate(database, migrations: [first])
+        try database.execute("INSERT INTO a VALUES (1)")
+        // Re-running step 1 would fail ("table a already exists"); it must be skipped.
+        try Schema.migrate(database, migrations: [first, second])
+        XCTAssertEqual(try Schema.version(of: database), 2)
+        XCTAssertEqual(try database.queryFirst("SELECT count(*) FROM b") { $0.int(0) }, 0)
+    }
+
+    func testFailedMigrationLeavesVersionUnchanged() throws {
+        let database = try Database(path: directory.path("db.sqlite"), migrate: false)
+        let broken = Migration(version: 1, sql: "CREATE TABLE a (x); CREATE TABLE a (x);")
+        XCTAssertThrowsError(try Schema.migrate(database, migrations: [broken]))
+        XCTAssertEqual(try Schema.version(of: database), 0)
+        XCTAssertNil(try database.queryFirst("SELECT name FROM sqlite_master WHERE name = 'a'") { $0.text(0) })
+    }
+
+    func testFileNewerThanBinaryIsRefused() throws {
+        let path = directory.path("db.sqlite")
+        do {
+            let database = try Database(path: path)
+            try database.execute("PRAGMA user_version = \(Schema.currentVersion + 1)")
+        }
+        XCTAssertThrowsError(try Database(path: path)) { error in
+            XCTAssertEqual(error as? StorageError,
+                           .schemaTooNew(fileVersion: Schema.currentVersion + 1, knownVersion: Schema.currentVersion))
+        }
+    }
+
+    func testFreshDatabasePassesIntegrityCheck() throws {
+        let database = try Database(path: directory.path("db.sqlite"))
+        XCTAssertEqual(try Schema.integrityProblems(of: database), [])
+    }
+
+    func testForeignKeysRejectRowsForUnknownAccounts() throws {
+        let database = try Database(path: directory.path("db.sqlite"))
+        XCTAssertThrowsError(try DeviceTokenStore(database).insert(
+            accountID: "ghost@example.com", tokenHash: [1], deviceKind: .web, at: 0)) { error in
+            XCTAssertEqual((error as? StorageError)?.isConstraintViolation, true)
+        }
+    }
+
+    func testAccountIDMustBeStoredLowercased() throws {
+        let database = try Database(path: directory.path("db.sqlite"))
+        XCTAssertThrowsError(try AccountStore(database).insert(.sample("Mixed@Example.com")))
+    }
+}
+
+extension AccountRecord {
+    static func sample(_ id: String, at now: Int64 = 1_000) -> AccountRecord {
+        AccountRecord(id: id, firstName: "First", lastName: "Last", passwordHash: "hash",
+                      wantsOfflineEmail: false, googleSubject: nil, createdAt: now, updatedAt: now)
+    }
+}
