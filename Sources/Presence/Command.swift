@@ -1,0 +1,130 @@
+/// Everything that can happen to the core, other than time passing.
+///
+/// The gateway decodes a client frame, or a storage or account outcome, into one of these
+/// and calls `PresenceCore.apply(_:at:into:)`. Commands named for a user op (status,
+/// contacts, chats, call actions, `activity`) count as user activity for idle detection;
+/// `heartbeat`, `resume`, `ringing` and `signal` are machine traffic and do not.
+public enum Command: Sendable {
+    /// A user session signs in. See `SignIn`.
+    case signIn(SignIn)
+    /// A watch-only principal (for example a clinic dashboard) signs in. It may later
+    /// subscribe to any of `allowed`, never counts as presence, and cannot chat or call.
+    case signInSubscriber(SessionID, allowed: Set<UserID>)
+    /// The client logged out. The session ends at once, without a grace period.
+    case signOut(SessionID)
+    /// The transport lost the connection. The session enters its grace period: it still
+    /// counts as present and buffers events until it resumes or the grace runs out.
+    case connectionLost(SessionID)
+    /// A new connection takes over the session. `lastSeenSequence` is the highest event
+    /// sequence the client received (0 for none); later events are replayed.
+    case resume(SessionID, lastSeenSequence: UInt64)
+    /// The client's keep-alive, acknowledging events up to `lastSeenSequence`. It frees
+    /// replay space and marks acknowledged chat messages delivered. Not user activity.
+    case heartbeat(SessionID, lastSeenSequence: UInt64)
+    /// The user did something on this device (the client sends this on input).
+    case activity(SessionID)
+    /// The user picks a status; it is persisted and shared by all their devices.
+    case setStatus(SessionID, ChosenStatus)
+    /// Ask another user, by e-mail, to become a contact.
+    case requestContact(SessionID, UserID)
+    /// Accept a pending request from that user.
+    case acceptContact(SessionID, UserID)
+    /// Decline a pending request from that user.
+    case declineContact(SessionID, UserID)
+    /// Remove a contact, or withdraw or decline a pending request, with that user.
+    case removeContact(SessionID, UserID)
+    /// Send a chat to a contact. A repeated `clientMessageID` from the same user is a retry
+    /// and is not stored twice.
+    case send(SessionID, to: UserID, clientMessageID: String, body: String)
+    /// Storage committed the message behind `MessageTicket` under `MessageID`.
+    case messageCommitted(MessageTicket, MessageID)
+    /// Storage could not commit the message behind `MessageTicket`.
+    case messageFailed(MessageTicket)
+    /// Ring a contact. The gateway picks `call`; `payload` (an SDP offer) passes through.
+    case invite(SessionID, callee: UserID, call: CallID, payload: String)
+    /// A callee device reports that it is ringing.
+    case ringing(SessionID, CallID)
+    /// The callee answers on this session; `payload` (an SDP answer) passes through.
+    case accept(SessionID, CallID, payload: String)
+    /// The callee declines.
+    case decline(SessionID, CallID)
+    /// The caller gives up before an answer.
+    case cancel(SessionID, CallID)
+    /// Either party ends an answered call (the caller may also use it to cancel).
+    case hangUp(SessionID, CallID)
+    /// An opaque signalling payload (ICE candidates, renegotiation) for the other party of
+    /// an answered call.
+    case signal(SessionID, CallID, payload: String)
+    /// A subscriber session starts watching users; each must be in its allowed set.
+    case subscribe(SessionID, [UserID])
+    /// A subscriber session stops watching users.
+    case unsubscribe(SessionID, [UserID])
+    /// The user edited their profile. The offline-mail flag takes effect at once; every
+    /// session of the user is closed with `CloseReason.reauthenticate`, because the
+    /// product applies profile changes at the next sign-in.
+    case changeProfile(UserID, isOfflineMailEnabled: Bool)
+    /// The account is gone: sessions close with `CloseReason.accountDeleted`, calls end,
+    /// contacts see the user go offline and then leave their lists.
+    case deleteAccount(UserID)
+}
+
+/// What the gateway knows when a user session signs in. Storage is outside the core, so
+/// the gateway loads the persisted parts and hands them over here.
+public struct SignIn: Sendable {
+    /// The new session's ID.
+    public var session: SessionID
+    /// The authenticated user.
+    public var user: UserID
+    /// The device the session runs on.
+    public var device: DeviceKind
+    /// The persisted chosen status. Ignored when the user already has a session, whose
+    /// in-memory choice is newer.
+    public var chosenStatus: ChosenStatus
+    /// The profile's offline-e-mail flag.
+    public var isOfflineMailEnabled: Bool
+    /// The persisted contact list and pending requests. Pairs the core already knows about
+    /// keep the core's state, which is newer than anything storage could have returned.
+    public var contacts: [ContactEntry]
+    /// Messages to this user that no session has acknowledged yet, oldest first. They are
+    /// delivered after the snapshot, in order.
+    public var backlog: [ChatMessage]
+
+    /// Creates a sign-in.
+    public init(
+        session: SessionID, user: UserID, device: DeviceKind,
+        chosenStatus: ChosenStatus = .online, isOfflineMailEnabled: Bool = false,
+        contacts: [ContactEntry] = [], backlog: [ChatMessage] = []
+    ) {
+        self.session = session
+        self.user = user
+        self.device = device
+        self.chosenStatus = chosenStatus
+        self.isOfflineMailEnabled = isOfflineMailEnabled
+        self.contacts = contacts
+        self.backlog = backlog
+    }
+}
+
+/// One row of a user's contact list, from that user's side.
+public struct ContactEntry: Hashable, Sendable {
+    /// The other user.
+    public var user: UserID
+    /// Where the relationship stands.
+    public var state: ContactState
+
+    /// Creates an entry.
+    public init(user: UserID, state: ContactState) {
+        self.user = user
+        self.state = state
+    }
+}
+
+/// Where a relationship stands, from one side.
+public enum ContactState: Hashable, Sendable {
+    /// Both accepted; presence flows both ways.
+    case accepted
+    /// This side asked; the other has not answered.
+    case requestedByMe
+    /// The other side asked; this side has not answered.
+    case requestedByThem
+}

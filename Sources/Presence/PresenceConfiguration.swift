@@ -1,0 +1,48 @@
+/// The tunable times and limits of the core. Every default is documented in
+/// `Protocol/presence-rules.md`.
+public struct PresenceConfiguration: Hashable, Sendable {
+    /// How long a session may go without user activity before it counts as idle.
+    /// Heartbeats are not activity. Default 5 minutes, as the product promises.
+    public var idleAfter: Duration
+    /// How long a session whose connection dropped keeps counting as present, waiting for
+    /// the client to resume. Contacts see nothing if it resumes in time. Default 30 s.
+    public var disconnectGrace: Duration
+    /// How long the core waits after a user's visible state first changes before telling
+    /// anyone, so contacts get the settled state once instead of every flip. `.zero`
+    /// publishes at once. Default 1 s.
+    public var debounce: Duration
+    /// How long an unanswered call rings before it becomes a missed call. Default 45 s.
+    public var ringTimeout: Duration
+    /// How long a hidden user stays visible to a contact after acting toward them
+    /// (chatting, inviting, answering). Default 10 minutes; an answered call keeps the
+    /// reveal alive until it ends, and the window restarts then.
+    public var revealDuration: Duration
+    /// Events kept per session for resume. A client further behind than this must sign in
+    /// afresh. Default 256.
+    public var replayCapacity: Int
+    /// Client message IDs remembered per sender for retry deduplication. Default 256.
+    public var dedupeWindow: Int
+    /// The largest chat body, in UTF-8 bytes. Default 16 KiB.
+    public var maxMessageBytes: Int
+
+    /// Creates a configuration; every argument has the documented default.
+    public init(
+        idleAfter: Duration = .seconds(300),
+        disconnectGrace: Duration = .seconds(30),
+        debounce: Duration = .seconds(1),
+        ringTimeout: Duration = .seconds(45),
+        revealDuration: Duration = .seconds(600),
+        replayCapacity: Int = 256,
+        dedupeWindow: Int = 256,
+        maxMessageBytes: Int = 16_384
+    ) {
+        self.idleAfter = idleAfter
+        self.disconnectGrace = disconnectGrace
+        self.debounce = debounce
+        self.ringTimeout = ringTimeout
+        self.revealDuration = revealDuration
+        self.replayCapacity = replayCapacity
+        self.dedupeWindow = dedupeWindow
+        self.maxMessageBytes = maxMessageBytes
+    }
+}

@@ -1,0 +1,44 @@
+// Account-level commands from the accounts side of the gateway: profile edits and
+// deletion.
+
+extension PresenceCore {
+    /// The product applies profile changes at the next sign-in, so every session of the
+    /// user is closed with `reauthenticate`. The offline-mail flag counts at once.
+    mutating func changeProfile(_ id: UserID, isOfflineMailEnabled: Bool, into effects: inout [Effect]) {
+        let user = intern(id)
+        users[user.i].offlineMail = isOfflineMailEnabled ? .enabled : .disabled
+        for slot in users[user.i].sessions {
+            endSession(slot, closing: .reauthenticate, callEnd: .connectionLost, into: &effects)
+        }
+    }
+
+    /// Contacts and subscribers see the user go offline at once (no debounce: the next
+    /// event removes the user, and nothing may follow it), then the user leaves their lists.
+    /// Storage deletes the account's rows itself, so no persist effects are emitted. The
+    /// address may sign up again later as a new, empty account.
+    mutating func deleteAccount(_ id: UserID, into effects: inout [Effect]) {
+        guard let user = userRefs[id] else { return }
+        for slot in users[user.i].sessions {
+            endSession(slot, closing: .accountDeleted, callEnd: .connectionLost, into: &effects)
+        }
+        publish(user, into: &effects)
+
+        for contact in users[user.i].contacts {
+            setRelation(user, contact, .none)
+            send(.contactRemoved(id), toSessionsOf: contact, into: &effects)
+        }
+        for other in users[user.i].requests {
+            setRelation(user, other, .none)
+            send(.contactRemoved(id), toSessionsOf: other, into: &effects)
+        }
+        for slot in users[user.i].subscribers {
+            sessions[slot]!.watching.removeAll { $0 == user }
+            send(.subscriptionEnded(id), toSlot: slot, into: &effects)
+        }
+        var fresh = UserRecord(id: id)
+        fresh.publishGeneration = users[user.i].publishGeneration  // keeps old deadlines stale
+        fresh.offlineSince = users[user.i].offlineSince
+        fresh.publicStatus = .offline
+        users[user.i] = fresh
+    }
+}

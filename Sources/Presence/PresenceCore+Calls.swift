@@ -1,0 +1,187 @@
+// Call signalling. Media never passes through; payloads are opaque.
+//
+// A user takes part in at most one call at a time. Both parties are Busy to their
+// contacts from the answer until the end. Calls live only in memory: when the process
+// dies nobody can stay Busy, and when a session goes away its calls end with it.
+//
+// What the caller sees is decided by the visibility function: if the callee looks offline
+// to the caller (logged out, or hidden and not revealed), the caller gets no `callRinging`,
+// no `busy`, no `declined`: the call rings out with `noAnswer` after the ring timeout,
+// whatever the hidden callee's devices do, unless the callee answers.
+
+extension PresenceCore {
+    mutating func invite(_ session: SessionID, callee calleeID: UserID, call id: CallID, payload: String,
+                         into effects: inout [Effect]) throws(PresenceError) {
+        let (slot, caller) = try userSession(session)
+        guard calleeID != users[caller.i].id else { throw .cannotTargetSelf }
+        guard let callee = userRefs[calleeID], relation(caller, callee) == .accepted else { throw .notAContact }
+        guard calls[id] == nil else { throw .duplicateCall }
+        guard users[caller.i].call == nil else { throw .alreadyInCall }
+        noteActivity(slot, into: &effects)
+
+        let timeout = now.adding(ringMilliseconds)
+        var call = CallRecord(id: id, caller: caller, callerSession: session, callee: callee,
+                              phase: .ringing(timeout: timeout), isRungOnCallee: false)
+        users[caller.i].call = id
+        if users[callee.i].call != nil {
+            if looksPresent(callee, to: caller) {
+                users[caller.i].call = nil
+                send(.callEnded(id, .busy), toSlot: slot, into: &effects)
+                return
+            }
+            // Looks offline: ring out, like a call to a logged-out user.
+        } else if !users[callee.i].sessions.isEmpty {
+            call.isRungOnCallee = true
+            users[callee.i].call = id
+            send(.callIncoming(id, from: users[caller.i].id, payload: payload), toSessionsOf: callee, into: &effects)
+        }
+        calls[id] = call
+        deadlines.insert(at: timeout, .ringTimeout(id))
+        noteAct(by: caller, toward: callee, into: &effects)
+    }
+
+    /// A callee device rings. Not user activity. Forwarded once, and only if the callee
+    /// looks present to the caller.
+    mutating func ringing(_ session: SessionID, _ id: CallID, into effects: inout [Effect]) throws(PresenceError) {
+        let (_, user) = try userSession(session)
+        guard let call = calls[id] else { throw .unknownCall }
+        guard call.callee == user, call.isRungOnCallee else { throw .notCallParticipant }
+        guard !call.isAnswered else { throw .callStateMismatch }
+        guard !call.isRingingForwarded, looksPresent(user, to: call.caller) else { return }
+        calls[id]!.isRingingForwarded = true
+        send(.callRinging(id), toSession: call.callerSession, into: &effects)
+    }
+
+    /// Answering is an act toward the caller: a hidden callee becomes visible to them.
+    mutating func accept(_ session: SessionID, _ id: CallID, payload: String, into effects: inout [Effect]) throws(PresenceError) {
+        let (slot, user) = try userSession(session)
+        guard let call = calls[id] else { throw .unknownCall }
+        guard call.callee == user, call.isRungOnCallee else { throw .notCallParticipant }
+        guard !call.isAnswered else { throw .callStateMismatch }
+        noteActivity(slot, into: &effects)
+        calls[id]!.phase = .answered(calleeSession: session)
+        send(.callAccepted(id, payload: payload), toSession: call.callerSession, into: &effects)
+        send(.callAnsweredElsewhere(id), toSessionsOf: user, except: slot, into: &effects)
+        noteAct(by: user, toward: call.caller, into: &effects)
+        markDirty(call.caller, into: &effects)
+        markDirty(user, into: &effects)
+    }
+
+    /// A callee who looks present to the caller ends the call with `declined`. One who
+    /// looks offline only silences their own devices; the caller's call rings out.
+    mutating func decline(_ session: SessionID, _ id: CallID, into effects: inout [Effect]) throws(PresenceError) {
+        let (slot, user) = try userSession(session)
+        guard let call = calls[id] else { throw .unknownCall }
+        guard call.callee == user, call.isRungOnCallee else { throw .notCallParticipant }
+        guard !call.isAnswered else { throw .callStateMismatch }
+        noteActivity(slot, into: &effects)
+        if looksPresent(user, to: call.caller) {
+            finish(id, callerReason: .declined, calleeReason: .declined, into: &effects)
+        } else {
+            calls[id]!.isRungOnCallee = false
+            calls[id]!.isDeclined = true
+            users[user.i].call = nil
+            send(.callEnded(id, .declined), toSessionsOf: user, into: &effects)
+        }
+    }
+
+    mutating func cancel(_ session: SessionID, _ id: CallID, into effects: inout [Effect]) throws(PresenceError) {
+        let (slot, _) = try userSession(session)
+        guard let call = calls[id] else { throw .unknownCall }
+        guard call.callerSession == session else { throw .notCallParticipant }
+        guard !call.isAnswered else { throw .callStateMismatch }
+        noteActivity(slot, into: &effects)
+        if !call.isDeclined { recordMissed(call, into: &effects) }
+        finish(id, callerReason: nil, calleeReason: .cancelled, into: &effects)
+    }
+
+    mutating func hangUp(_ session: SessionID, _ id: CallID, into effects: inout [Effect]) throws(PresenceError) {
+        guard let call = calls[id] else {
+            _ = try userSession(session)
+            throw .unknownCall
+        }
+        guard case .answered(let calleeSession) = call.phase else {
+            try cancel(session, id, into: &effects)
+            return
+        }
+        let (slot, _) = try userSession(session)
+        guard session == call.callerSession || session == calleeSession else { throw .notCallParticipant }
+        noteActivity(slot, into: &effects)
+        let callerHungUp = session == call.callerSession
+        finish(id, callerReason: callerHungUp ? nil : .hungUp, calleeReason: callerHungUp ? .hungUp : nil, into: &effects)
+    }
+
+    mutating func signal(_ session: SessionID, _ id: CallID, payload: String, into effects: inout [Effect]) throws(PresenceError) {
+        _ = try userSession(session)
+        guard let call = calls[id] else { throw .unknownCall }
+        guard case .answered(let calleeSession) = call.phase else {
+            guard session == call.callerSession else { throw .notCallParticipant }
+            throw .callStateMismatch
+        }
+        switch session {
+        case call.callerSession: send(.callSignal(id, payload: payload), toSession: calleeSession, into: &effects)
+        case calleeSession: send(.callSignal(id, payload: payload), toSession: call.callerSession, into: &effects)
+        default: throw .notCallParticipant
+        }
+    }
+
+    /// The ring timeout: `noAnswer` for both sides, and a missed call for the callee
+    /// (unless they declined it).
+    mutating func ringOut(_ id: CallID, into effects: inout [Effect]) {
+        guard let call = calls[id] else { return }
+        if !call.isDeclined { recordMissed(call, into: &effects) }
+        finish(id, callerReason: .noAnswer, calleeReason: .noAnswer, into: &effects)
+    }
+
+    /// A session went away: end what depended on it.
+    mutating func endCalls(afterSessionEnded session: SessionID, of user: UserRef, reason: CallEndReason,
+                           into effects: inout [Effect]) {
+        guard let id = users[user.i].call, let call = calls[id] else { return }
+        if call.caller == user {
+            guard call.callerSession == session else { return }
+            if !call.isAnswered && !call.isDeclined { recordMissed(call, into: &effects) }
+            finish(id, callerReason: nil, calleeReason: call.isAnswered ? reason : .cancelled, into: &effects)
+        } else if case .answered(let calleeSession) = call.phase {
+            guard calleeSession == session else { return }
+            finish(id, callerReason: reason, calleeReason: nil, into: &effects)
+        } else if users[user.i].sessions.isEmpty {
+            // No device left to ring. The caller keeps ringing until the timeout, exactly as
+            // for a callee who was never signed in.
+            calls[id]!.isRungOnCallee = false
+            users[user.i].call = nil
+        }
+    }
+
+    /// Ends the call, telling each side that has a reason, and lets contacts see the
+    /// parties' chosen statuses again.
+    mutating func finish(_ id: CallID, callerReason: CallEndReason?, calleeReason: CallEndReason?,
+                         into effects: inout [Effect]) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        if let callerReason {
+            send(.callEnded(id, callerReason), toSession: call.callerSession, into: &effects)
+        }
+        if let calleeReason {
+            switch call.phase {
+            case .answered(let calleeSession):
+                send(.callEnded(id, calleeReason), toSession: calleeSession, into: &effects)
+            case .ringing where call.isRungOnCallee:
+                send(.callEnded(id, calleeReason), toSessionsOf: call.callee, into: &effects)
+            case .ringing:
+                break
+            }
+        }
+        if users[call.caller.i].call == id { users[call.caller.i].call = nil }
+        if users[call.callee.i].call == id { users[call.callee.i].call = nil }
+        if call.isAnswered {
+            extendRevealAfterCall(of: call.caller, to: call.callee)
+            extendRevealAfterCall(of: call.callee, to: call.caller)
+            markDirty(call.caller, into: &effects)
+            markDirty(call.callee, into: &effects)
+        }
+    }
+
+    mutating func recordMissed(_ call: CallRecord, into effects: inout [Effect]) {
+        effects.append(.persistMissedCall(MissedCall(call: call.id, caller: users[call.caller.i].id,
+                                                     callee: users[call.callee.i].id, at: now)))
+    }
+}

@@ -1,0 +1,165 @@
+// Session lifecycle: sign-in, sign-out, connection loss and its grace period, resume with
+// replay, heartbeats, and idle detection.
+
+extension PresenceCore {
+    mutating func signIn(_ request: SignIn, into effects: inout [Effect]) throws(PresenceError) {
+        guard slotBySession[request.session] == nil else { throw .sessionAlreadyExists }
+        let user = intern(request.user)
+        if users[user.i].sessions.isEmpty {
+            // Storage's choice only counts when no session holds a newer one in memory.
+            users[user.i].chosen = request.chosenStatus
+            users[user.i].isOfflineMailSent = false  // the offline period is over
+        }
+        users[user.i].offlineMail = request.isOfflineMailEnabled ? .enabled : .disabled
+        mergeContacts(of: user, request.contacts)
+
+        let slot = allocateSlot(for: SessionRecord(
+            id: request.session, owner: user, device: request.device, lastActivity: now,
+            replay: ReplayBuffer(capacity: configuration.replayCapacity)))
+        users[user.i].sessions.append(slot)
+        scheduleIdleCheck(slot, at: now.adding(idleAfterMilliseconds))
+
+        send(.snapshot(snapshot(for: user)), toSlot: slot, into: &effects)
+        // The backlog is marked delivered only when a heartbeat acknowledges it.
+        for message in request.backlog {
+            send(.chat(message), toSlot: slot, into: &effects)
+        }
+        markDirty(user, into: &effects)
+    }
+
+    func snapshot(for user: UserRef) -> Snapshot {
+        let record = users[user.i]
+        var incoming: [UserID] = []
+        var outgoing: [UserID] = []
+        for other in record.requests {
+            if case .pending(let requester) = relation(user, other) {
+                if requester == user { outgoing.append(users[other.i].id) } else { incoming.append(users[other.i].id) }
+            }
+        }
+        return Snapshot(
+            chosenStatus: record.chosen,
+            contacts: record.contacts.map { ContactPresence(user: users[$0.i].id, view: publishedView(of: $0, for: user)) },
+            incomingRequests: incoming, outgoingRequests: outgoing)
+    }
+
+    mutating func signOut(_ session: SessionID, into effects: inout [Effect]) throws(PresenceError) {
+        let slot = try slot(of: session)
+        endSession(slot, closing: .signedOut, callEnd: .connectionLost, into: &effects)
+    }
+
+    mutating func connectionLost(_ session: SessionID, into effects: inout [Effect]) throws(PresenceError) {
+        let slot = try slot(of: session)
+        guard sessions[slot]!.isConnected else { return }
+        guard graceMilliseconds > 0 else {
+            endSession(slot, closing: .sessionExpired, callEnd: .connectionLost, into: &effects)
+            return
+        }
+        let until = now.adding(graceMilliseconds)
+        sessions[slot]!.connection = .suspended(until: until)
+        deadlines.insert(at: until, .graceEnd(slot: slot, generation: slotGenerations[slot]))
+    }
+
+    mutating func resume(_ session: SessionID, after sequence: UInt64, into effects: inout [Effect]) throws(PresenceError) {
+        let slot = try slot(of: session)
+        guard sequence <= sessions[slot]!.replay.lastSequence else { throw .sequenceAhead }
+        guard sessions[slot]!.replay.canReplay(after: sequence) else {
+            // Contacts see nothing if the client signs in afresh within the debounce window.
+            endSession(slot, closing: .resumeImpossible, callEnd: .connectionLost, into: &effects)
+            return
+        }
+        sessions[slot]!.connection = .connected
+        acknowledge(slot, through: sequence, into: &effects)
+        for missed in sessions[slot]!.replay.events(after: sequence) {
+            effects.append(.deliver(missed.event, to: [Delivery(session: session, sequence: missed.sequence)]))
+        }
+    }
+
+    mutating func heartbeat(_ session: SessionID, through sequence: UInt64, into effects: inout [Effect]) throws(PresenceError) {
+        let slot = try slot(of: session)
+        guard sequence <= sessions[slot]!.replay.lastSequence else { throw .sequenceAhead }
+        acknowledge(slot, through: sequence, into: &effects)
+    }
+
+    /// The client has every event up to `sequence`: drop them from replay, and mark chat
+    /// messages addressed to this session's user delivered. Delivery means "a device has
+    /// it", not "it was written to a socket", so a message lost with a dying connection
+    /// comes back in the next sign-in's backlog.
+    mutating func acknowledge(_ slot: Int, through sequence: UInt64, into effects: inout [Effect]) {
+        guard let owner = sessions[slot]!.owner else {
+            sessions[slot]!.replay.discard(through: sequence) { _ in }
+            return
+        }
+        let me = users[owner.i].id
+        sessions[slot]!.replay.discard(through: sequence) { event in
+            if case .chat(let message) = event, message.recipient == me {
+                effects.append(.markDelivered(message.id, recipient: me))
+            }
+        }
+    }
+
+    /// Ends a session at once: calls it takes part in end, its user's presence is
+    /// recomputed, and the gateway is told to close it.
+    mutating func endSession(_ slot: Int, closing reason: CloseReason, callEnd: CallEndReason,
+                             into effects: inout [Effect]) {
+        let record = sessions[slot]!
+        guard let user = record.owner else {
+            for watched in record.watching {
+                users[watched.i].subscribers.removeAll { $0 == slot }
+            }
+            freeSlot(slot)
+            effects.append(.close(record.id, reason: reason))
+            return
+        }
+        users[user.i].sessions.removeAll { $0 == slot }
+        freeSlot(slot)
+        endCalls(afterSessionEnded: record.id, of: user, reason: callEnd, into: &effects)
+        if users[user.i].sessions.isEmpty {
+            users[user.i].isOfflineMailSent = false  // a new offline period starts
+            expireReveals(of: user)
+        }
+        markDirty(user, into: &effects)
+        effects.append(.close(record.id, reason: reason))
+    }
+}
+
+// MARK: - Activity and idle
+
+extension PresenceCore {
+    mutating func activity(_ session: SessionID, into effects: inout [Effect]) throws(PresenceError) {
+        let (slot, _) = try userSession(session)
+        noteActivity(slot, into: &effects)
+    }
+
+    /// A user op arrived on this session: it is not idle, and won't be for `idleAfter`.
+    mutating func noteActivity(_ slot: Int, into effects: inout [Effect]) {
+        sessions[slot]!.lastActivity = now
+        if sessions[slot]!.isIdle {
+            sessions[slot]!.isIdle = false
+            markDirty(sessions[slot]!.owner!, into: &effects)
+        }
+        if !sessions[slot]!.isIdleCheckScheduled {
+            scheduleIdleCheck(slot, at: now.adding(idleAfterMilliseconds))
+        }
+    }
+
+    mutating func scheduleIdleCheck(_ slot: Int, at instant: Instant) {
+        sessions[slot]!.isIdleCheckScheduled = true
+        deadlines.insert(at: instant, .idleCheck(slot: slot, generation: slotGenerations[slot]))
+    }
+
+    /// Activity does not move the queued check (that would cost a heap insert per op); the
+    /// check, when it falls due, either finds the session idle or re-arms itself for the
+    /// latest activity. One queued check per session at most.
+    mutating func checkIdle(_ slot: Int, into effects: inout [Effect]) {
+        sessions[slot]!.isIdleCheckScheduled = false
+        let due = sessions[slot]!.lastActivity.adding(idleAfterMilliseconds)
+        if now >= due {
+            if !sessions[slot]!.isIdle {
+                sessions[slot]!.isIdle = true
+                markDirty(sessions[slot]!.owner!, into: &effects)
+            }
+        } else {
+            scheduleIdleCheck(slot, at: due)
+        }
+    }
+}

@@ -1,0 +1,204 @@
+/// The presence domain: sessions, contacts, statuses, chats, calls and subscribers.
+///
+/// Pure and deterministic. It never reads a clock, does I/O or takes a lock: the gateway
+/// feeds it commands with the current time and carries out the effects it appends. One
+/// thread owns it. Time only moves forward through `apply(_:at:into:)` and
+/// `advance(to:into:)`, so tests drive hours of idle time in microseconds.
+///
+/// Arm a single timer for `nextDeadline` and call `advance(to:into:)` when it fires.
+///
+/// ```swift
+/// var core = PresenceCore()
+/// var effects: [Effect] = []
+/// try core.apply(.signIn(signIn), at: now, into: &effects)
+/// for effect in effects { gateway.perform(effect) }
+/// effects.removeAll(keepingCapacity: true)
+/// ```
+public struct PresenceCore: Sendable {
+    /// The tunables this core runs with.
+    public let configuration: PresenceConfiguration
+    /// The latest time the core has been told.
+    public private(set) var now: Instant
+
+    // Configuration in the unit the deadline arithmetic uses.
+    let idleAfterMilliseconds: Int64
+    let graceMilliseconds: Int64
+    let debounceMilliseconds: Int64
+    let ringMilliseconds: Int64
+    let revealMilliseconds: Int64
+
+    var users: [UserRecord] = []
+    var userRefs: [UserID: UserRef] = [:]
+    var sessions: [SessionRecord?] = []
+    /// Bumped when a slot is freed, so deadlines for its previous session go stale.
+    var slotGenerations: [UInt32] = []
+    var freeSlots: [Int] = []
+    var slotBySession: [SessionID: Int] = [:]
+    /// One entry per pair of users, keyed by `pairKey`.
+    var relations: [UInt64: Relation] = [:]
+    var calls: [CallID: CallRecord] = [:]
+    var pendingMessages: [MessageTicket: PendingMessage] = [:]
+    var nextTicket: UInt64 = 1
+    var deadlines = DeadlineQueue()
+
+    /// Creates an empty core.
+    /// - Parameters:
+    ///   - configuration: The tunables; the defaults are the documented product values.
+    ///   - now: The starting time.
+    public init(configuration: PresenceConfiguration = PresenceConfiguration(), now: Instant = .zero) {
+        self.configuration = configuration
+        self.now = now
+        idleAfterMilliseconds = max(0, configuration.idleAfter.wholeMilliseconds)
+        graceMilliseconds = max(0, configuration.disconnectGrace.wholeMilliseconds)
+        debounceMilliseconds = max(0, configuration.debounce.wholeMilliseconds)
+        ringMilliseconds = max(0, configuration.ringTimeout.wholeMilliseconds)
+        revealMilliseconds = max(0, configuration.revealDuration.wholeMilliseconds)
+    }
+
+    /// When the core next needs `advance(to:into:)`, or `nil` if nothing is pending. Never
+    /// later than the earliest real deadline; a wake-up that finds nothing to do is harmless.
+    public var nextDeadline: Instant? { deadlines.first?.at }
+
+    /// Sessions signed in, live or in their grace period, subscribers included.
+    public var sessionCount: Int { slotBySession.count }
+
+    /// Applies one command at `time`.
+    ///
+    /// First runs every deadline due at or before `time` (as `advance(to:into:)` does), then
+    /// the command. Effects are appended to `effects`, which the caller owns and may reuse.
+    ///
+    /// - Throws: `PresenceError` when the command is refused. The command then changed
+    ///   nothing, but effects of deadlines that fell due are still in `effects` and must be
+    ///   carried out.
+    public mutating func apply(_ command: Command, at time: Instant, into effects: inout [Effect]) throws(PresenceError) {
+        advance(to: time, into: &effects)
+        switch command {
+        case .signIn(let request): try signIn(request, into: &effects)
+        case .signInSubscriber(let session, let allowed): try signInSubscriber(session, allowed: allowed, into: &effects)
+        case .signOut(let session): try signOut(session, into: &effects)
+        case .connectionLost(let session): try connectionLost(session, into: &effects)
+        case .resume(let session, let sequence): try resume(session, after: sequence, into: &effects)
+        case .heartbeat(let session, let sequence): try heartbeat(session, through: sequence, into: &effects)
+        case .activity(let session): try activity(session, into: &effects)
+        case .setStatus(let session, let status): try setStatus(session, status, into: &effects)
+        case .requestContact(let session, let user): try requestContact(session, user, into: &effects)
+        case .acceptContact(let session, let user): try acceptContact(session, user, into: &effects)
+        case .declineContact(let session, let user): try declineContact(session, user, into: &effects)
+        case .removeContact(let session, let user): try removeContact(session, user, into: &effects)
+        case .send(let session, let recipient, let clientMessageID, let body):
+            try send(session, to: recipient, clientMessageID: clientMessageID, body: body, into: &effects)
+        case .messageCommitted(let ticket, let id): try messageCommitted(ticket, id, into: &effects)
+        case .messageFailed(let ticket): try messageFailed(ticket, into: &effects)
+        case .invite(let session, let callee, let call, let payload):
+            try invite(session, callee: callee, call: call, payload: payload, into: &effects)
+        case .ringing(let session, let call): try ringing(session, call, into: &effects)
+        case .accept(let session, let call, let payload): try accept(session, call, payload: payload, into: &effects)
+        case .decline(let session, let call): try decline(session, call, into: &effects)
+        case .cancel(let session, let call): try cancel(session, call, into: &effects)
+        case .hangUp(let session, let call): try hangUp(session, call, into: &effects)
+        case .signal(let session, let call, let payload): try signal(session, call, payload: payload, into: &effects)
+        case .subscribe(let session, let targets): try subscribe(session, targets, into: &effects)
+        case .unsubscribe(let session, let targets): try unsubscribe(session, targets, into: &effects)
+        case .changeProfile(let user, let isOfflineMailEnabled):
+            changeProfile(user, isOfflineMailEnabled: isOfflineMailEnabled, into: &effects)
+        case .deleteAccount(let user): deleteAccount(user, into: &effects)
+        }
+        pruneStaleDeadlines()
+    }
+
+    /// Moves time forward to `time`, running every deadline due by then in order: idle
+    /// checks, grace expiries, debounced publishes, ring timeouts and reveal expiries. Each
+    /// runs at its own instant, so a late tick produces the same effects as a punctual one.
+    public mutating func advance(to time: Instant, into effects: inout [Effect]) {
+        let target = max(time, now)
+        while let next = deadlines.first, next.at <= target {
+            deadlines.removeFirst()
+            if next.at > now { now = next.at }
+            fire(next.kind, at: next.at, into: &effects)
+        }
+        now = target
+        pruneStaleDeadlines()
+    }
+
+    /// How `subject` looks to `observer` right now, before debouncing: the core's
+    /// visibility function, exposed for the gateway's diagnostics and for tests. `nil` when
+    /// `observer` may not see `subject` at all (not an accepted contact).
+    public func view(of subject: UserID, for observer: UserID) -> PresenceView? {
+        guard let s = userRefs[subject], let o = userRefs[observer] else { return nil }
+        return view(of: s, for: .user(o))
+    }
+}
+
+// MARK: - Identity and slots
+
+extension PresenceCore {
+    mutating func intern(_ id: UserID) -> UserRef {
+        if let ref = userRefs[id] { return ref }
+        let ref = UserRef(index: UInt32(users.count))
+        users.append(UserRecord(id: id))
+        userRefs[id] = ref
+        return ref
+    }
+
+    func slot(of session: SessionID) throws(PresenceError) -> Int {
+        guard let slot = slotBySession[session] else { throw .unknownSession }
+        return slot
+    }
+
+    /// The slot and user of a user session; subscribers may not use user ops.
+    func userSession(_ session: SessionID) throws(PresenceError) -> (slot: Int, user: UserRef) {
+        let slot = try slot(of: session)
+        guard let owner = sessions[slot]!.owner else { throw .wrongSessionKind }
+        return (slot, owner)
+    }
+
+    mutating func allocateSlot(for record: SessionRecord) -> Int {
+        let slot: Int
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            sessions[slot] = record
+        } else {
+            slot = sessions.count
+            sessions.append(record)
+            slotGenerations.append(0)
+        }
+        slotBySession[record.id] = slot
+        return slot
+    }
+
+    mutating func freeSlot(_ slot: Int) {
+        slotBySession[sessions[slot]!.id] = nil
+        sessions[slot] = nil
+        slotGenerations[slot] &+= 1
+        freeSlots.append(slot)
+    }
+}
+
+// MARK: - Sending
+
+extension PresenceCore {
+    /// Sends `event` to one session.
+    mutating func send(_ event: Event, toSlot slot: Int, into effects: inout [Effect]) {
+        var deliveries: [Delivery] = []
+        sessions[slot]!.record(event, into: &deliveries)
+        if !deliveries.isEmpty { effects.append(.deliver(event, to: deliveries)) }
+    }
+
+    /// Sends `event` to every session of `user`, optionally but one.
+    mutating func send(_ event: Event, toSessionsOf user: UserRef, except excluded: Int? = nil,
+                       into effects: inout [Effect]) {
+        let slots = users[user.i].sessions
+        guard !slots.isEmpty else { return }
+        var deliveries: [Delivery] = []
+        deliveries.reserveCapacity(slots.count)
+        for slot in slots where slot != excluded {
+            sessions[slot]!.record(event, into: &deliveries)
+        }
+        if !deliveries.isEmpty { effects.append(.deliver(event, to: deliveries)) }
+    }
+
+    /// Sends `event` to the session with this ID, if it still exists.
+    mutating func send(_ event: Event, toSession session: SessionID, into effects: inout [Effect]) {
+        if let slot = slotBySession[session] { send(event, toSlot: slot, into: &effects) }
+    }
+}

@@ -1,0 +1,126 @@
+// The core's per-entity state. Flat and small on purpose: users and sessions live in
+// dense arrays indexed by `UserRef` and slot number, and fan-out walks plain arrays.
+
+/// What the core knows about a user's offline-e-mail flag.
+enum OfflineMailPreference: Sendable {
+    /// Not signed in since the gateway started: the mail worker checks storage.
+    case unknown
+    case enabled
+    case disabled
+}
+
+/// A hidden user made visible to one contact by acting toward them.
+struct Reveal: Sendable {
+    var observer: UserRef
+    /// The reveal holds until here, and for as long as an answered call between the two.
+    var until: Instant
+    /// What this observer has been told, the diff base for publishing.
+    var published: PresenceView
+}
+
+struct UserRecord: Sendable {
+    let id: UserID
+    var chosen: ChosenStatus = .online
+    var offlineMail: OfflineMailPreference = .unknown
+    /// Slots of the user's sessions, live or in grace.
+    var sessions: [Int] = []
+    /// Accepted contacts: the fan-out list.
+    var contacts: [UserRef] = []
+    /// Users with a pending request to or from this user.
+    var requests: [UserRef] = []
+    /// Slots of subscriber sessions watching this user.
+    var subscribers: [Int] = []
+    /// The one call (ringing or answered) the user takes part in, if any.
+    var call: CallID?
+    var reveals: [Reveal] = []
+    var revealCheckAt: Instant?
+    /// The status contacts would see right now, before debouncing; tracks `offlineSince`.
+    var publicStatus: PresenceStatus = .offline
+    /// When `publicStatus` last became offline: the public last-seen.
+    var offlineSince: Instant?
+    /// What contacts without a reveal, and subscribers, have been told.
+    var publishedPublic = PresenceView.offline
+    var isPublishScheduled = false
+    var publishGeneration: UInt32 = 0
+    /// Whether this offline period's notification e-mail went out.
+    var isOfflineMailSent = false
+    var sendWindow: SendWindow?
+
+    init(id: UserID) {
+        self.id = id
+    }
+}
+
+enum SessionConnection: Hashable, Sendable {
+    case connected
+    /// Connection lost; the session still counts until `until`.
+    case suspended(until: Instant)
+}
+
+struct SessionRecord: Sendable {
+    let id: SessionID
+    /// The signed-in user, or `nil` for a subscriber.
+    let owner: UserRef?
+    let device: DeviceKind
+    var connection = SessionConnection.connected
+    var lastActivity: Instant
+    var isIdle = false
+    var isIdleCheckScheduled = false
+    var replay: ReplayBuffer
+    /// Subscribers only: who it may watch, and who it watches.
+    var allowed: Set<UserRef> = []
+    var watching: [UserRef] = []
+
+    var isConnected: Bool { connection == .connected }
+
+    /// Assigns the event its sequence on this session, keeps it for replay, and adds this
+    /// session to `deliveries` if a connection is there to write to.
+    @inline(__always)
+    mutating func record(_ event: Event, into deliveries: inout [Delivery]) {
+        let sequence = replay.append(event)
+        if case .connected = connection {
+            deliveries.append(Delivery(session: id, sequence: sequence))
+        }
+    }
+}
+
+struct CallRecord: Sendable {
+    enum Phase: Hashable, Sendable {
+        case ringing(timeout: Instant)
+        case answered(calleeSession: SessionID)
+    }
+
+    let id: CallID
+    let caller: UserRef
+    let callerSession: SessionID
+    let callee: UserRef
+    var phase: Phase
+    /// Whether the callee's devices were rung (and are still ringing). False when the callee
+    /// had no session, was in another call, or silenced the call while looking offline.
+    var isRungOnCallee: Bool
+    var isRingingForwarded = false
+    var isDeclined = false
+
+    var isAnswered: Bool {
+        if case .answered = phase { return true }
+        return false
+    }
+}
+
+struct PendingMessage: Sendable {
+    let sender: UserRef
+    /// The session that sent it most recently (a retry moves the ack to the retrying one).
+    var senderSession: SessionID
+    let recipient: UserRef
+    let clientMessageID: String
+    let body: String
+    let sentAt: Instant
+}
+
+/// A relationship between two users, stored once per pair.
+enum Relation: Hashable, Sendable {
+    /// Known to be no relationship (kept so a stale sign-in list cannot resurrect it).
+    case none
+    case pending(requester: UserRef)
+    case accepted
+}

@@ -1,0 +1,32 @@
+/// A user's public identity: their e-mail address, normalized.
+///
+/// The e-mail is the ID users type to add each other, and it can never change (a new
+/// address means a new account), so it is a stable key. Normalization trims surrounding
+/// whitespace and lowercases, so `" Ann@Example.COM "` and `"ann@example.com"` are the same
+/// user. Inside the core a `UserID` is interned once to a dense integer; hot paths never
+/// hash strings.
+public struct UserID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The normalized address: trimmed, lowercased, exactly one `@` with text on both sides.
+    public let email: String
+
+    /// Normalizes `email`, or returns `nil` when it is not an address at all (empty,
+    /// no `@` or more than one, a blank side, inner whitespace, longer than 254 bytes).
+    public init?(email: String) {
+        var trimmed = Substring(email)
+        while let first = trimmed.first, first.isWhitespace { trimmed.removeFirst() }
+        while let last = trimmed.last, last.isWhitespace { trimmed.removeLast() }
+        let lowered = trimmed.lowercased()
+        // RFC 5321 §4.5.3.1.3: a path is at most 256 octets including the angle brackets.
+        guard !lowered.isEmpty, lowered.utf8.count <= 254,
+            !lowered.contains(where: \.isWhitespace),
+            let at = lowered.firstIndex(of: "@"), at != lowered.startIndex
+        else { return nil }
+        let domain = lowered[lowered.index(after: at)...]
+        guard !domain.isEmpty, !domain.contains("@") else { return nil }
+        self.email = lowered
+    }
+
+    public static func < (lhs: UserID, rhs: UserID) -> Bool { lhs.email < rhs.email }
+
+    public var description: String { email }
+}

@@ -1,0 +1,47 @@
+import Presence
+import Testing
+
+struct StatusTests {
+    @Test func testChosenStatusIsPersistedAndSharedByAllDevices() throws {
+        var world = World()
+        let desktop = try world.signIn("a@x.io", 1)
+        let phone = try world.signIn("a@x.io", 2, device: .mobile)
+        try world.run(.setStatus(phone, .busy))
+        #expect(world.sideEffects(in: world.last) == [.persistChosenStatus(user("a@x.io"), .busy)])
+        #expect(world.events(to: desktop, in: world.last) == [.ownStatus(.busy)])
+        #expect(world.events(to: phone, in: world.last) == [.ownStatus(.busy)])
+    }
+
+    @Test func testSignInStartsFromThePersistedChoice() throws {
+        var world = World()
+        let watcher = try world.signIn("c@x.io", 1, contacts: ["a@x.io"])
+        let a = try world.signIn("a@x.io", 2, chosen: .busy, contacts: ["c@x.io"])
+        #expect(world.snapshot(of: a)?.chosenStatus == .busy)
+        #expect(world.presence(of: "a@x.io", seenBy: watcher) == [.busy])
+    }
+
+    @Test func testSecondDeviceKeepsTheNewerInMemoryChoice() throws {
+        var world = World()
+        let desktop = try world.signIn("a@x.io", 1)
+        try world.run(.setStatus(desktop, .busy))
+        let phone = try world.signIn("a@x.io", 2, device: .mobile, chosen: .online)  // storage lagging
+        #expect(world.snapshot(of: phone)?.chosenStatus == .busy)
+    }
+
+    @Test func testSignedInOnlyOnMobileShowsMobile() throws {
+        var world = World()
+        let watcher = try world.signIn("c@x.io", 1, contacts: ["a@x.io"])
+        let phone = try world.signIn("a@x.io", 2, device: .mobile, contacts: ["c@x.io"])
+        let desktop = try world.signIn("a@x.io", 3, device: .desktop, contacts: ["c@x.io"])
+        try world.run(.signOut(desktop))
+        try world.run(.signOut(phone))
+        #expect(world.presence(of: "a@x.io", seenBy: watcher) == [.mobile, .online, .mobile, .offline])
+    }
+
+    @Test func testChoosingTheCurrentStatusEmitsNothing() throws {
+        var world = World()
+        let a = try world.signIn("a@x.io", 1)
+        try world.run(.setStatus(a, .online))
+        #expect(world.last.isEmpty)
+    }
+}

@@ -1,0 +1,97 @@
+import Presence
+
+// A core plus a hand-driven clock and the log of every effect, so tests read like
+// conversations and can ask "what did this session see?".
+
+func user(_ email: String) -> UserID { UserID(email: email)! }
+func session(_ number: UInt64) -> SessionID { SessionID(number) }
+
+/// The product defaults, but with debounce off so presence events appear in the same step;
+/// damping tests turn it back on.
+let immediate = PresenceConfiguration(debounce: .zero)
+
+struct World {
+    var core: PresenceCore
+    var time = Instant(milliseconds: 1_700_000_000_000)
+    /// Every effect, in order.
+    var log: [Effect] = []
+    /// The effects of the latest step.
+    var last: [Effect] = []
+
+    init(_ configuration: PresenceConfiguration = immediate) {
+        core = PresenceCore(configuration: configuration, now: time)
+    }
+
+    mutating func run(_ command: Command) throws(PresenceError) {
+        var effects: [Effect] = []
+        defer { log += effects; last = effects }
+        try core.apply(command, at: time, into: &effects)
+    }
+
+    /// The error a command is refused with, or `nil` if it was applied.
+    mutating func refusal(_ command: Command) -> PresenceError? {
+        do { try run(command) } catch { return error }
+        return nil
+    }
+
+    mutating func wait(_ duration: Duration) {
+        time = time + duration
+        var effects: [Effect] = []
+        core.advance(to: time, into: &effects)
+        log += effects
+        last = effects
+    }
+
+    @discardableResult
+    mutating func signIn(_ email: String, _ number: UInt64, device: DeviceKind = .desktop,
+                         chosen: ChosenStatus = .online, contacts: [String] = [],
+                         mail: Bool = false, backlog: [ChatMessage] = []) throws(PresenceError) -> SessionID {
+        try run(.signIn(SignIn(
+            session: session(number), user: user(email), device: device, chosenStatus: chosen,
+            isOfflineMailEnabled: mail,
+            contacts: contacts.map { ContactEntry(user: user($0), state: .accepted) }, backlog: backlog)))
+        return session(number)
+    }
+
+    /// Events delivered to `session`, in order, with their sequences.
+    func deliveries(to session: SessionID, in effects: [Effect]? = nil) -> [(sequence: UInt64, event: Event)] {
+        var result: [(sequence: UInt64, event: Event)] = []
+        for effect in effects ?? log {
+            if case .deliver(let event, let recipients) = effect {
+                for recipient in recipients where recipient.session == session {
+                    result.append((recipient.sequence, event))
+                }
+            }
+        }
+        return result
+    }
+
+    func events(to session: SessionID, in effects: [Effect]? = nil) -> [Event] {
+        deliveries(to: session, in: effects).map(\.event)
+    }
+
+    /// Presence values about `subject` delivered to `session`.
+    func presence(of subject: String, seenBy session: SessionID, in effects: [Effect]? = nil) -> [PresenceStatus] {
+        events(to: session, in: effects).compactMap {
+            if case .presence(let who, let view) = $0, who == user(subject) { return view.status }
+            return nil
+        }
+    }
+
+    /// The snapshot a session got at sign-in.
+    func snapshot(of session: SessionID) -> Snapshot? {
+        for event in events(to: session) { if case .snapshot(let snapshot) = event { return snapshot } }
+        return nil
+    }
+
+    /// Effects other than deliveries, e.g. persist and mail effects, from `effects`.
+    func sideEffects(in effects: [Effect]? = nil) -> [Effect] {
+        (effects ?? log).filter { if case .deliver = $0 { return false } else { return true } }
+    }
+
+    /// The ticket of the most recent `persistMessage`.
+    var lastTicket: MessageTicket? {
+        for effect in log.reversed() { if case .persistMessage(let message) = effect { return message.ticket } }
+        return nil
+    }
+}
