@@ -48,7 +48,10 @@ let package = Package(
         // --- Wiring: HTTP routes, the JSON wire protocol, echo mode. ---
         .target(
             name: "Gateway",
-            dependencies: ["Transport", "WebSocket", "Presence", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "Transport", "WebSocket", "Presence", "Accounts", "Storage",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
 
         .executableTarget(
             name: "presenced",
@@ -70,9 +73,10 @@ let package = Package(
         .executableTarget(name: "fuzz-frame-decoder", dependencies: ["WebSocket"], path: "Fuzz/FrameDecoder"),
         .executableTarget(name: "fuzz-handshake", dependencies: ["WebSocket"], path: "Fuzz/Handshake"),
 
-        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "Gateway", "CPosix", "COpenSSL"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Presence", "Accounts", "Storage", "Transport", "WebSocket"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "COpenSSL"]),
     ]
