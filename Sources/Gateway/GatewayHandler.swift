@@ -14,8 +14,9 @@ public final class GatewayHandler: ConnectionHandler {
         public var isEchoEnabled = false
         /// Allowed browser origins for upgrades; empty allows any.
         public var allowedOrigins: [String] = []
-        /// Limits of the `/echo` route: large enough for Autobahn's 16 MiB cases.
-        public var echoLimits = MessageLimits(maxFrameSize: 16 << 20, maxMessageSize: 16 << 20)
+        /// Limits of the `/echo` route: large enough for Autobahn's 16 MiB cases, with room
+        /// to queue two such echoes for a reader that is momentarily behind.
+        public var echoLimits = MessageLimits(maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxBufferedBytes: 40 << 20)
         public init() {}
     }
 

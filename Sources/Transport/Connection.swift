@@ -41,6 +41,8 @@ final class Connection {
     /// Wire bytes the socket has not taken yet, from `pendingStart`.
     var pending: [UInt8] = []
     var pendingStart = 0
+    /// The most wire bytes `pending` may hold before the reader counts as too slow.
+    var maxBufferedBytes = 0
     /// Whether EPOLLOUT is armed.
     var isWaitingForWritable = false
 

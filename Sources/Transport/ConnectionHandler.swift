@@ -37,9 +37,14 @@ public struct MessageLimits: Sendable {
     public var maxFrameSize: Int
     /// The largest message after reassembly and inflation; larger closes with 1009.
     public var maxMessageSize: Int
-    public init(maxFrameSize: Int, maxMessageSize: Int) {
+    /// Wire bytes queued for a slow reader of this route before it is closed with 1013;
+    /// nil uses the server-wide `ServerConfiguration.maxBufferedBytes`. A route that sends
+    /// large messages needs room for at least one of them.
+    public var maxBufferedBytes: Int?
+    public init(maxFrameSize: Int, maxMessageSize: Int, maxBufferedBytes: Int? = nil) {
         self.maxFrameSize = maxFrameSize
         self.maxMessageSize = maxMessageSize
+        self.maxBufferedBytes = maxBufferedBytes
     }
 }
 

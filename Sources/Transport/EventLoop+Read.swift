@@ -161,6 +161,7 @@ extension EventLoop {
             conn.inbound = []
             conn.state = .open
             conn.route = route
+            conn.maxBufferedBytes = limits.maxBufferedBytes ?? config.maxBufferedBytes
             conn.isWebSocket = true
             conn.phaseDeadline = 0
             arm(conn)

@@ -122,7 +122,7 @@ extension EventLoop {
             writeQueued(conn)
         }
         guard conn.state != .closed else { return }
-        if conn.bufferedBytes > config.maxBufferedBytes, !conn.closeAfterFlush {
+        if conn.state == .open, conn.bufferedBytes > conn.maxBufferedBytes {
             slowConsumer(conn)
             return
         }

@@ -33,6 +33,7 @@ public final class EventLoop: @unchecked Sendable {
     var nextGeneration: UInt32 = 1
     var handler: ConnectionHandler!
     var wheel: TimerWheel
+    var dueTimers: [(token: UInt64, tick: Int64)] = []
     /// The loop clock (monotonic ms), read once per iteration.
     public private(set) var now: Int64
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -58,6 +59,7 @@ public final class EventLoop: @unchecked Sendable {
     var eventCapacity = 1024
 
     static let wakeToken = UInt64.max
+    static let maxListeners = 64
     static func listenerToken(_ i: Int) -> UInt64 { UInt64.max - 1 - UInt64(i) }
 
     init(index: Int, config: ServerConfiguration, tlsContext: TLSContext?, limits: ConnectionCounter) throws {
@@ -136,7 +138,9 @@ public final class EventLoop: @unchecked Sendable {
                 eventCapacity *= 2
                 events = .allocate(capacity: eventCapacity)
             }
-            wheel.advance(to: now) { token, tick in fireTimer(token: token, tick: tick) }
+            wheel.advance(to: now, into: &dueTimers)
+            for (token, tick) in dueTimers { fireTimer(token: token, tick: tick) }
+            dueTimers.removeAll(keepingCapacity: true)
             flushDirty()
             if isStopping && (openCount == 0 || now >= stopDeadline) {
                 for c in connections { if let c { closeSocket(c) } }
@@ -151,8 +155,11 @@ public final class EventLoop: @unchecked Sendable {
             drainInbox()
             return
         }
-        if token >= Self.listenerToken(listeners.count - 1) && token <= Self.listenerToken(0) {
-            accept(listener: Int(Self.listenerToken(0) - token))
+        if token >= Self.listenerToken(Self.maxListeners - 1) {
+            // Listener tokens sit at the top of the range; connection generations stay below
+            // 2^31, so connection tokens never reach it.
+            let i = Int(Self.listenerToken(0) - token)
+            if i < listeners.count { accept(listener: i) }
             return
         }
         guard let conn = connection(token: token) else { return }  // stale event of a closed fd
@@ -234,7 +241,7 @@ public final class EventLoop: @unchecked Sendable {
                 tls = session
             }
             let generation = nextGeneration
-            nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
+            nextGeneration = nextGeneration == UInt32(Int32.max) ? 1 : nextGeneration + 1
             let conn = Connection(fd: fd, generation: generation, remoteAddress: address, tls: tls, now: now)
             conn.phaseDeadline = now + config.requestTimeoutMilliseconds
             if Int(fd) >= connections.count {

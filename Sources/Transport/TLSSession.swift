@@ -74,11 +74,16 @@ final class TLSSession {
         }
     }
 
-    /// Encrypts plaintext; the ciphertext waits in the write BIO.
+    /// Encrypts plaintext; the ciphertext waits in the write BIO. The memory BIO never
+    /// blocks, so this only fails on a broken session. With partial writes enabled OpenSSL
+    /// takes one record (16 KiB) per call, hence the loop.
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count > 0 else { return true }
-        let n = SSL_write(ssl, bytes.baseAddress, Int32(bytes.count))
-        if n != Int32(bytes.count) { ERR_clear_error(); return false }
+        var offset = 0
+        while offset < bytes.count {
+            let n = SSL_write(ssl, bytes.baseAddress! + offset, Int32(min(bytes.count - offset, Int(Int32.max))))
+            if n <= 0 { ERR_clear_error(); return false }
+            offset += Int(n)
+        }
         return true
     }
 

@@ -40,21 +40,16 @@ struct TimerWheel {
         return Int32(clamping: max(0, due - now))
     }
 
-    /// Takes the entries of every tick up to `now`, calling `fire(token, tick)` for each.
-    mutating func advance(to now: Int64, _ fire: (UInt64, Int64) -> Void) {
+    /// Moves the entries of every tick up to `now` into `due` as (token, tick) pairs. The
+    /// caller fires them afterwards, when firing may file new entries.
+    mutating func advance(to now: Int64, into due: inout [(token: UInt64, tick: Int64)]) {
         let last = now / Self.tickMilliseconds
         while currentTick <= last {
             let index = Int(currentTick % Int64(Self.slotCount))
             if !slots[index].isEmpty {
-                var due: [UInt64] = []
-                swap(&due, &slots[index])
-                entryCount -= due.count
-                let tick = currentTick
-                currentTick += 1
-                for token in due { fire(token, tick) }
-                // Give the slot its memory back for reuse if it is still empty.
-                if slots[index].isEmpty { due.removeAll(keepingCapacity: true); swap(&due, &slots[index]) }
-                continue
+                entryCount -= slots[index].count
+                for token in slots[index] { due.append((token, currentTick)) }
+                slots[index].removeAll(keepingCapacity: true)
             }
             currentTick += 1
         }

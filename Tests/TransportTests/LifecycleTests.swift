@@ -1,0 +1,112 @@
+import Foundation
+import Gateway
+import Testing
+@testable import Transport
+import WebSocket
+
+/// Heartbeats, slow readers, TLS and shutdown over real sockets.
+@Suite struct LifecycleTests {
+    @Test func silentPeerIsPingedThenDropped() throws {
+        let s = try RunningServer(configure: {
+            $0.heartbeatIntervalMilliseconds = 200
+            $0.heartbeatTimeoutMilliseconds = 200
+        })
+        let c = try TestClient(port: s.port)
+        try c.upgrade()
+        #expect(try c.receive() == .ping([]))
+        // Not answering: the server gives up and closes the socket.
+        #expect(c.serverClosedConnection())
+    }
+
+    @Test func answeringPingsKeepsTheConnection() throws {
+        let s = try RunningServer(configure: {
+            $0.heartbeatIntervalMilliseconds = 150
+            $0.heartbeatTimeoutMilliseconds = 150
+        })
+        let c = try TestClient(port: s.port)
+        try c.upgrade()
+        for _ in 0..<3 {
+            #expect(try c.receive() == .ping([]))
+            try c.send(.pong, [])
+        }
+        try c.send(text: "still here")
+        #expect(try c.receive() == .text("still here"))
+    }
+
+    @Test func slowReaderIsClosedWithoutSlowingOthers() throws {
+        let s = try RunningServer(configure: { $0.maxBufferedBytes = 256 * 1024 }, handler: { _ in
+            var o = GatewayHandler.Options()
+            o.isEchoEnabled = true
+            o.echoLimits = MessageLimits(maxFrameSize: 1 << 20, maxMessageSize: 1 << 20)
+            return GatewayHandler(options: o)
+        })
+        let slow = try TestClient(port: s.port, timeoutSeconds: 10, receiveBuffer: 16 * 1024)
+        try slow.upgrade()
+        let fast = try TestClient(port: s.port)
+        try fast.upgrade()
+        // The slow client sends but never reads: its echoes pile up in the server.
+        let chunk = [UInt8](repeating: 0x41, count: 64 * 1024)
+        var sent = 0
+        // Enough to fill the kernel buffers on both sides and the 256 KiB cap several times.
+        while sent < 256 {
+            try slow.send(.binary, chunk)
+            sent += 1
+            if sent % 16 == 0 {
+                let started = ContinuousClock.now
+                try fast.send(text: "ping \(sent)")
+                #expect(try fast.receive() == .text("ping \(sent)"))
+                #expect(ContinuousClock.now - started < .seconds(2))
+            }
+        }
+        // Now read: everything queued arrives, then a Close 1013.
+        var sawClose: TestClient.Message?
+        while sawClose == nil {
+            let m = try slow.receive()
+            if case .close = m { sawClose = m }
+        }
+        #expect(sawClose == .close(1013, "too slow: output buffer limit reached"))
+        #expect(slow.serverClosedConnection())
+    }
+
+    @Test func tlsEchoWithACertificateMadeAtTestTime() throws {
+        let cert = try TestCertificate()
+        let s = try RunningServer(configure: {
+            $0.endpoints.append(.init(host: "127.0.0.1", port: 0, isTLS: true))
+            $0.tls = .init(certificatePath: cert.certificate, privateKeyPath: cert.key)
+        })
+        let c = try TestClient(port: s.tlsPort, tlsContext: try TLSContext(clientTrusting: cert.certificate))
+        try c.upgrade()
+        try c.send(text: "secret")
+        #expect(try c.receive() == .text("secret"))
+        let big = [UInt8](repeating: 7, count: 200_000)
+        try c.send(.binary, big)
+        #expect(try c.receive() == .binary(big))
+        #expect(c.tls!.isHandshakeDone)
+    }
+
+    @Test func tlsWithAnUntrustedCertificateFailsTheHandshake() throws {
+        let cert = try TestCertificate()
+        let other = try TestCertificate()
+        let s = try RunningServer(configure: {
+            $0.endpoints.append(.init(host: "127.0.0.1", port: 0, isTLS: true))
+            $0.tls = .init(certificatePath: cert.certificate, privateKeyPath: cert.key)
+        })
+        let context = try TLSContext(clientTrusting: other.certificate)
+        #expect(throws: TestClient.Failure.self) { try TestClient(port: s.tlsPort, tlsContext: context) }
+    }
+
+    @Test func shutdownSendsGoingAwayToEveryClient() throws {
+        let s = try RunningServer()
+        let clients = try (0..<5).map { _ in try TestClient(port: s.port) }
+        for c in clients { try c.upgrade() }
+        let done = DispatchSemaphore(value: 0)
+        let server = s.server
+        Thread { server.shutdown(); done.signal() }.start()
+        for c in clients {
+            #expect(try c.receive() == .close(1001, "server shutting down"))
+            try c.send(.close, [0x03, 0xE9])
+        }
+        #expect(done.wait(timeout: .now() + 5) == .success)
+        #expect(s.server.connectionCount == 0)
+    }
+}
