@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite: what CI runs (.ci/run) and what the README's test command is.
+#
+#   1. swift test          unit tests and end-to-end tests over real loopback sockets
+#   2. Autobahn|Testsuite  all 517 RFC 6455 / RFC 7692 cases against `presenced --echo`
+#   3. load generator      a seconds-long smoke run of every scenario (loadtest/smoke.sh)
+#   4. fuzzers             a short libFuzzer run of the frame decoder and handshake parser
+#
+# Everything it needs is installed or started here (Python venvs from PyPI). Set
+# SKIP_AUTOBAHN=1 or SKIP_FUZZ=1 to leave a stage out while iterating locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+stage() { echo; echo "=== $1 ($(( $(date +%s) - start )) s)"; }
+
+stage "swift test"
+swift build --build-tests
+swift test --skip-build --parallel
+
+stage "release build"
+swift build -c release --product presenced
+swift build -c release --product presence-loadtest
+
+if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
+  stage "Autobahn|Testsuite"
+  scripts/autobahn.sh .build/release/presenced
+fi
+
+if [ -x loadtest/smoke.sh ]; then
+  stage "load generator smoke run"
+  loadtest/smoke.sh .build/release
+fi
+
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  stage "fuzzers (10 s each)"
+  scripts/fuzz.sh 10
+fi
+
+stage "done"
