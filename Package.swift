@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(name: "fuzz-handshake", dependencies: ["WebSocket"], path: "Fuzz/Handshake"),
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "Gateway", "CPosix", "COpenSSL"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "CPosix", "COpenSSL"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Presence", "Accounts", "Storage", "Transport", "WebSocket"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),

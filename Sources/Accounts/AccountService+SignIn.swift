@@ -110,6 +110,20 @@ extension AccountService {
         try deviceTokens.revokeAll(accountID: accountID, at: now())
     }
 
+    /// Checks the password of a signed-in user before something irreversible (deleting the
+    /// account). Rate-limited like a sign-in.
+    /// - Throws: `rateLimited`, `invalidCredentials`.
+    public func confirmPassword(accountID: String, password: String, sourceAddress: String) throws {
+        if let wait = signInLimiter.retryAfter(account: accountID, address: sourceAddress) {
+            throw AccountsError.rateLimited(retryAfterSeconds: wait)
+        }
+        let storedHash = try accounts.find(id: accountID)?.passwordHash
+        guard let storedHash, hasher.verify(password, against: storedHash) else {
+            signInLimiter.record(account: accountID, address: sourceAddress)
+            throw AccountsError.invalidCredentials
+        }
+    }
+
     func completeSignIn(_ account: AccountRecord, device: DeviceKind, staySignedIn: Bool) throws -> SignInResult {
         var token: String?
         if staySignedIn {

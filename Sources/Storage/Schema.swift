@@ -21,6 +21,7 @@ public enum Schema {
     /// Every migration, in order.
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: version1),
+        Migration(version: 2, sql: version2),
     ]
 
     /// The version this binary writes.
@@ -136,5 +137,20 @@ public enum Schema {
         );
         CREATE INDEX outbox_due ON outbox(next_attempt_at)
             WHERE sent_at IS NULL AND abandoned_at IS NULL;
+        """
+
+    /// The presence state that outlives a session: the status each user chose (it applies
+    /// to every device and every later session) and missed calls.
+    static let version2 = """
+        ALTER TABLE accounts ADD COLUMN chosen_status TEXT NOT NULL DEFAULT 'online'
+            CHECK (chosen_status IN ('online', 'busy', 'hidden'));
+        CREATE TABLE missed_calls (
+            id INTEGER PRIMARY KEY,
+            call_id INTEGER NOT NULL,
+            caller TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            callee TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX missed_calls_by_callee ON missed_calls (callee, at);
         """
 }

@@ -31,6 +31,10 @@ final class Connection {
     /// The route number the handler gave at upgrade.
     var route = 0
 
+    /// A request was handed to the handler, which will answer later: read nothing more.
+    var isAwaitingResponse = false
+    /// Whether the awaited response keeps the connection open.
+    var keepsAliveAfterResponse = false
     /// Request-head bytes split over reads (HTTP phase only).
     var inbound: [UInt8] = []
     /// The WebSocket reader (frames to messages); set at upgrade.

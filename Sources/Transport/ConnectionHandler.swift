@@ -52,7 +52,10 @@ public struct MessageLimits: Sendable {
 /// only on that loop's thread, so it needs no locks for its own per-loop state.
 public protocol ConnectionHandler: AnyObject {
     /// A plain HTTP request (not an upgrade).
-    func handle(_ request: HTTPRequest, on loop: EventLoop) -> HTTPResponse
+    /// - Returns: the response, or nil to answer later with `EventLoop.respond(_:with:)`
+    ///   (after blocking work on another thread); the connection reads no further request
+    ///   until then.
+    func handle(_ request: HTTPRequest, id: ConnectionID, on loop: EventLoop) -> HTTPResponse?
     /// Decides a WebSocket upgrade before it is validated.
     func route(_ head: HTTPRequestHead, remoteAddress: String) -> UpgradeDecision
     /// A WebSocket opened.
@@ -62,4 +65,10 @@ public protocol ConnectionHandler: AnyObject {
     /// The WebSocket closed (any reason, once). `code` is what the peer sent or what the
     /// server closed with; 1006 when the connection dropped.
     func closed(_ id: ConnectionID, code: CloseCode, on loop: EventLoop)
+    /// Called about once a second on the loop thread, for the handler's own timeouts.
+    func tick(on loop: EventLoop)
+}
+
+extension ConnectionHandler {
+    public func tick(on loop: EventLoop) {}
 }

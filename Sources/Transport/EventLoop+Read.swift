@@ -56,6 +56,7 @@ extension EventLoop {
         if conn.inbound.isEmpty {
             let used = parseRequests(conn, bytes)
             if used < bytes.count, conn.state == .http, !conn.closeAfterFlush {
+                // A partial request, or requests behind one whose answer is deferred.
                 conn.inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
             } else if used < bytes.count, conn.state == .open {
                 consumeFrames(conn, UnsafeMutableRawBufferPointer(rebasing: bytes[used...]))
@@ -85,7 +86,7 @@ extension EventLoop {
     /// Handles every complete request at the start of `bytes`. - Returns: bytes used.
     func parseRequests(_ conn: Connection, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
         var used = 0
-        while used < bytes.count, conn.state == .http, !conn.closeAfterFlush {
+        while used < bytes.count, conn.state == .http, !conn.closeAfterFlush, !conn.isAwaitingResponse {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
             let parsed: (HTTPRequestHead, Int)?
             do {
@@ -121,16 +122,40 @@ extension EventLoop {
             guard rest.count >= headLength + bodyLength else { return used }
             let body = Array(rest[headLength..<(headLength + bodyLength)])
             used += headLength + bodyLength
-            let response = handler.handle(HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress), on: self)
             let keepAlive = head.version >= 11 && !head.tokens("Connection").contains("close") && !isStopping
-            queue(response.serialized(close: !keepAlive), to: conn)
-            if keepAlive {
-                conn.phaseDeadline = now + config.keepAliveTimeoutMilliseconds
-            } else {
-                conn.closeAfterFlush = true
+            let request = HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress)
+            guard let response = handler.handle(request, id: id(of: conn), on: self) else {
+                conn.isAwaitingResponse = true
+                conn.keepsAliveAfterResponse = keepAlive
+                conn.phaseDeadline = .max
+                return used
             }
+            answer(conn, response, keepAlive: keepAlive)
         }
         return used
+    }
+
+    func answer(_ conn: Connection, _ response: HTTPResponse, keepAlive: Bool) {
+        queue(response.serialized(close: !keepAlive), to: conn)
+        if keepAlive {
+            conn.phaseDeadline = now + config.keepAliveTimeoutMilliseconds
+            arm(conn)
+        } else {
+            conn.closeAfterFlush = true
+        }
+    }
+
+    /// Answers a request the handler deferred, then reads any request queued behind it.
+    /// Call only on this loop's thread.
+    public func respond(_ id: ConnectionID, with response: HTTPResponse) {
+        guard let conn = connection(id), conn.state == .http, conn.isAwaitingResponse else { return }
+        conn.isAwaitingResponse = false
+        answer(conn, response, keepAlive: conn.keepsAliveAfterResponse && !isStopping)
+        if !conn.inbound.isEmpty, !conn.closeAfterFlush {
+            var buffer = conn.inbound
+            conn.inbound = []
+            buffer.withUnsafeMutableBytes { consumeHTTP(conn, $0) }
+        }
     }
 
     func reject(_ conn: Connection, _ response: HTTPResponse) {

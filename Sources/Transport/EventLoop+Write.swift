@@ -20,6 +20,23 @@ extension EventLoop {
         markDirty(conn)
     }
 
+    /// Sends a text message `prefix(tag) + body` to a connection of this loop. The body is
+    /// shared by reference with every other recipient; only the frame header and the prefix
+    /// are written per recipient. Call only on this loop's thread.
+    public func sendText(_ id: ConnectionID, tag: UInt64, prefix: Prefixer, body: [UInt8]) {
+        guard let conn = connection(id), conn.state == .open else { return }
+        prefixScratch.removeAll(keepingCapacity: true)
+        prefix(tag, &prefixScratch)
+        var header: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &header) { h in
+            let n = FrameEncoder.writeHeader(opcode: .text, payloadLength: prefixScratch.count + body.count, to: h.baseAddress!)
+            outbound.append(UnsafeRawBufferPointer(rebasing: h[0..<n]), to: conn)
+        }
+        prefixScratch.withUnsafeBytes { outbound.append($0, to: conn) }
+        outbound.appendShared(body, to: conn)
+        markDirty(conn)
+    }
+
     /// Starts the close handshake with `code`. Call only on this loop's thread.
     public func close(_ id: ConnectionID, code: CloseCode, reason: String) {
         guard let conn = connection(id) else { return }
@@ -29,6 +46,9 @@ extension EventLoop {
         default: break
         }
     }
+
+    /// The peer address of a connection of this loop.
+    public func remoteAddress(_ id: ConnectionID) -> String? { connection(id)?.remoteAddress }
 
     /// The number of wire bytes waiting for a slow reader (backpressure), or nil if the
     /// connection is gone.

@@ -3,12 +3,18 @@ import Glibc
 import Synchronization
 import WebSocket
 
+/// Writes the per-recipient start of a shared message (for example a JSON sequence
+/// number) into the buffer it is given.
+public typealias Prefixer = @Sendable (_ tag: UInt64, _ into: inout [UInt8]) -> Void
+
 /// Work handed to a loop from another thread.
 enum LoopTask: Sendable {
     /// Send one message, encoded on the loop (compressed where negotiated).
     case send(ConnectionID, Opcode, [UInt8])
     /// Send one frame, already encoded, to many connections of this loop.
     case broadcast([ConnectionID], [UInt8])
+    /// Send a text message made of a short per-recipient prefix and a shared body.
+    case deliver(body: [UInt8], to: [(ConnectionID, UInt64)], prefix: Prefixer)
     /// Start the close handshake.
     case close(ConnectionID, CloseCode, String)
     /// Run a closure on the loop thread.
@@ -50,9 +56,12 @@ public final class EventLoop: @unchecked Sendable {
     lazy var sharedInflater = Inflater()
     /// Scratch for compressing an outgoing message.
     var compressed: [UInt8] = []
+    /// Scratch for a per-recipient prefix.
+    var prefixScratch: [UInt8] = []
     let tlsContext: TLSContext?
     let limits: ConnectionCounter
     var isStopping = false
+    var nextHandlerTick: Int64 = 0
     var stopDeadline: Int64 = 0
     var openCount = 0
     var events: UnsafeMutablePointer<epoll_event>
@@ -121,7 +130,10 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs until shutdown has closed every connection (or its grace period ran out).
     func run() {
         while true {
-            let timeout: Int32 = dirty.isEmpty ? wheel.timeout(now: Syscall.monotonicMilliseconds()) : 0
+            var timeout: Int32 = dirty.isEmpty ? wheel.timeout(now: Syscall.monotonicMilliseconds()) : 0
+            // The handler's one-second tick.
+            let untilTick = Int32(clamping: max(0, nextHandlerTick - Syscall.monotonicMilliseconds()))
+            if timeout < 0 || untilTick < timeout { timeout = untilTick }
             let n = epoll_wait(epfd, events, Int32(eventCapacity), isStopping ? min(timeout < 0 ? 100 : timeout, 100) : timeout)
             now = Syscall.monotonicMilliseconds()
             if n < 0 {
@@ -141,6 +153,10 @@ public final class EventLoop: @unchecked Sendable {
             wheel.advance(to: now, into: &dueTimers)
             for (token, tick) in dueTimers { fireTimer(token: token, tick: tick) }
             dueTimers.removeAll(keepingCapacity: true)
+            if now >= nextHandlerTick {
+                nextHandlerTick = now + 1000
+                handler.tick(on: self)
+            }
             flushDirty()
             if isStopping && (openCount == 0 || now >= stopDeadline) {
                 for c in connections { if let c { closeSocket(c) } }
@@ -197,6 +213,8 @@ public final class EventLoop: @unchecked Sendable {
                 bytes.withUnsafeBytes { send(id, opcode: opcode, payload: $0) }
             case .broadcast(let ids, let frame):
                 for id in ids { sendFrame(id, frame: frame) }
+            case .deliver(let body, let recipients, let prefix):
+                for (id, tag) in recipients { sendText(id, tag: tag, prefix: prefix, body: body) }
             case .close(let id, let code, let reason):
                 close(id, code: code, reason: reason)
             case .run(let body):
@@ -281,6 +299,7 @@ public final class EventLoop: @unchecked Sendable {
         if deadline(of: conn) <= now {
             switch conn.state {
             case .http:
+                if conn.isAwaitingResponse { return }
                 if !conn.inbound.isEmpty {
                     queue(HTTPResponse.text(408, "request timeout").serialized(close: true), to: conn)
                 }

@@ -85,6 +85,25 @@ public final class Server: Sendable {
         for (i, group) in byLoop.enumerated() where !group.isEmpty { loops[i].enqueue(.broadcast(group, frame)) }
     }
 
+    /// Sends `prefix(tag) + body` as one text message to each recipient, from any thread:
+    /// one task per loop, the body shared by reference.
+    public func deliver(body: [UInt8], to recipients: [(ConnectionID, UInt64)], prefix: @escaping Prefixer) {
+        if loops.count == 1 {
+            loops[0].enqueue(.deliver(body: body, to: recipients, prefix: prefix))
+            return
+        }
+        var byLoop = Array(repeating: [(ConnectionID, UInt64)](), count: loops.count)
+        for r in recipients { byLoop[r.0.loop].append(r) }
+        for (i, group) in byLoop.enumerated() where !group.isEmpty {
+            loops[i].enqueue(.deliver(body: body, to: group, prefix: prefix))
+        }
+    }
+
+    /// Runs `body` on the loop that owns `id`, from any thread.
+    public func execute(on id: ConnectionID, _ body: @escaping @Sendable (EventLoop) -> Void) {
+        loops[id.loop].enqueue(.run(body))
+    }
+
     /// Starts a close handshake from any thread.
     public func close(_ id: ConnectionID, code: CloseCode, reason: String) {
         loops[id.loop].enqueue(.close(id, code, reason))

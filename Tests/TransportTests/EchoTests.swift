@@ -87,12 +87,7 @@ import WebSocket
     }
 
     @Test func messageOverTheRouteLimitGetsClose1009() throws {
-        let s = try RunningServer(handler: { _ in
-            var o = GatewayHandler.Options()
-            o.isEchoEnabled = true
-            o.echoLimits = MessageLimits(maxFrameSize: 1000, maxMessageSize: 1000)
-            return GatewayHandler(options: o)
-        })
+        let s = try RunningServer(handler: { _ in EchoHandler(limits: MessageLimits(maxFrameSize: 1000, maxMessageSize: 1000)) })
         let c = try TestClient(port: s.port)
         try c.upgrade()
         try c.send(.binary, Array(repeating: 1, count: 1001))
@@ -100,4 +95,3 @@ import WebSocket
     }
 }
 
-import Gateway

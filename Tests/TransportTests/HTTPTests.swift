@@ -40,12 +40,7 @@ import Testing
     }
 
     @Test func forbiddenOriginIs403() throws {
-        let s = try RunningServer(handler: { _ in
-            var o = GatewayHandler.Options()
-            o.isEchoEnabled = true
-            o.allowedOrigins = ["https://app.example.com"]
-            return GatewayHandler(options: o)
-        })
+        let s = try RunningServer(handler: { _ in EchoHandler(allowedOrigins: ["https://app.example.com"]) })
         let c = try TestClient(port: s.port)
         try c.write("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nOrigin: https://evil.example\r\n"
             + "Sec-WebSocket-Key: \(TestClient.key)\r\nSec-WebSocket-Version: 13\r\n\r\n")
@@ -85,4 +80,15 @@ import Testing
     }
 }
 
-import Gateway
+
+@Suite struct DeferredResponseTests {
+    @Test func deferredAnswerArrivesAndPipelinedRequestsWaitForIt() throws {
+        let s = try RunningServer()
+        let c = try TestClient(port: s.port)
+        try c.write("POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirstGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let first = try c.readHTTPResponse()
+        #expect(first.status == 200)
+        #expect(first.body == "first")
+        #expect(try c.readHTTPResponse().body == "ok\n")
+    }
+}

@@ -1,5 +1,4 @@
 import Foundation
-import Gateway
 import Testing
 @testable import Transport
 import WebSocket
@@ -34,12 +33,7 @@ import WebSocket
     }
 
     @Test func slowReaderIsClosedWithoutSlowingOthers() throws {
-        let s = try RunningServer(configure: { $0.maxBufferedBytes = 256 * 1024 }, handler: { _ in
-            var o = GatewayHandler.Options()
-            o.isEchoEnabled = true
-            o.echoLimits = MessageLimits(maxFrameSize: 1 << 20, maxMessageSize: 1 << 20)
-            return GatewayHandler(options: o)
-        })
+        let s = try RunningServer(configure: { $0.maxBufferedBytes = 256 * 1024 }, handler: { _ in EchoHandler(limits: MessageLimits(maxFrameSize: 1 << 20, maxMessageSize: 1 << 20)) })
         let slow = try TestClient(port: s.port, timeoutSeconds: 10, receiveBuffer: 16 * 1024)
         try slow.upgrade()
         let fast = try TestClient(port: s.port)

@@ -1,7 +1,45 @@
 import Foundation
-import Gateway
 @testable import Transport
 import WebSocket
+
+/// The smallest real application: echoes every message on `/echo`, answers `GET /healthz`,
+/// and 426 to a plain GET of `/echo`. Transport tests run against it so they depend on
+/// nothing above the transport.
+final class EchoHandler: ConnectionHandler {
+    var limits = MessageLimits(maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxBufferedBytes: 40 << 20)
+    var allowedOrigins: [String] = []
+
+    init(limits: MessageLimits? = nil, allowedOrigins: [String] = []) {
+        if let limits { self.limits = limits }
+        self.allowedOrigins = allowedOrigins
+    }
+
+    func handle(_ request: HTTPRequest, id: ConnectionID, on loop: EventLoop) -> HTTPResponse? {
+        switch request.head.path {
+        case "/healthz": return .text(200, "ok")
+        case "/echo": return .text(426, "this is a WebSocket endpoint", headers: [("Sec-WebSocket-Version", "13")])
+        case "/later":
+            // Answered from another thread, as the gateway does after blocking work.
+            let body = request.body
+            loop.execute { loop in loop.respond(id, with: HTTPResponse(status: 200, body: body)) }
+            return nil
+        default: return .text(404, "not found")
+        }
+    }
+
+    func route(_ head: HTTPRequestHead, remoteAddress: String) -> UpgradeDecision {
+        guard head.path == "/echo" else { return .reject(.text(404, "no WebSocket here")) }
+        return .accept(policy: Handshake.Policy(allowedOrigins: allowedOrigins), limits: limits, route: 1)
+    }
+
+    func opened(_ id: ConnectionID, route: Int, subprotocol: String?, on loop: EventLoop) {}
+
+    func received(_ id: ConnectionID, opcode: Opcode, payload: UnsafeRawBufferPointer, on loop: EventLoop) {
+        loop.send(id, opcode: opcode, payload: payload)
+    }
+
+    func closed(_ id: ConnectionID, code: CloseCode, on loop: EventLoop) {}
+}
 
 /// A real server on an ephemeral loopback port, stopped when the test ends.
 final class RunningServer {
@@ -10,11 +48,7 @@ final class RunningServer {
     var tlsPort: Int { server.ports[1] }
 
     init(configure: (inout ServerConfiguration) -> Void = { _ in },
-         handler: @escaping (Int) -> ConnectionHandler = { _ in
-             var o = GatewayHandler.Options()
-             o.isEchoEnabled = true
-             return GatewayHandler(options: o)
-         }) throws {
+         handler: @escaping (Int) -> ConnectionHandler = { _ in EchoHandler() }) throws {
         var config = ServerConfiguration()
         config.endpoints = [.init(host: "127.0.0.1", port: 0)]
         configure(&config)
