@@ -5,7 +5,8 @@
 //   presenced ─► Gateway ─► Transport ─► WebSocket ─► COpenSSL / CZlib
 //                   ├─► Presence (pure domain)
 //                   └─► Accounts ─► Storage ─► CSQLite
-//   presence-loadtest ─► Transport (client side), WebSocket
+//   presence-loadtest ─► WebSocket, CPosix (its own epoll client)
+//   PresenceClient ─► Transport (TLS), WebSocket
 import PackageDescription
 
 let package = Package(
@@ -53,6 +54,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
+        // --- A Swift client: the tests, tools and anyone embedding the gateway use it. ---
+        .target(name: "PresenceClient", dependencies: ["Transport", "WebSocket"]),
+
         .executableTarget(
             name: "presenced",
             dependencies: [
@@ -74,9 +78,9 @@ let package = Package(
         .executableTarget(name: "fuzz-handshake", dependencies: ["WebSocket"], path: "Fuzz/Handshake"),
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "CPosix", "COpenSSL"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "PresenceClient", "CPosix", "COpenSSL"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Presence", "Accounts", "Storage", "Transport", "WebSocket"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "Transport", "WebSocket"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "COpenSSL"]),
     ]

@@ -28,13 +28,13 @@ public final class TLSContext: @unchecked Sendable {
 
 /// One TLS connection over memory BIOs: the event loop moves ciphertext between the socket
 /// and the BIOs, so plain and TLS connections share one read and write path.
-final class TLSSession {
+public final class TLSSession {
     let ssl: OpaquePointer
     let rbio: OpaquePointer
     let wbio: OpaquePointer
 
     /// The result of reading plaintext.
-    enum ReadResult {
+    public enum ReadResult {
         case bytes(Int)
         /// OpenSSL needs more ciphertext.
         case needMore
@@ -44,7 +44,7 @@ final class TLSSession {
         case failed
     }
 
-    init?(context: TLSContext, isServer: Bool) {
+    public init?(context: TLSContext, isServer: Bool) {
         var r: OpaquePointer?
         var w: OpaquePointer?
         guard let s = copenssl_new_mem(context.ctx, isServer ? 1 : 0, &r, &w), let r, let w else { return nil }
@@ -56,13 +56,13 @@ final class TLSSession {
     deinit { SSL_free(ssl) }  // frees both BIOs
 
     /// Hands ciphertext from the socket to OpenSSL.
-    func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public func feed(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count > 0 else { return true }
         return BIO_write(rbio, bytes.baseAddress, Int32(bytes.count)) == Int32(bytes.count)
     }
 
     /// Decrypts into `buffer` (also drives the handshake).
-    func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
         let n = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
         if n > 0 { return .bytes(Int(n)) }
         switch SSL_get_error(ssl, n) {
@@ -77,7 +77,7 @@ final class TLSSession {
     /// Encrypts plaintext; the ciphertext waits in the write BIO. The memory BIO never
     /// blocks, so this only fails on a broken session. With partial writes enabled OpenSSL
     /// takes one record (16 KiB) per call, hence the loop.
-    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = SSL_write(ssl, bytes.baseAddress! + offset, Int32(min(bytes.count - offset, Int(Int32.max))))
@@ -88,19 +88,19 @@ final class TLSSession {
     }
 
     /// Bytes of ciphertext waiting to go to the socket.
-    var pendingCiphertext: Int { copenssl_bio_pending(wbio) }
+    public var pendingCiphertext: Int { copenssl_bio_pending(wbio) }
 
     /// Moves waiting ciphertext into `buffer`. - Returns: how many bytes.
-    func drain(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    public func drain(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         let n = BIO_read(wbio, buffer.baseAddress, Int32(buffer.count))
         return n > 0 ? Int(n) : 0
     }
 
     /// Queues close_notify.
-    func shutdown() { SSL_shutdown(ssl) }
+    public func shutdown() { SSL_shutdown(ssl) }
 
     /// Starts the handshake (client side).
-    func connect() { _ = SSL_do_handshake(ssl) }
+    public func connect() { _ = SSL_do_handshake(ssl) }
 
-    var isHandshakeDone: Bool { SSL_is_init_finished(ssl) == 1 }
+    public var isHandshakeDone: Bool { SSL_is_init_finished(ssl) == 1 }
 }

@@ -1,12 +1,13 @@
 import Testing
 @testable import Transport
+import PresenceClient
 import WebSocket
 
 /// The echo route over a real loopback socket.
 @Suite struct EchoTests {
     @Test func textAndBinaryMessagesComeBackUnchanged() throws {
         let s = try RunningServer()
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         try c.upgrade()
         try c.send(text: "hello")
         #expect(try c.receive() == .text("hello"))
@@ -17,7 +18,7 @@ import WebSocket
 
     @Test func fragmentedMessageIsEchoedWhole() throws {
         let s = try RunningServer()
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         try c.upgrade()
         try c.send(.text, Array("frag".utf8), fin: false)
         try c.send(.ping, [9])
@@ -28,7 +29,7 @@ import WebSocket
 
     @Test func manyMessagesInOneWriteAreAllAnswered() throws {
         let s = try RunningServer()
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         try c.upgrade()
         var batch: [UInt8] = []
         for i in 0..<500 {
@@ -40,18 +41,18 @@ import WebSocket
 
     @Test func requestBytesAfterTheHandshakeInTheSameWriteAreFrames() throws {
         let s = try RunningServer()
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         var frame: [UInt8] = []
         Array("early".utf8).withUnsafeBytes { FrameEncoder.append(opcode: .text, payload: $0, maskKey: 7, to: &frame) }
         try c.write(Array(("GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: \(TestClient.key)\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8) + frame)
+            + "Sec-WebSocket-Key: \(WebSocketClient.key)\r\nSec-WebSocket-Version: 13\r\n\r\n").utf8) + frame)
         #expect(try c.readHTTPResponse().status == 101)
         #expect(try c.receive() == .text("early"))
     }
 
     @Test func compressedEchoWhenDeflateIsNegotiated() throws {
         let s = try RunningServer()
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         let headers = try c.upgrade(extraHeaders: "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n")
         #expect(headers["sec-websocket-extensions"] == "permessage-deflate; server_no_context_takeover; client_no_context_takeover")
         c.reader.inflation = .shared(Inflater())
@@ -62,7 +63,7 @@ import WebSocket
 
     @Test func clientCloseIsEchoedAndTheServerClosesTCP() throws {
         let s = try RunningServer()
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         try c.upgrade()
         try c.send(.close, [0x03, 0xE8] + Array("done".utf8))
         #expect(try c.receive() == .close(1000, ""))
@@ -71,7 +72,7 @@ import WebSocket
 
     @Test func protocolViolationGetsCloseWithItsCode() throws {
         let s = try RunningServer()
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         try c.upgrade()
         try c.write([0x81, 0x05] + Array("plain".utf8))  // unmasked client frame
         #expect(try c.receive() == .close(1002, "client frames must be masked"))
@@ -80,7 +81,7 @@ import WebSocket
 
     @Test func invalidUTF8GetsClose1007() throws {
         let s = try RunningServer()
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         try c.upgrade()
         try c.send(.text, [0xCE, 0xBA, 0xED, 0xA0, 0x80])
         #expect(try c.receive() == .close(1007, "invalid UTF-8"))
@@ -88,7 +89,7 @@ import WebSocket
 
     @Test func messageOverTheRouteLimitGetsClose1009() throws {
         let s = try RunningServer(handler: { _ in EchoHandler(limits: MessageLimits(maxFrameSize: 1000, maxMessageSize: 1000)) })
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         try c.upgrade()
         try c.send(.binary, Array(repeating: 1, count: 1001))
         #expect(try c.receive() == .close(1009, "frame too large"))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Transport
+import PresenceClient
 import WebSocket
 
 /// Heartbeats, slow readers, TLS and shutdown over real sockets.
@@ -10,7 +11,7 @@ import WebSocket
             $0.heartbeatIntervalMilliseconds = 200
             $0.heartbeatTimeoutMilliseconds = 200
         })
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         try c.upgrade()
         #expect(try c.receive() == .ping([]))
         // Not answering: the server gives up and closes the socket.
@@ -22,7 +23,7 @@ import WebSocket
             $0.heartbeatIntervalMilliseconds = 150
             $0.heartbeatTimeoutMilliseconds = 150
         })
-        let c = try TestClient(port: s.port)
+        let c = try WebSocketClient(port: s.port)
         try c.upgrade()
         for _ in 0..<3 {
             #expect(try c.receive() == .ping([]))
@@ -34,9 +35,9 @@ import WebSocket
 
     @Test func slowReaderIsClosedWithoutSlowingOthers() throws {
         let s = try RunningServer(configure: { $0.maxBufferedBytes = 256 * 1024 }, handler: { _ in EchoHandler(limits: MessageLimits(maxFrameSize: 1 << 20, maxMessageSize: 1 << 20)) })
-        let slow = try TestClient(port: s.port, timeoutSeconds: 10, receiveBuffer: 16 * 1024)
+        let slow = try WebSocketClient(port: s.port, timeoutSeconds: 10, receiveBuffer: 16 * 1024)
         try slow.upgrade()
-        let fast = try TestClient(port: s.port)
+        let fast = try WebSocketClient(port: s.port)
         try fast.upgrade()
         // The slow client sends but never reads: its echoes pile up in the server.
         let chunk = [UInt8](repeating: 0x41, count: 64 * 1024)
@@ -53,7 +54,7 @@ import WebSocket
             }
         }
         // Now read: everything queued arrives, then a Close 1013.
-        var sawClose: TestClient.Message?
+        var sawClose: WebSocketClient.Message?
         while sawClose == nil {
             let m = try slow.receive()
             if case .close = m { sawClose = m }
@@ -68,7 +69,7 @@ import WebSocket
             $0.endpoints.append(.init(host: "127.0.0.1", port: 0, isTLS: true))
             $0.tls = .init(certificatePath: cert.certificate, privateKeyPath: cert.key)
         })
-        let c = try TestClient(port: s.tlsPort, tlsContext: try TLSContext(clientTrusting: cert.certificate))
+        let c = try WebSocketClient(port: s.tlsPort, tlsContext: try TLSContext(clientTrusting: cert.certificate))
         try c.upgrade()
         try c.send(text: "secret")
         #expect(try c.receive() == .text("secret"))
@@ -86,12 +87,12 @@ import WebSocket
             $0.tls = .init(certificatePath: cert.certificate, privateKeyPath: cert.key)
         })
         let context = try TLSContext(clientTrusting: other.certificate)
-        #expect(throws: TestClient.Failure.self) { try TestClient(port: s.tlsPort, tlsContext: context) }
+        #expect(throws: WebSocketClient.Failure.self) { try WebSocketClient(port: s.tlsPort, tlsContext: context) }
     }
 
     @Test func shutdownSendsGoingAwayToEveryClient() throws {
         let s = try RunningServer()
-        let clients = try (0..<5).map { _ in try TestClient(port: s.port) }
+        let clients = try (0..<5).map { _ in try WebSocketClient(port: s.port) }
         for c in clients { try c.upgrade() }
         let done = DispatchSemaphore(value: 0)
         let server = s.server

@@ -1,22 +1,35 @@
-import CPosix
 import Foundation
 import Glibc
-@testable import Transport
+import Transport
 import WebSocket
 
-/// A blocking WebSocket client over a real socket, for end-to-end tests: it speaks
-/// exactly the bytes a test tells it to, and reads with a timeout so no test can hang.
-final class TestClient {
+/// A blocking WebSocket client over a real loopback or network socket (plain or TLS).
+///
+/// Made for tests, tools and scripts: it sends exactly the bytes it is told to, and every
+/// read has a timeout so nothing can hang. The load generator has its own epoll client.
+public final class WebSocketClient {
     let fd: Int32
-    var tls: TLSSession?
+    public private(set) var tls: TLSSession?
     var inbox: [UInt8] = []
-    var reader = MessageReader(role: .client, maxFrameSize: 64 << 20, maxMessageSize: 64 << 20)
+    public var reader = MessageReader(role: .client, maxFrameSize: 64 << 20, maxMessageSize: 64 << 20)
 
-    enum Failure: Error { case timeout, closed, tls, protocolError(ProtocolError) }
+    /// Why a call failed.
+    public enum Failure: Error, Equatable {
+        /// Nothing arrived within the timeout.
+        case timeout
+        /// The server closed the connection (or refused it).
+        case closed
+        /// The TLS handshake or a TLS record failed.
+        case tls
+        /// The server broke RFC 6455.
+        case protocolError(ProtocolError)
+        /// The upgrade was answered with this HTTP status.
+        case refused(Int)
+    }
 
     /// - Parameter receiveBuffer: a small SO_RCVBUF makes a client that stops reading
     ///   back up into the server quickly.
-    init(port: Int, timeoutSeconds: Int = 5, tlsContext: TLSContext? = nil, receiveBuffer: Int32? = nil) throws {
+    public init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 5, tlsContext: TLSContext? = nil, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -24,11 +37,11 @@ final class TestClient {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        inet_pton(AF_INET, host, &addr.sin_addr)
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard rc == 0 else { Glibc.close(fd); throw Failure.closed }
         if let tlsContext {
-            let session = TLSSession(context: tlsContext, isServer: false)!
+            guard let session = TLSSession(context: tlsContext, isServer: false) else { throw Failure.tls }
             tls = session
             var raw = [UInt8](repeating: 0, count: 16384)
             while true {
@@ -46,7 +59,7 @@ final class TestClient {
 
     // MARK: raw bytes
 
-    func write(_ bytes: [UInt8]) throws {
+    public func write(_ bytes: [UInt8]) throws {
         if let tls {
             guard bytes.withUnsafeBytes({ tls.write($0) }) else { throw Failure.tls }
             try flushTLS()
@@ -60,7 +73,7 @@ final class TestClient {
         }
     }
 
-    func write(_ text: String) throws { try write(Array(text.utf8)) }
+    public func write(_ text: String) throws { try write(Array(text.utf8)) }
 
     private func flushTLS() throws {
         guard let tls else { return }
@@ -79,7 +92,7 @@ final class TestClient {
 
     /// Reads more bytes into `inbox`. - Returns: false on EOF.
     @discardableResult
-    func fill() throws -> Bool {
+    public func fill() throws -> Bool {
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, 0) }
@@ -110,7 +123,7 @@ final class TestClient {
     }
 
     /// Reads an HTTP response head (and a Content-Length body).
-    func readHTTPResponse() throws -> (status: Int, headers: [String: String], body: String) {
+    public func readHTTPResponse() throws -> (status: Int, headers: [String: String], body: String) {
         while true {
             if let end = inbox.firstRange(of: Array("\r\n\r\n".utf8)) {
                 let head = String(decoding: inbox[..<end.lowerBound], as: UTF8.self)
@@ -133,19 +146,19 @@ final class TestClient {
 
     // MARK: WebSocket
 
-    static let key = "dGhlIHNhbXBsZSBub25jZQ=="
+    public static let key = "dGhlIHNhbXBsZSBub25jZQ=="
 
     /// Upgrades at `path`. - Returns: the 101 response headers.
     @discardableResult
-    func upgrade(path: String = "/echo", extraHeaders: String = "") throws -> [String: String] {
+    public func upgrade(path: String = "/echo", extraHeaders: String = "") throws -> [String: String] {
         try write("GET \(path) HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: \(Self.key)\r\nSec-WebSocket-Version: 13\r\n\(extraHeaders)\r\n")
         let r = try readHTTPResponse()
-        guard r.status == 101 else { throw Failure.closed }
+        guard r.status == 101 else { throw Failure.refused(r.status) }
         return r.headers
     }
 
-    func send(_ opcode: Opcode, _ payload: [UInt8], fin: Bool = true) throws {
+    public func send(_ opcode: Opcode, _ payload: [UInt8], fin: Bool = true) throws {
         var frame: [UInt8] = []
         payload.withUnsafeBytes {
             FrameEncoder.append(opcode: opcode, isFinal: fin, payload: $0, maskKey: Masking.key(1, 2, 3, 4), to: &frame)
@@ -153,14 +166,15 @@ final class TestClient {
         try write(frame)
     }
 
-    func send(text: String) throws { try send(.text, Array(text.utf8)) }
+    public func send(text: String) throws { try send(.text, Array(text.utf8)) }
 
-    enum Message: Equatable {
+    /// A message or control frame from the server.
+    public enum Message: Equatable {
         case text(String), binary([UInt8]), ping([UInt8]), pong([UInt8]), close(UInt16?, String)
     }
 
     /// The next message or control frame from the server.
-    func receive() throws -> Message {
+    public func receive() throws -> Message {
         while true {
             if !queued.isEmpty { return queued.removeFirst() }
             if !inbox.isEmpty {
@@ -191,7 +205,7 @@ final class TestClient {
     private var queued: [Message] = []
 
     /// Whether the server closed the TCP connection (EOF) within the timeout.
-    func serverClosedConnection() -> Bool {
+    public func serverClosedConnection() -> Bool {
         do {
             while try fill() { inbox.removeAll() }
             return true
