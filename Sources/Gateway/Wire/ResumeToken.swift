@@ -1,0 +1,71 @@
+import Presence
+
+/// The credential of `resume`: the session's number and a random secret, as
+/// `"<session>.<32 hex digits>"`.
+///
+/// The session number alone is guessable (it counts up), so it cannot be the credential;
+/// carrying it inside the token lets the runtime find the session without a second map,
+/// then compare the secret in constant time. The runtime draws the secret (16 random
+/// bytes) at sign-in and keeps it with the session; this type only spells and reads it.
+public struct ResumeToken: Hashable, Sendable {
+    /// The session to resume.
+    public var session: SessionID
+    /// The secret, 16 bytes.
+    public var secret: [UInt8]
+
+    /// Creates a token from its parts.
+    public init(session: SessionID, secret: [UInt8]) {
+        self.session = session
+        self.secret = secret
+    }
+
+    /// Reads the wire form; `nil` if it is not one (the reply is then `unknown_session`,
+    /// exactly as for an expired session, so probing learns nothing).
+    public init?(text: String) {
+        let parts = text.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 2, let number = UInt64(String(decoding: parts[0], as: UTF8.self)),
+              parts[1].count == 32
+        else { return nil }
+        var secret: [UInt8] = []
+        secret.reserveCapacity(16)
+        var high: UInt8?
+        for byte in parts[1] {
+            guard let nibble = Self.nibble(byte) else { return nil }
+            if let h = high {
+                secret.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        self.init(session: SessionID(number), secret: secret)
+    }
+
+    /// The wire form.
+    public var text: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        for byte in secret {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return "\(session.rawValue)." + String(decoding: hex, as: UTF8.self)
+    }
+
+    /// Whether `expected` is this token's secret, compared in constant time so the reply
+    /// time does not leak how many leading bytes were right.
+    public func hasSecret(_ expected: [UInt8]) -> Bool {
+        guard expected.count == secret.count else { return false }
+        var difference: UInt8 = 0
+        for index in 0..<secret.count { difference |= secret[index] ^ expected[index] }
+        return difference == 0
+    }
+
+    private static func nibble(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+}
