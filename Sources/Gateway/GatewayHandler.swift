@@ -1,63 +1,155 @@
+import Accounts
+import Foundation
+import Presence
 import Transport
 import WebSocket
 
-/// Routes of the gateway, per event loop: plain HTTP endpoints and WebSocket upgrades.
+/// The gateway's routes on one event loop: plain HTTP endpoints and the WebSocket routes.
+/// Called only on that loop's thread, so its per-connection table needs no lock.
 ///
-/// Routes today:
-/// - `GET /healthz`: 200 while the process runs.
-/// - `/echo` (only with `--echo`): a WebSocket that echoes every message, for conformance
-///   (Autobahn) and the load generator.
+/// Routes: `/ws` (the JSON protocol, subprotocol `presence.v1`), `/echo` (with `--echo`),
+/// `GET /healthz`, `GET /readyz`, `POST /v1/accounts`, `POST /v1/password-reset`,
+/// `GET /reset`, `POST /v1/password-reset/confirm`. See Protocol/README.md.
 public final class GatewayHandler: ConnectionHandler {
-    /// What the gateway serves; fixed at start-up.
-    public struct Options: Sendable {
-        /// Serve the `/echo` WebSocket.
-        public var isEchoEnabled = false
-        /// Allowed browser origins for upgrades; empty allows any.
-        public var allowedOrigins: [String] = []
-        /// Limits of the `/echo` route: large enough for Autobahn's 16 MiB cases, with room
-        /// to queue two such echoes for a reader that is momentarily behind.
-        public var echoLimits = MessageLimits(maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxBufferedBytes: 40 << 20)
-        public init() {}
-    }
-
     /// Route numbers handed to the transport at upgrade.
     enum Route: Int {
         case echo = 1
+        case presence = 2
     }
 
-    let options: Options
-
-    public init(options: Options) {
-        self.options = options
+    /// Where one `/ws` connection stands.
+    enum SessionState {
+        /// Connected; must sign in before the deadline.
+        case awaitingSignIn(deadline: Int64)
+        /// A sign-in or resume is being checked on another thread.
+        case signingIn
+        /// Signed in as a user.
+        case signedIn(SessionID, UserID, deviceToken: String?)
+        /// Signed in as a watch-only subscriber.
+        case subscriber(SessionID)
     }
 
-    public func handle(_ request: HTTPRequest, on loop: EventLoop) -> HTTPResponse {
-        switch (request.head.method, request.head.path) {
-        case ("GET", "/healthz"), ("HEAD", "/healthz"):
-            return .text(200, "ok")
-        case (_, "/echo") where options.isEchoEnabled:
-            return .text(426, "this is a WebSocket endpoint", headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
-        default:
-            return .text(404, "not found")
-        }
+    let runtime: GatewayRuntime
+    let decoder = ClientOpDecoder()
+    var states: [ConnectionID: SessionState] = [:]
+    /// Connections in the order they must sign in by (all get the same allowance).
+    var signInDeadlines: [(deadline: Int64, id: ConnectionID)] = []
+    var signInDeadlineHead = 0
+    let hello: [UInt8]
+
+    /// Limits of the `/echo` route: large enough for Autobahn's 16 MiB cases, with room to
+    /// queue two such echoes for a reader that is momentarily behind.
+    static let echoLimits = MessageLimits(maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxBufferedBytes: 40 << 20)
+    static let presenceLimits = MessageLimits(maxFrameSize: WireProtocol.maxMessageBytes, maxMessageSize: WireProtocol.maxMessageBytes)
+
+    init(runtime: GatewayRuntime) {
+        self.runtime = runtime
+        let c = runtime.configuration
+        hello = ServerHello(server: "presence-gateway", heartbeatSeconds: Int(c.server.heartbeatIntervalMilliseconds / 1000),
+                            resumeWindowSeconds: Int(c.presence.disconnectGrace.components.seconds),
+                            signInTimeoutSeconds: c.signInTimeoutSeconds).encoded()
     }
+
+    // MARK: - WebSocket routes
 
     public func route(_ head: HTTPRequestHead, remoteAddress: String) -> UpgradeDecision {
+        let origins = runtime.configuration.allowedOrigins
         switch head.path {
-        case "/echo" where options.isEchoEnabled:
-            return .accept(policy: Handshake.Policy(allowedOrigins: options.allowedOrigins, allowsCompression: true),
-                           limits: options.echoLimits, route: Route.echo.rawValue)
+        case WireProtocol.route[...]:
+            return .accept(policy: Handshake.Policy(subprotocols: [WireProtocol.subprotocol], requiresSubprotocol: true,
+                                                    allowedOrigins: origins, allowsCompression: true),
+                           limits: Self.presenceLimits, route: Route.presence.rawValue)
+        case "/echo" where runtime.configuration.isEchoEnabled:
+            return .accept(policy: Handshake.Policy(allowedOrigins: origins, allowsCompression: true),
+                           limits: Self.echoLimits, route: Route.echo.rawValue)
         default:
             return .reject(.text(404, "no WebSocket endpoint at \(head.path)"))
         }
     }
 
-    public func opened(_ id: ConnectionID, route: Int, subprotocol: String?, on loop: EventLoop) {}
-
-    public func received(_ id: ConnectionID, opcode: Opcode, payload: UnsafeRawBufferPointer, on loop: EventLoop) {
-        // Echo is the only message route so far.
-        loop.send(id, opcode: opcode, payload: payload)
+    public func opened(_ id: ConnectionID, route: Int, subprotocol: String?, on loop: EventLoop) {
+        guard route == Route.presence.rawValue else { return }
+        let deadline = loop.now + Int64(runtime.configuration.signInTimeoutSeconds) * 1000
+        states[id] = .awaitingSignIn(deadline: deadline)
+        signInDeadlines.append((deadline, id))
+        hello.withUnsafeBytes { loop.send(id, opcode: .text, payload: $0) }
     }
 
-    public func closed(_ id: ConnectionID, code: CloseCode, on loop: EventLoop) {}
+    public func received(_ id: ConnectionID, opcode: Opcode, payload: UnsafeRawBufferPointer, on loop: EventLoop) {
+        guard let state = states[id] else {
+            // Not a presence connection: the echo route.
+            loop.send(id, opcode: opcode, payload: payload)
+            return
+        }
+        guard opcode == .text else {
+            reply(id, ReplyEncoder.rejection(ClientOpDecoder.binaryFrameRejection), on: loop)
+            return
+        }
+        let request: ClientRequest
+        do {
+            request = try decoder.decode(payload)
+        } catch {
+            reply(id, ReplyEncoder.rejection(error), on: loop)
+            return
+        }
+        dispatch(request, from: id, state: state, remoteAddress: loop.remoteAddress(id) ?? "", on: loop)
+    }
+
+    public func closed(_ id: ConnectionID, code: CloseCode, on loop: EventLoop) {
+        guard let state = states.removeValue(forKey: id) else { return }
+        switch state {
+        case .signedIn(let session, _, _), .subscriber(let session):
+            // Closing the app logs out: the session ends after the grace period, unless it
+            // resumes first. The device token stays valid.
+            runtime.presence.post(.connectionLost(session, id))
+        case .awaitingSignIn, .signingIn:
+            break
+        }
+    }
+
+    public func tick(on loop: EventLoop) {
+        // Deadlines were appended in time order: expire from the front.
+        while signInDeadlineHead < signInDeadlines.count, signInDeadlines[signInDeadlineHead].deadline <= loop.now {
+            let id = signInDeadlines[signInDeadlineHead].id
+            signInDeadlineHead += 1
+            if case .awaitingSignIn? = states[id] {
+                let code = GatewayCloseCode.signInTimeout
+                reply(id, ReplyEncoder.closing(code), on: loop)
+                loop.close(id, code: code.closeCode, reason: code.reason)
+            }
+        }
+        if signInDeadlineHead > 1024, signInDeadlineHead * 2 > signInDeadlines.count {
+            signInDeadlines.removeFirst(signInDeadlineHead)
+            signInDeadlineHead = 0
+        }
+    }
+
+    func reply(_ id: ConnectionID, _ bytes: [UInt8], on loop: EventLoop) {
+        bytes.withUnsafeBytes { loop.send(id, opcode: .text, payload: $0) }
+    }
+
+    // MARK: - Called back on this loop by other threads
+
+    func signedIn(_ id: ConnectionID, session: SessionID, user: UserID?, deviceToken: String?, on loop: EventLoop) {
+        guard states[id] != nil else {
+            // The connection closed while its sign-in was checked.
+            runtime.presence.post(.connectionLost(session, id))
+            return
+        }
+        if let user {
+            states[id] = .signedIn(session, user, deviceToken: deviceToken)
+        } else {
+            states[id] = .subscriber(session)
+        }
+    }
+
+    func signInFailed(_ id: ConnectionID, on loop: EventLoop) {
+        guard case .signingIn? = states[id] else { return }
+        states[id] = .awaitingSignIn(deadline: loop.now + Int64(runtime.configuration.signInTimeoutSeconds) * 1000)
+    }
+
+    /// Replaces the stored device token after a rotation (password change keeps this device).
+    func updateDeviceToken(_ id: ConnectionID, _ token: String?) {
+        if case .signedIn(let s, let u, _)? = states[id] { states[id] = .signedIn(s, u, deviceToken: token) }
+    }
 }

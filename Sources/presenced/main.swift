@@ -39,6 +39,18 @@ struct Presenced: ParsableCommand {
     @Option(help: "Seconds without traffic before the server pings a WebSocket peer.")
     var heartbeatSeconds = 30
 
+    @Option(help: "Directory for the SQLite database and the mail spool.")
+    var dataDir = "data"
+
+    @Option(help: "Minutes without user activity before a user shows Idle.")
+    var idleMinutes = 5
+
+    @Option(help: "Public base URL used in e-mailed links (password reset).")
+    var publicUrl: String?
+
+    @Option(help: "Send mail through this sendmail-compatible program (msmtp, postfix) instead of the spool directory.")
+    var sendmail: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -46,6 +58,7 @@ struct Presenced: ParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port \(port): must be 0...65535") }
         if let tlsPort, !(0...65535).contains(tlsPort) { throw ValidationError("--tls-port \(tlsPort): must be 0...65535") }
         if tlsPort != nil, tlsCert == nil || tlsKey == nil { throw ValidationError("--tls-port needs --tls-cert and --tls-key") }
+        guard idleMinutes >= 1 else { throw ValidationError("--idle-minutes \(idleMinutes): must be at least 1") }
         guard (1...256).contains(loops) else { throw ValidationError("--loops \(loops): must be 1...256") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level \(logLevel): must be one of trace, debug, info, notice, warning, error, critical")
@@ -61,29 +74,31 @@ struct Presenced: ParsableCommand {
         }
         let log = Logger(label: "presenced")
 
-        var config = ServerConfiguration()
-        config.endpoints = [.init(host: host, port: port)]
+        var config = GatewayConfiguration()
+        config.server.endpoints = [.init(host: host, port: port)]
         if let tlsPort, let tlsCert, let tlsKey {
-            config.endpoints.append(.init(host: host, port: tlsPort, isTLS: true))
-            config.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
+            config.server.endpoints.append(.init(host: host, port: tlsPort, isTLS: true))
+            config.server.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
         }
-        config.loopCount = loops
-        config.maxBufferedBytes = maxBufferedBytes
-        config.heartbeatIntervalMilliseconds = Int64(heartbeatSeconds) * 1000
-
-        var options = GatewayHandler.Options()
-        options.isEchoEnabled = echo
-        options.allowedOrigins = allowedOrigins
+        config.server.loopCount = loops
+        config.server.maxBufferedBytes = maxBufferedBytes
+        config.server.heartbeatIntervalMilliseconds = Int64(heartbeatSeconds) * 1000
+        config.isEchoEnabled = echo
+        config.allowedOrigins = allowedOrigins
+        config.dataDirectory = dataDir
+        config.presence.idleAfter = .seconds(idleMinutes * 60)
+        config.publicBaseURL = publicUrl ?? "http://\(host):\(port)"
+        config.sendmailProgram = sendmail
 
         // Signals go to the thread that waits for them, never to a loop thread.
         TerminationSignal.block()
-        let server = try Server(configuration: config) { _ in GatewayHandler(options: options) }
-        server.start()
-        let ports = server.ports.map(String.init).joined(separator: ",")
-        log.info("listening", metadata: ["host": "\(host)", "ports": "\(ports)", "loops": "\(loops)", "echo": "\(echo)"])
+        let gateway = try Gateway(configuration: config)
+        gateway.start()
+        let ports = gateway.ports.map(String.init).joined(separator: ",")
+        log.info("listening", metadata: ["host": "\(host)", "ports": "\(ports)", "loops": "\(loops)", "echo": "\(echo)", "data": "\(dataDir)"])
         let signal = TerminationSignal.wait()
-        log.info("draining", metadata: ["signal": "\(signal)", "connections": "\(server.connectionCount)"])
-        server.shutdown()
+        log.info("draining", metadata: ["signal": "\(signal)", "connections": "\(gateway.connectionCount)"])
+        gateway.shutdown()
         log.info("stopped")
     }
 }

@@ -1,0 +1,57 @@
+import Accounts
+import Foundation
+import Logging
+import Storage
+import Transport
+
+/// The whole gateway: event loops, the presence thread, account workers, the storage writer
+/// and the mail outbox, wired together.
+///
+/// ```swift
+/// let gateway = try Gateway(configuration: config)   // binds, opens and migrates the database
+/// gateway.start()
+/// ... TerminationSignal.wait()
+/// gateway.shutdown()                                  // drains, flushes, stops
+/// ```
+public final class Gateway: Sendable {
+    let runtime: GatewayRuntime
+    let outbox: OutboxThread
+
+    /// Opens storage and binds every listening socket, so configuration errors surface here.
+    public init(configuration: GatewayConfiguration) throws {
+        let runtime = try GatewayRuntime(configuration: configuration)
+        self.runtime = runtime
+        runtime.presence = PresenceThread(configuration: configuration.presence, runtime: runtime)
+        var handlers: [GatewayHandler] = []
+        runtime.server = try Server(configuration: configuration.server) { _ in
+            let h = GatewayHandler(runtime: runtime)
+            handlers.append(h)
+            return h
+        }
+        runtime.handlers = handlers
+        outbox = try OutboxThread(configuration: configuration)
+    }
+
+    /// The bound port of each endpoint, in order.
+    public var ports: [Int] { runtime.server.ports }
+
+    /// Open connections.
+    public var connectionCount: Int { runtime.server.connectionCount }
+
+    public func start() {
+        runtime.presence.start()
+        outbox.start()
+        runtime.server.start()
+    }
+
+    /// Drains: not ready, Close 1001 to every client (their sessions' grace periods carry
+    /// them through a restart), then flushes storage and stops the workers.
+    public func shutdown() {
+        runtime.draining.store(true, ordering: .relaxed)
+        runtime.server.shutdown()
+        runtime.presence.stop()
+        runtime.accounts.stop()
+        runtime.writer.close()
+        outbox.stop()
+    }
+}

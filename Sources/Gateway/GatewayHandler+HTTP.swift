@@ -1,0 +1,94 @@
+import Accounts
+import Foundation
+import Presence
+import Transport
+import WebSocket
+
+extension GatewayHandler {
+    /// Plain HTTP. Anything that hashes a password or touches the database runs on an
+    /// account worker and answers later (`nil` here), so the loop never blocks.
+    public func handle(_ request: HTTPRequest, id: ConnectionID, on loop: EventLoop) -> HTTPResponse? {
+        let head = request.head
+        let runtime = self.runtime
+        let contentType = head.value("Content-Type")
+        switch (head.method, String(head.path)) {
+        case ("GET", "/healthz"), ("HEAD", "/healthz"):
+            return HTTPWire.healthy
+        case ("GET", "/readyz"):
+            return HTTPWire.readiness([("storage", true), ("accepting", !runtime.isDraining)])
+        case ("POST", "/v1/accounts"):
+            let signUp: HTTPWire.SignUpRequest
+            do { signUp = try HTTPWire.decodeSignUp(request.body, contentType: contentType) } catch {
+                return HTTPWire.errorResponse(ErrorReply(any: error))
+            }
+            runtime.accounts.submit { worker in
+                runtime.respond(id) {
+                    let profile = try worker.service.signUp(email: signUp.email, firstName: signUp.firstName, lastName: signUp.lastName,
+                                                            password: signUp.password, wantsOfflineEmail: signUp.offlineEmail)
+                    return HTTPWire.signUpCreated(WireProfile(profile))
+                }
+            }
+            return nil
+        case ("POST", "/v1/password-reset"):
+            let email: String
+            do { email = try HTTPWire.decodePasswordResetRequest(request.body, contentType: contentType) } catch {
+                return HTTPWire.errorResponse(ErrorReply(any: error))
+            }
+            let address = request.remoteAddress
+            runtime.accounts.submit { worker in
+                runtime.respond(id) {
+                    // The same answer whether or not the account exists.
+                    try worker.service.requestPasswordReset(email: email, sourceAddress: address)
+                    return HTTPWire.passwordResetAccepted
+                }
+            }
+            return nil
+        case ("GET", "/reset"):
+            guard let token = HTTPWire.resetToken(fromQuery: head.query) else {
+                return ResetPage.failed(ErrorReply(code: "invalid_reset_token", message: "This link is not valid.", httpStatus: 400))
+            }
+            return ResetPage.form(token: token)
+        case ("POST", "/v1/password-reset/confirm"):
+            let confirmation: HTTPWire.ResetConfirmation
+            do { confirmation = try HTTPWire.decodePasswordResetConfirm(request.body, contentType: contentType) } catch {
+                return HTTPWire.errorResponse(ErrorReply(any: error))
+            }
+            runtime.accounts.submit { worker in
+                let response: HTTPResponse
+                do {
+                    let change = try worker.service.resetPassword(token: confirmation.token, newPassword: confirmation.newPassword)
+                    let profile = try worker.service.profile(accountID: change.accountID)
+                    runtime.closeSessions(ofAccount: change.accountID, offlineMail: profile.wantsOfflineEmail)
+                    response = confirmation.isFromForm ? ResetPage.done() : HTTPWire.passwordChanged
+                } catch {
+                    let reply = ErrorReply(any: error)
+                    response = confirmation.isFromForm ? ResetPage.afterFailure(reply, token: confirmation.token) : HTTPWire.errorResponse(reply)
+                }
+                runtime.server.execute(on: id) { loop in loop.respond(id, with: response) }
+            }
+            return nil
+        case (_, "/echo") where runtime.configuration.isEchoEnabled:
+            return .text(426, "this is a WebSocket endpoint", headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
+        case (_, WireProtocol.route):
+            return .text(426, "this is a WebSocket endpoint; use subprotocol \(WireProtocol.subprotocol)",
+                         headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
+        default:
+            return HTTPWire.errorResponse(ErrorReply(WireError.notFound))
+        }
+    }
+}
+
+extension GatewayRuntime {
+    /// Answers a deferred HTTP request with what `work` builds, or its error.
+    func respond(_ id: ConnectionID, _ work: () throws -> HTTPResponse) {
+        let response: HTTPResponse
+        do { response = try work() } catch { response = HTTPWire.errorResponse(ErrorReply(any: error)) }
+        server.execute(on: id) { loop in loop.respond(id, with: response) }
+    }
+
+    /// A password reset: every live session of the account must sign in again.
+    func closeSessions(ofAccount accountID: String, offlineMail: Bool) {
+        guard let user = UserID(email: accountID) else { return }
+        presence.post(.command(.changeProfile(user, isOfflineMailEnabled: offlineMail), target: nil))
+    }
+}

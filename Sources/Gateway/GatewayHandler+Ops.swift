@@ -1,0 +1,174 @@
+import Accounts
+import Foundation
+import Presence
+import Storage
+import Transport
+import WebSocket
+
+extension GatewayHandler {
+    /// Routes one decoded op: to the account workers (sign-in, profile, history), or as a
+    /// command to the presence thread. Every op gets exactly one reply.
+    func dispatch(_ request: ClientRequest, from id: ConnectionID, state: SessionState, remoteAddress: String, on loop: EventLoop) {
+        let target = ReplyTarget(connection: id, requestID: request.id)
+        switch (request.op, state) {
+        case (.signIn(let credential), .awaitingSignIn):
+            states[id] = .signingIn
+            runtime.accounts.submit { [runtime] worker in
+                runtime.signIn(credential, target: target, remoteAddress: remoteAddress, worker: worker)
+            }
+        case (.resume(let token, let lastSeq), .awaitingSignIn):
+            guard let token = ResumeToken(text: token) else {
+                reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.resumeImpossible)), on: loop)
+                return
+            }
+            states[id] = .signingIn
+            runtime.presence.post(.resume(token, lastSeq: lastSeq, target: target))
+        case (.signIn, _), (.resume, _):
+            reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.alreadySignedIn)), on: loop)
+        case (_, .awaitingSignIn), (_, .signingIn):
+            reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.notSignedIn)), on: loop)
+        case (let op, .subscriber(let session)):
+            switch op {
+            case .subscribe, .unsubscribe, .logOut, .heartbeat:
+                runtime.presence.post(.command(op.presenceCommand(for: session)!, target: target))
+            default:
+                reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.wrongSessionKind)), on: loop)
+            }
+        case (let op, .signedIn(let session, let user, let deviceToken)):
+            signedInOp(op, target: target, session: session, user: user, deviceToken: deviceToken, remoteAddress: remoteAddress)
+        }
+    }
+
+    private func signedInOp(_ op: ClientOp, target: ReplyTarget, session: SessionID, user: UserID, deviceToken: String?,
+                            remoteAddress: String) {
+        let runtime = self.runtime
+        switch op {
+        case .history(let with, let before, let limit):
+            runtime.accounts.submit { worker in
+                runtime.answer(target) {
+                    let records = try MessageStore(worker.database).history(
+                        between: user.email, and: with.email, before: before.map { Int64($0.rawValue) }, limit: limit + 1)
+                    return ReplyEncoder.history(id: target.requestID, HistoryPage(records: records, limit: limit))
+                }
+            }
+        case .updateProfile(let changes):
+            runtime.accounts.submit { worker in
+                runtime.answer(target) {
+                    let profile = try worker.service.updateProfile(accountID: user.email, changes.profileEdit)
+                    // Saved; after the reply every live session of the user signs in again
+                    // (4003) and gets the new profile with the new login.
+                    return (ReplyEncoder.profile(id: target.requestID, WireProfile(profile)),
+                            .changeProfile(user, isOfflineMailEnabled: profile.wantsOfflineEmail))
+                }
+            }
+        case .changePassword(let current, let new):
+            runtime.accounts.submit { worker in
+                runtime.answer(target) {
+                    _ = try worker.service.changePassword(accountID: user.email, currentPassword: current, newPassword: new,
+                                                          currentDeviceToken: deviceToken, sourceAddress: remoteAddress)
+                    let profile = try worker.service.profile(accountID: user.email)
+                    return (ReplyEncoder.ok(id: target.requestID), .changeProfile(user, isOfflineMailEnabled: profile.wantsOfflineEmail))
+                }
+            }
+        case .deleteAccount(let password):
+            runtime.accounts.submit { worker in
+                runtime.answer(target) {
+                    try worker.service.confirmPassword(accountID: user.email, password: password, sourceAddress: remoteAddress)
+                    _ = try worker.service.deleteAccount(accountID: user.email)
+                    // Contacts see the user go offline and leave their lists; sessions close (4004).
+                    return (ReplyEncoder.ok(id: target.requestID), .deleteAccount(user))
+                }
+            }
+        case .logOut:
+            runtime.presence.post(.command(.signOut(session), target: target))
+            if let deviceToken {
+                // Logging out revokes this device's "stay signed in" token.
+                runtime.accounts.submit { worker in _ = try? worker.service.logOut(deviceToken: deviceToken) }
+            }
+        case .invite:
+            let call = runtime.newCallID()
+            guard let command = op.presenceCommand(for: session, newCall: call) else { return }
+            runtime.presence.post(.command(command, target: target, reply: ReplyEncoder.invite(id: target.requestID, call: call)))
+        default:
+            guard let command = op.presenceCommand(for: session) else {
+                runtime.server.send(target.connection, opcode: .text,
+                                    payload: ReplyEncoder.error(id: target.requestID, ErrorReply(WireError.unknownOp(op.name))))
+                return
+            }
+            runtime.presence.post(.command(command, target: target))
+        }
+    }
+}
+
+extension GatewayRuntime {
+    /// Sends the reply `work` builds, or its error as an error reply.
+    func answer(_ target: ReplyTarget, _ work: () throws -> [UInt8]) {
+        answer(target) { (try work(), nil) }
+    }
+
+    /// Sends the reply `work` builds and then hands its command to the presence thread, so
+    /// the reply reaches the client before anything the command causes (a close, say).
+    func answer(_ target: ReplyTarget, _ work: () throws -> ([UInt8], Command?)) {
+        do {
+            let (bytes, command) = try work()
+            server.send(target.connection, opcode: .text, payload: bytes)
+            if let command { presence.post(.command(command, target: nil)) }
+        } catch {
+            server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(any: error)))
+        }
+    }
+
+    /// Checks a credential on an account worker, loads what the core needs (contacts, chosen
+    /// status, unread backlog) and hands the session to the presence thread.
+    func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String, worker: AccountWorker) {
+        do {
+            let session = newSessionID()
+            var secret = [UInt8](repeating: 0, count: 16)
+            var rng = SystemRandomNumberGenerator()
+            for i in secret.indices { secret[i] = rng.next() }
+            let resumeToken = ResumeToken(session: session, secret: secret)
+            let result: SignInResult
+            switch credential {
+            case .subscriber(let key):
+                guard let subscriber = configuration.subscribers[key] else { throw WireError.invalidSubscriberKey }
+                let reply = SignInReply(session: session, resumeToken: resumeToken,
+                                        principal: .subscriber(name: subscriber.name, allowed: subscriber.allowed.sorted { $0.email < $1.email }))
+                presence.post(.signInSubscriber(session, allowed: subscriber.allowed, target: target, reply: reply,
+                                                link: SessionLink(connection: target.connection, resumeSecret: secret, user: nil, deviceToken: nil)))
+                return
+            case .password(let email, let password, let device, let stay):
+                result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
+                                                   staySignedIn: stay, sourceAddress: remoteAddress)
+            case .deviceToken(let token, _):
+                result = try worker.service.signIn(deviceToken: token, sourceAddress: remoteAddress)
+            case .google(let idToken, let device, let stay):
+                result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
+                                                   staySignedIn: stay, sourceAddress: remoteAddress)
+            }
+            guard let user = UserID(email: result.profile.id) else { throw WireError.invalidEmail(field: "email") }
+            let device = Presence.DeviceKind(result.deviceKind)
+            let contacts = try ContactStore(worker.database).contacts(of: user.email).compactMap { record -> ContactEntry? in
+                guard let peer = UserID(email: record.peerID) else { return nil }
+                switch record.state {
+                case .accepted: return ContactEntry(user: peer, state: .accepted)
+                case .pending: return ContactEntry(user: peer, state: record.requestedBy == user.email ? .requestedByMe : .requestedByThem)
+                }
+            }
+            let backlog = try MessageStore(worker.database).undelivered(to: user.email, limit: 1000).compactMap { m -> ChatMessage? in
+                guard let from = UserID(email: m.sender), let to = UserID(email: m.recipient) else { return nil }
+                return ChatMessage(id: MessageID(UInt64(m.id)), sender: from, recipient: to, clientMessageID: m.clientMessageID,
+                                   body: m.body, sentAt: Instant(milliseconds: m.createdAt))
+            }
+            let chosen = try PresenceStore(worker.database).chosenStatus(of: user.email).flatMap(ChosenStatus.init(wireName:)) ?? .online
+            let request = SignIn(session: session, user: user, device: device, chosenStatus: chosen,
+                                 isOfflineMailEnabled: result.profile.wantsOfflineEmail, contacts: contacts, backlog: backlog)
+            let reply = SignInReply(session: session, resumeToken: resumeToken,
+                                    principal: .user(WireProfile(result.profile), device: device, deviceToken: result.deviceToken))
+            presence.post(.signIn(request, target: target, reply: reply,
+                                  link: SessionLink(connection: target.connection, resumeSecret: secret, user: user,
+                                                    deviceToken: result.deviceToken)))
+        } catch {
+            signInRefused(target, session: nil, ErrorReply(any: error))
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Accounts
+import Foundation
+import Logging
+import Presence
+import Storage
+import Synchronization
+import Transport
+import WebSocket
+
+/// The per-thread context of an account worker: its own database connection and the
+/// account service over it.
+final class AccountWorker {
+    let database: Database
+    let service: AccountService
+
+    init(path: String, configuration: GatewayConfiguration) throws {
+        database = try Database(path: path)
+        var accounts = configuration.accounts
+        // Reset links point at the page this gateway serves.
+        accounts.mail.resetLinkBase = configuration.publicBaseURL + "/reset?token="
+        service = AccountService(database: database, configuration: accounts,
+                                 hasher: configuration.passwordHasher, signInLimiter: configuration.signInLimiter, resetLimiter: configuration.resetLimiter,
+                                 google: configuration.google)
+    }
+}
+
+/// Everything the event loops, the presence thread and the workers share. Built once by
+/// `Gateway`, immutable afterwards.
+///
+/// `@unchecked Sendable`: `server` and `handlers` are set once, before any loop or worker
+/// runs, and only read afterwards; every other property is `let` and Sendable or internally
+/// synchronized.
+final class GatewayRuntime: @unchecked Sendable {
+    let configuration: GatewayConfiguration
+    let writer: StorageWriter
+    let accounts: WorkerPool<AccountWorker>
+    var presence: PresenceThread!
+    var server: Server!
+    var handlers: [GatewayHandler] = []
+    /// Set when draining: `/readyz` answers 503.
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+    let draining = Atomic<Bool>(false)
+    private let nextSession = Atomic<UInt64>(1)
+    private let nextCall = Atomic<UInt64>(1)
+    let log = Logger(label: "gateway")
+
+    init(configuration: GatewayConfiguration) throws {
+        self.configuration = configuration
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        // Opening the writer runs the migrations before any reader opens the file.
+        writer = try StorageWriter(path: configuration.databasePath)
+        let path = configuration.databasePath
+        accounts = try WorkerPool(name: "accounts", threads: configuration.accountThreads) {
+            try AccountWorker(path: path, configuration: configuration)
+        }
+    }
+
+    func newSessionID() -> SessionID { SessionID(nextSession.wrappingAdd(1, ordering: .relaxed).oldValue) }
+    func newCallID() -> CallID { CallID(nextCall.wrappingAdd(1, ordering: .relaxed).oldValue) }
+
+    func handler(of connection: ConnectionID) -> GatewayHandler { handlers[connection.loop] }
+
+    // MARK: - Calls from the presence thread
+
+    /// Tells the connection's loop that it is signed in (before the reply is sent).
+    func markSignedIn(_ connection: ConnectionID, session: SessionID, user: UserID?, deviceToken: String?) {
+        server.execute(on: connection) { [self] loop in
+            handler(of: connection).signedIn(connection, session: session, user: user, deviceToken: deviceToken, on: loop)
+        }
+    }
+
+    /// The core refused a sign-in the accounts had accepted.
+    func signInRefused(_ target: ReplyTarget, session: SessionID?, _ reply: ErrorReply) {
+        server.execute(on: target.connection) { [self] loop in
+            handler(of: target.connection).signInFailed(target.connection, on: loop)
+        }
+        server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, reply))
+    }
+
+    /// Runs `work` in the next group commit; failures are logged, never lost silently.
+    func write(_ work: @escaping @Sendable (Database) throws -> Void) {
+        writer.submit(work) { [log] result in
+            if case .failure(let error) = result { log.error("storage write failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// Stores a chat message; `done` runs after its COMMIT (on the writer thread).
+    func commitMessage(_ message: OutgoingMessage, done: @escaping @Sendable (Result<Int64, any Error>) -> Void) {
+        writer.submit({ db in
+            try MessageStore(db).append(sender: message.sender.email, recipient: message.recipient.email,
+                                        clientMessageID: message.clientMessageID, body: message.body,
+                                        at: message.sentAt.milliseconds).id
+        }, completion: done)
+    }
+
+    func queueOfflineMail(_ mail: OfflineMail) {
+        accounts.submit { [log] worker in
+            do {
+                _ = try worker.service.queueOfflineMessageNotice(recipientID: mail.recipient.email, senderID: mail.firstSender.email)
+            } catch {
+                log.error("offline mail not queued", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

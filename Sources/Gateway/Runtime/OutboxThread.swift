@@ -1,0 +1,50 @@
+import Accounts
+import Foundation
+import Logging
+import Storage
+
+/// Drains the mail outbox on its own thread: every second, or sooner when woken. Rows are
+/// written in the same transaction as the change that caused them, so a crash loses none;
+/// the worker retries with backoff.
+///
+/// `@unchecked Sendable`: `worker` is used only by the thread; `isStopping` is atomic.
+final class OutboxThread: @unchecked Sendable {
+    private let worker: OutboxWorker
+    private let stopped = DispatchSemaphore(value: 0)
+    private let finished = DispatchGroup()
+    private let log = Logger(label: "outbox")
+
+    init(configuration: GatewayConfiguration) throws {
+        let transport: any MailTransport
+        if let program = configuration.sendmailProgram {
+            transport = SendmailTransport(program: program)
+        } else {
+            try FileManager.default.createDirectory(atPath: configuration.spoolPath, withIntermediateDirectories: true)
+            transport = try SpoolTransport(directory: configuration.spoolPath)
+        }
+        worker = OutboxWorker(database: try Database(path: configuration.databasePath), transport: transport)
+    }
+
+    func start() {
+        finished.enter()
+        let t = Thread { [self] in
+            repeat {
+                do {
+                    let report = try worker.drain()
+                    if report.abandoned > 0 { log.warning("mail abandoned", metadata: ["count": "\(report.abandoned)"]) }
+                } catch {
+                    log.error("outbox drain failed", metadata: ["error": "\(error)"])
+                }
+            } while stopped.wait(timeout: .now() + 1) == .timedOut
+            _ = try? worker.drain()  // a last flush on the way out
+            finished.leave()
+        }
+        t.name = "outbox"
+        t.start()
+    }
+
+    func stop() {
+        stopped.signal()
+        _ = finished.wait(timeout: .now() + 10)
+    }
+}

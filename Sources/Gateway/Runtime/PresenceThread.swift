@@ -1,0 +1,292 @@
+import Foundation
+import Logging
+import Presence
+import Storage
+import Synchronization
+import Transport
+import WebSocket
+
+/// Where a reply goes: the connection and the client's request ID.
+struct ReplyTarget: Sendable {
+    var connection: ConnectionID
+    var requestID: String
+}
+
+/// Work for the presence thread.
+enum PresenceInput: Sendable {
+    /// A user signed in on `target.connection`; reply with `reply` once the core agrees.
+    case signIn(SignIn, target: ReplyTarget, reply: SignInReply, link: SessionLink)
+    /// A watch-only subscriber signed in.
+    case signInSubscriber(SessionID, allowed: Set<UserID>, target: ReplyTarget, reply: SignInReply, link: SessionLink)
+    /// A client op mapped to a core command; `reply` overrides the plain `ok`.
+    case command(Command, target: ReplyTarget?, reply: [UInt8]? = nil)
+    /// A connection came back with a resume token.
+    case resume(ResumeToken, lastSeq: UInt64, target: ReplyTarget)
+    /// A signed-in connection went away (not a logout).
+    case connectionLost(SessionID, ConnectionID)
+    /// Stop after draining the queue.
+    case stop
+}
+
+/// What the presence thread knows of a session beyond the core: its connection and the
+/// secret that lets it resume.
+struct SessionLink: Sendable {
+    var connection: ConnectionID?
+    var resumeSecret: [UInt8]
+    /// nil for a subscriber.
+    var user: UserID?
+    var deviceToken: String?
+}
+
+/// The one thread that owns the presence core. Inputs arrive on a queue; the thread applies
+/// them with the wall-clock time, sleeps until the core's next deadline, and carries out
+/// every effect: deliveries are encoded once and handed to the event loops, writes go to the
+/// storage writer (acks only after COMMIT), mail to the account workers.
+///
+/// `@unchecked Sendable`: `inbox` is a `Mutex`; `core`, `links`, `pendingSends` and
+/// `effects` are touched only by the thread started in `start()`.
+final class PresenceThread: @unchecked Sendable {
+    private let inbox = Mutex<[PresenceInput]>([])
+    private let condition = NSCondition()
+    private var core: PresenceCore
+    private var links: [SessionID: SessionLink] = [:]
+    /// `send` requests waiting for their commit, by sending session and client message ID:
+    /// the reply goes out when the core acks that session (`chatAccepted`), never before.
+    /// A retry of a send still committing waits on the same key.
+    private var waitingSends: [SendKey: [ReplyTarget]] = [:]
+
+    struct SendKey: Hashable {
+        var session: SessionID
+        var clientMessageID: String
+    }
+    private var effects: [Effect] = []
+    private unowned let runtime: GatewayRuntime
+    private let finished = DispatchGroup()
+    private let log = Logger(label: "presence")
+
+    private let clock: @Sendable () -> Instant
+
+    init(configuration: PresenceConfiguration, runtime: GatewayRuntime) {
+        clock = runtime.configuration.clock
+        core = PresenceCore(configuration: configuration, now: clock())
+        self.runtime = runtime
+    }
+
+    func now() -> Instant { clock() }
+
+    static func wallClock() -> Instant {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Instant(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
+    }
+
+    func start() {
+        finished.enter()
+        let t = Thread { [self] in
+            run()
+            finished.leave()
+        }
+        t.name = "presence"
+        t.start()
+    }
+
+    /// Queues an input from any thread.
+    func post(_ input: PresenceInput) {
+        inbox.withLock { $0.append(input) }
+        condition.lock()
+        condition.signal()
+        condition.unlock()
+    }
+
+    func stop() {
+        post(.stop)
+        _ = finished.wait(timeout: .now() + 5)
+    }
+
+    private func run() {
+        var batch: [PresenceInput] = []
+        while true {
+            inbox.withLock { swap(&batch, &$0) }
+            if batch.isEmpty {
+                condition.lock()
+                if inbox.withLock({ $0.isEmpty }) {
+                    if let due = core.nextDeadline {
+                        let wait = Double(max(0, due.milliseconds - now().milliseconds)) / 1000
+                        condition.wait(until: Date(timeIntervalSinceNow: min(wait, 60)))
+                    } else {
+                        condition.wait(until: Date(timeIntervalSinceNow: 60))
+                    }
+                }
+                condition.unlock()
+                core.advance(to: now(), into: &effects)
+                perform()
+                continue
+            }
+            for input in batch {
+                if case .stop = input { return }
+                handle(input)
+                perform()
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+
+    // MARK: - Inputs
+
+    private func handle(_ input: PresenceInput) {
+        let time = now()
+        switch input {
+        case .signIn(let request, let target, let reply, let link):
+            do {
+                // The loop learns the session before the reply leaves, so the client's next
+                // op already finds it signed in.
+                attach(request.session, link, target: target)
+                runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.signIn(id: target.requestID, reply))
+                try core.apply(.signIn(request), at: time, into: &effects)
+            } catch {
+                links[request.session] = nil
+                runtime.signInRefused(target, session: request.session, ErrorReply(error))
+            }
+        case .signInSubscriber(let session, let allowed, let target, let reply, let link):
+            do {
+                attach(session, link, target: target)
+                runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.signIn(id: target.requestID, reply))
+                try core.apply(.signInSubscriber(session, allowed: allowed), at: time, into: &effects)
+            } catch {
+                links[session] = nil
+                runtime.signInRefused(target, session: session, ErrorReply(error))
+            }
+        case .command(let command, let target, let reply):
+            var sendKey: SendKey?
+            if case .send(let session, _, let clientMessageID, _) = command, let target {
+                sendKey = SendKey(session: session, clientMessageID: clientMessageID)
+                waitingSends[sendKey!, default: []].append(target)
+            }
+            do {
+                try core.apply(command, at: time, into: &effects)
+                if let target, sendKey == nil {
+                    runtime.server.send(target.connection, opcode: .text, payload: reply ?? ReplyEncoder.ok(id: target.requestID))
+                }
+            } catch {
+                if let sendKey { waitingSends[sendKey]?.removeLast() }
+                if let target { runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error))) }
+            }
+        case .resume(let token, let lastSeq, let target):
+            guard var link = links[token.session], token.hasSecret(link.resumeSecret) else {
+                runtime.signInRefused(target, session: nil, ErrorReply(WireError.resumeImpossible))
+                return
+            }
+            if let old = link.connection, old != target.connection {
+                runtime.server.close(old, code: GatewayCloseCode.resumeImpossible.closeCode, reason: "resumed on another connection")
+            }
+            link.connection = target.connection
+            attach(token.session, link, target: target)
+            runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.resume(id: target.requestID, session: token.session))
+            do {
+                try core.apply(.resume(token.session, lastSeenSequence: lastSeq), at: time, into: &effects)
+            } catch {
+                // The session exists but cannot resume (ahead of the server, or ended):
+                // the client signs in fresh.
+                links[token.session]?.connection = nil
+                runtime.signInRefused(target, session: token.session, ErrorReply(error))
+            }
+        case .connectionLost(let session, let connection):
+            // Only the connection that holds the session may end it (a resume moved it).
+            guard links[session]?.connection == connection else { return }
+            links[session]?.connection = nil
+            try? core.apply(.connectionLost(session), at: time, into: &effects)
+        case .stop:
+            return
+        }
+    }
+
+    private func attach(_ session: SessionID, _ link: SessionLink, target: ReplyTarget) {
+        links[session] = link
+        runtime.markSignedIn(target.connection, session: session, user: link.user, deviceToken: link.deviceToken)
+    }
+
+    // MARK: - Effects
+
+    private func perform() {
+        for effect in effects { perform(effect) }
+        effects.removeAll(keepingCapacity: true)
+    }
+
+    private func perform(_ effect: Effect) {
+        switch effect {
+        case .deliver(let event, let deliveries):
+            deliver(event, deliveries)
+        case .close(let session, let reason):
+            let code = GatewayCloseCode(reason)
+            if let connection = links[session]?.connection {
+                runtime.server.send(connection, opcode: .text, payload: ReplyEncoder.closing(code))
+                runtime.server.close(connection, code: code.closeCode, reason: code.reason)
+            }
+            links[session] = nil
+        case .persistChosenStatus(let user, let status):
+            runtime.write { db in _ = try PresenceStore(db).setChosenStatus(of: user.email, to: status.wireName) }
+        case .persistContact(let record):
+            let now = now().milliseconds
+            runtime.write { db in
+                let store = ContactStore(db)
+                switch record.state {
+                case .requestedByMe?: _ = try store.request(from: record.user.email, to: record.other.email, at: now)
+                case .requestedByThem?: _ = try store.request(from: record.other.email, to: record.user.email, at: now)
+                case .accepted?:
+                    if try !store.accept(by: record.user.email, from: record.other.email, at: now) {
+                        _ = try store.request(from: record.user.email, to: record.other.email, at: now)
+                        _ = try store.accept(by: record.user.email, from: record.other.email, at: now)
+                    }
+                case nil: _ = try store.remove(record.user.email, record.other.email)
+                }
+            }
+        case .persistMessage(let message):
+            runtime.commitMessage(message) { [self] result in
+                switch result {
+                case .success(let id): post(.command(.messageCommitted(message.ticket, MessageID(UInt64(id))), target: nil))
+                case .failure: post(.command(.messageFailed(message.ticket), target: nil))
+                }
+            }
+        case .markDelivered(let id, _):
+            runtime.write { db in _ = try MessageStore(db).markDelivered(ids: [Int64(id.rawValue)]) }
+        case .persistMissedCall(let call):
+            runtime.write { db in
+                try PresenceStore(db).recordMissedCall(callID: Int64(call.call.rawValue), caller: call.caller.email,
+                                                       callee: call.callee.email, at: call.at.milliseconds)
+            }
+        case .sendOfflineMail(let mail):
+            runtime.queueOfflineMail(mail)
+        }
+    }
+
+    private func deliver(_ event: Event, _ deliveries: [Delivery]) {
+        // The requests behind a committed (or failed) send get their reply now, never before.
+        switch event {
+        case .chatAccepted(let ack):
+            answerSends(ack.clientMessageID, deliveries) { ReplyEncoder.chatAccepted(id: $0, ack) }
+        case .chatFailed(let clientMessageID):
+            answerSends(clientMessageID, deliveries) {
+                ReplyEncoder.error(id: $0, ErrorReply(code: "storage_failed", message: "The message was not stored; send it again.",
+                                                      httpStatus: 503))
+            }
+        default:
+            break
+        }
+        var recipients: [(ConnectionID, UInt64)] = []
+        recipients.reserveCapacity(deliveries.count)
+        for d in deliveries {
+            if let connection = links[d.session]?.connection { recipients.append((connection, d.sequence)) }
+        }
+        guard !recipients.isEmpty else { return }
+        // Encoded once for every recipient; each gets only its own `{"seq":N,` prefix.
+        let body = EventEncoder.encodeEventBody(event)
+        runtime.server.deliver(body: body, to: recipients) { seq, buffer in EventEncoder.eventPrefix(seq: seq, into: &buffer) }
+    }
+
+    private func answerSends(_ clientMessageID: String, _ deliveries: [Delivery], _ reply: (String) -> [UInt8]) {
+        for d in deliveries {
+            guard let targets = waitingSends.removeValue(forKey: SendKey(session: d.session, clientMessageID: clientMessageID)) else { continue }
+            for t in targets { runtime.server.send(t.connection, opcode: .text, payload: reply(t.requestID)) }
+        }
+    }
+}
