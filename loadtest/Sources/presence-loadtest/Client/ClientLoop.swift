@@ -1,0 +1,182 @@
+import CPosix
+import Glibc
+import WebSocket
+
+/// One epoll event loop that drives many client connections on one thread.
+///
+/// It owns everything it touches: the slots, the readers, one read buffer, one deflater
+/// and one inflater (both sides negotiate no context takeover, so one zlib stream per
+/// loop serves every connection). Steady-state echo traffic allocates nothing: payloads are
+/// stamped into one scratch buffer and framed into each connection's kept outbound buffer.
+final class ClientLoop {
+    let plan: LoopPlan
+    let control: RunControl
+    let loopCount: Int
+    let epfd: Int32
+    let slots: UnsafeMutablePointer<ConnectionSlot>
+    let readers: UnsafeMutablePointer<MessageReader>
+    let readBuffer: UnsafeMutableRawBufferPointer
+    let events: UnsafeMutablePointer<epoll_event>
+    static let eventCapacity = 1024
+    var dirty: [Int32] = []
+    var result = LoopResult()
+    var rng: SeededGenerator
+    let echoPayload: EchoPayload
+    /// The template, stamped in place for each message.
+    let payloadScratch: UnsafeMutableRawBufferPointer
+    /// The slow client's large message (binary, so the server skips UTF-8 work on it).
+    var slowPayload: [UInt8] = []
+    var compressed: [UInt8] = []
+    let deflater: Deflater
+    let inflater: Inflater
+    var sources: SourceAddressPool
+    var now: UInt64 = 0
+
+    // Timeline, absolute monotonic ns; set when the run starts.
+    var measureStart: UInt64 = .max
+    var sendEnd: UInt64 = .max
+    var drainEnd: UInt64 = .max
+    var slowStarted: UInt64 = 0
+
+    /// Connections in connect or handshake; bounded by `plan.connectConcurrency`.
+    var connectingCount = 0
+    /// The next local slot to start connecting.
+    var nextToConnect = 0
+    /// Echo messages awaiting an answer, across all connections.
+    var outstanding = 0
+
+    init(plan: LoopPlan, control: RunControl, loopCount: Int) throws(LoadTestError) {
+        self.plan = plan
+        self.control = control
+        self.loopCount = loopCount
+        epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epfd >= 0 else { throw .syscallFailed("epoll_create1", errno: errno) }
+        slots = .allocate(capacity: max(plan.count, 1))
+        slots.initialize(repeating: ConnectionSlot(), count: max(plan.count, 1))
+        let reader = MessageReader(role: .client, maxFrameSize: 64 << 20, maxMessageSize: 64 << 20)
+        readers = .allocate(capacity: max(plan.count, 1))
+        readers.initialize(repeating: reader, count: max(plan.count, 1))
+        readBuffer = .allocate(byteCount: 256 * 1024, alignment: 16)
+        events = .allocate(capacity: Self.eventCapacity)
+        rng = SeededGenerator(seed: plan.seed &+ UInt64(plan.firstIndex))
+        let payload = EchoPayload(size: plan.payloadSize, seed: plan.seed)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: plan.payloadSize, alignment: 8)
+        payload.template.withUnsafeBytes { scratch.copyMemory(from: $0) }
+        echoPayload = payload
+        payloadScratch = scratch
+        deflater = Deflater(windowBits: 15)
+        inflater = Inflater()
+        sources = SourceAddressPool(perAddress: plan.connectionsPerSourceAddress)
+        compressed.reserveCapacity(plan.payloadSize + 64)
+        dirty.reserveCapacity(plan.count)
+        for i in 0..<plan.count {
+            let global = plan.firstIndex + i
+            slots[i].globalIndex = global
+            slots[i].role = global == plan.slowIndex ? .slow : plan.role
+            if slots[i].role == .echo { slots[i].outbound.reserveCapacity(plan.inFlight * (plan.payloadSize + 16)) }
+        }
+        if plan.slowIndex.map({ (plan.firstIndex..<(plan.firstIndex + plan.count)).contains($0) }) == true {
+            var g = SeededGenerator(seed: plan.seed ^ 0x51_0000)
+            slowPayload = (0..<plan.slowMessageSize).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+        }
+    }
+
+    deinit {
+        for i in 0..<plan.count where slots[i].fd >= 0 { close(slots[i].fd) }
+        close(epfd)
+        slots.deinitialize(count: max(plan.count, 1)); slots.deallocate()
+        readers.deinitialize(count: max(plan.count, 1)); readers.deallocate()
+        readBuffer.deallocate()
+        events.deallocate()
+        payloadScratch.deallocate()
+    }
+
+    /// The whole run on the calling thread: connect, wait for the start, do the workload,
+    /// drain, close. Every phase has a deadline.
+    func run() -> LoopResult {
+        now = MonotonicClock.nanoseconds()
+        let connectDeadline = now + plan.connectTimeoutNanos
+        result.connectStarted = now
+        result.attempted = plan.count
+        pump(until: connectDeadline) { nextToConnect < plan.count || connectingCount > 0 }
+        abandonUnfinishedConnects()
+        control.readyLoops.add(1, ordering: .releasing)
+
+        // Wait for the main thread's start signal, answering pings meanwhile.
+        let startDeadline = now + plan.connectTimeoutNanos + MonotonicClock.seconds(10)
+        pump(until: startDeadline) { control.startNanos.load(ordering: .acquiring) == 0 }
+        let start = control.startNanos.load(ordering: .acquiring)
+        guard start != 0 else { result.note("the run never started (another loop hung while connecting)"); return finish() }
+
+        measureStart = start + plan.warmupNanos
+        sendEnd = measureStart + plan.durationNanos
+        drainEnd = sendEnd + plan.drainNanos
+        switch plan.role {
+        case .idle:
+            pump(until: now + plan.holdLimitNanos) { !control.isReleased.load(ordering: .acquiring) }
+        case .echo, .slow:
+            // The slow client starts with the measured window (in feedSlowClient), so the
+            // warm-up cannot hide the burst it causes.
+            for i in 0..<plan.count where slots[i].phase == .open && slots[i].role == .echo { beginWorkload(Int32(i)) }
+            pump(until: sendEnd) { true }
+            if let slow = plan.slowIndex, slowStarted != 0 { resumeReading(Int32(slow - plan.firstIndex)) }
+            pump(until: drainEnd) { outstanding > 0 || isSlowClientWaiting }
+        }
+        return finish()
+    }
+
+    /// Runs epoll until `deadline` or until `isBusy` turns false.
+    func pump(until deadline: UInt64, while isBusy: () -> Bool) {
+        var turns = 0
+        while now < deadline && isBusy() && turns < 100_000_000 {
+            turns += 1
+            startConnects()
+            let timeout = Int32(min(10, (deadline - now) / 1_000_000 + 1))
+            let n = epoll_wait(epfd, events, Int32(Self.eventCapacity), timeout)
+            now = MonotonicClock.nanoseconds()
+            if n > 0 {
+                for k in 0..<Int(n) {
+                    let slot = Int32(truncatingIfNeeded: cposix_event_data(events + k))
+                    handle(slot, mask: cposix_event_mask(events + k))
+                }
+            }
+            feedSlowClient()
+            flushDirty()
+        }
+    }
+
+    func handle(_ i: Int32, mask: UInt32) {
+        switch slots[Int(i)].phase {
+        case .connecting: finishConnect(i)
+        case .handshaking, .open:
+            if mask & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0, !slots[Int(i)].isReadingPaused { readAvailable(i) }
+            if mask & EPOLLOUT.rawValue != 0, slots[Int(i)].phase == .open { writeOutbound(i) }
+            if mask & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0, slots[Int(i)].isReadingPaused { serverDropped(i, reason: "reset while not reading") }
+        default: break  // a stale event for a slot closed earlier in this batch
+        }
+    }
+
+    /// Closes every socket abortively (RST, no TIME_WAIT left to exhaust ports) and
+    /// tallies what each connection got.
+    func finish() -> LoopResult {
+        for i in 0..<plan.count {
+            let s = slots[i]
+            if s.role == .echo {
+                result.sent += UInt64(s.sent)
+                result.answered += UInt64(s.answered)
+            }
+            if s.fd >= 0 { closeAbortively(Int32(i)) }
+        }
+        return result
+    }
+
+    func closeAbortively(_ i: Int32) {
+        let fd = slots[Int(i)].fd
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        close(fd)
+        slots[Int(i)].fd = -1
+        slots[Int(i)].outbound = []
+        slots[Int(i)].handshake = []
+    }
+}

@@ -1,0 +1,61 @@
+/// `idle`: N connections that say nothing; the server's VmRSS with them open, per
+/// connection, and how long connecting took.
+enum IdleScenario {
+    /// Time for the server to settle (finish accepting, free handshake buffers) before
+    /// its memory is read.
+    static let settleSeconds = 0.5
+
+    static func run(_ settings: RunSettings, targets: [Target], repeats: Int) throws(LoadTestError) -> (summaries: [TargetSummary], failures: [String]) {
+        // Baselines first, before this invocation opens any connection.
+        var baselines: [(rss: Int, files: Int)?] = []
+        for target in targets {
+            guard let pid = target.pid else { baselines.append(nil); continue }
+            baselines.append((try ProcessStats.residentBytes(pid: pid), ProcessStats.openFileCount(pid: pid) ?? 0))
+        }
+        var runs = Array(repeating: [RepeatFigures](), count: targets.count)
+        var failures: [String] = []
+        for r in 1...repeats {
+            for (t, target) in targets.enumerated() {
+                var s = settings
+                s.url = target.url
+                if let pid = target.pid, let base = baselines[t] { waitForServerToForget(pid: pid, files: base.files) }
+                let rssBefore = try target.pid.map { pid throws(LoadTestError) in try ProcessStats.residentBytes(pid: pid) }
+                let clientBefore = ProcessStats.ownResidentBytes()
+                let o = try LoadRun.execute(s, role: .idle, serverPID: target.pid) { () throws(LoadTestError) -> [String: Double] in
+                    MonotonicClock.sleep(seconds: settleSeconds)
+                    var seen: [String: Double] = ["client_rss": Double(ProcessStats.ownResidentBytes())]
+                    if let pid = target.pid { seen["server_rss"] = Double(try ProcessStats.residentBytes(pid: pid)) }
+                    return seen
+                }
+                var fig = RepeatFigures()
+                let opened = max(1, o.merged.opened)
+                fig.connections = o.merged.opened
+                fig.connectSeconds = (o.connectSeconds * 1000).rounded() / 1000
+                fig.connectionsPerSecond = o.connectSeconds > 0 ? (Double(o.merged.opened) / o.connectSeconds).rounded() : nil
+                if let after = o.whileOpen["server_rss"], let base = baselines[t], let rssBefore {
+                    fig.serverRssBytes = Int(after)
+                    fig.serverRssBytesPerConnection = ((after - Double(base.rss)) / Double(opened)).rounded()
+                    fig.serverRssGrowthThisRepeatBytes = Int(after) - rssBefore
+                }
+                if let clientAfter = o.whileOpen["client_rss"] {
+                    fig.clientRssBytesPerConnection = ((clientAfter - Double(clientBefore)) / Double(opened)).rounded()
+                }
+                runs[t].append(fig)
+                failures += Verdict.connections(o, "\(target.label) repeat \(r)")
+                print("  \(target.label) #\(r): \(o.merged.opened)/\(o.merged.attempted) connected in \(f(o.connectSeconds)) s, "
+                      + "server \(fig.serverRssBytesPerConnection.map { f($0) } ?? "?") B/conn, client \(f(fig.clientRssBytesPerConnection ?? 0)) B/conn")
+            }
+        }
+        let summaries = targets.indices.map { TargetSummary(targets[$0], runs: runs[$0], rssBaseline: baselines[$0]?.rss) }
+        return (summaries, failures)
+    }
+
+    /// Waits (at most 15 s) until the server has closed the previous repeat's sockets, so
+    /// every repeat starts from the same number of connections: none.
+    static func waitForServerToForget(pid: Int32, files: Int) {
+        for _ in 0..<300 {
+            guard let now = ProcessStats.openFileCount(pid: pid), now > files + 8 else { return }
+            MonotonicClock.sleep(seconds: 0.05)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Smoke run of presence-loadtest: every scenario for about a second against freshly started
+# `presenced --echo` servers on ephemeral ports, checking correctness only (every echo
+# answered, everyone connected, the slow client closed, the JSON written). Timings are
+# never asserted. Exits non-zero on any failure; the last line is "N passed, M failed".
+#   LOADTEST_CONFIG=debug loadtest/smoke.sh     # debug builds instead of release
+set -uo pipefail
+cd "$(dirname "$0")/.."
+CONFIG=${LOADTEST_CONFIG:-release}
+SCRATCH=${LOADTEST_SCRATCH:-.build-loadtest}
+OUT=$(mktemp -d /tmp/loadtest-smoke.XXXXXX)
+PASSED=0
+FAILED=0
+SERVER_PIDS=()
+
+cleanup() {
+    for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${SERVER_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+for product in presenced presence-loadtest; do
+    if ! swift build -c "$CONFIG" --product "$product" --scratch-path "$SCRATCH" >"$OUT/build-$product.log" 2>&1; then
+        tail -20 "$OUT/build-$product.log"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+done
+BIN="$SCRATCH/$CONFIG"
+
+# Starts presenced --echo on a free port; sets PORT and PID.
+start_server() {
+    local log="$OUT/server-$1.log"
+    "$BIN/presenced" --port 0 --echo --log-level info >"$log" 2>&1 &
+    PID=$!
+    SERVER_PIDS+=("$PID")
+    PORT=""
+    for _ in $(seq 100); do
+        PORT=$(sed -n 's/.*ports=\([0-9]*\).*/\1/p' "$log" | head -1)
+        [ -n "$PORT" ] && return 0
+        sleep 0.1
+    done
+    echo "presenced did not start:"; cat "$log"
+    return 1
+}
+
+# check NAME JSON-KEY... -- COMMAND...: passes when COMMAND exits 0 and its JSON has every key.
+check() {
+    local name=$1; shift
+    local keys=()
+    while [ "$1" != "--" ]; do keys+=("$1"); shift; done
+    shift
+    local json="$OUT/$name.json"
+    if timeout 120 "$BIN/presence-loadtest" "$@" --json "$json" >"$OUT/$name.out" 2>&1; then
+        local missing=""
+        for key in "${keys[@]}"; do grep -q "\"$key\"" "$json" || missing="$missing $key"; done
+        if [ -z "$missing" ]; then
+            PASSED=$((PASSED + 1)); echo "PASS $name"; return
+        fi
+        echo "FAIL $name: JSON lacks$missing"
+    else
+        echo "FAIL $name (exit $?):"
+    fi
+    sed 's/^/    /' "$OUT/$name.out" | tail -15
+    FAILED=$((FAILED + 1))
+}
+
+start_server gateway || { echo "0 passed, 1 failed"; exit 1; }
+GW_PORT=$PORT; GW_PID=$PID
+start_server peer || { echo "0 passed, 1 failed"; exit 1; }
+PEER_PORT=$PORT; PEER_PID=$PID
+GW="--url ws://127.0.0.1:$GW_PORT/echo --server-pid $GW_PID --repeats 1"
+PEER="--compare-url ws://127.0.0.1:$PEER_PORT/echo --compare-pid $PEER_PID"
+LATENCY="latency_us p50 p90 p99 p999 max"
+
+check echo scenario connections seconds messages_per_second $LATENCY machine parameters seed -- \
+    echo $GW --connections 20 --in-flight 4 --seconds 1 --warmup 0.2
+check echo-deflate messages_per_second $LATENCY -- \
+    echo $GW --connections 20 --in-flight 2 --seconds 1 --warmup 0.2 --deflate
+check echo-two-threads-compared messages_per_second compare ratio -- \
+    echo $GW $PEER --connections 40 --seconds 1 --warmup 0.2 --threads 2
+# 300 connections over 3 source addresses (100 each) exercises the address spreading.
+check idle-spread-compared server_rss_bytes_per_connection connect_seconds compare -- \
+    idle $GW $PEER --connections 300 --connections-per-source-address 100
+check slow slow_client_closed latency_without_slow_us p99_ratio -- \
+    slow $GW --connections 10 --seconds 1 --warmup 0.2
+
+# The benchmarks run (a few ms each) and count allocations through the preloaded counter.
+cc -O2 -shared -fPIC -o "$SCRATCH/libloadtest_malloc_counter.so" loadtest/malloc-counter/malloc_counter.c
+if LD_PRELOAD="$PWD/$SCRATCH/libloadtest_malloc_counter.so" timeout 60 "$BIN/presence-loadtest" bench --seconds 0.01 --samples 1 \
+        --json "$OUT/bench.json" >"$OUT/bench.out" 2>&1 && grep -q '"allocations_per_op"' "$OUT/bench.json"; then
+    PASSED=$((PASSED + 1)); echo "PASS bench"
+else
+    FAILED=$((FAILED + 1)); echo "FAIL bench:"; sed 's/^/    /' "$OUT/bench.out" | tail -15
+fi
+
+# The servers must have survived all of it.
+for pid in "$GW_PID" "$PEER_PID"; do
+    if kill -0 "$pid" 2>/dev/null; then PASSED=$((PASSED + 1)); echo "PASS server $pid alive"
+    else FAILED=$((FAILED + 1)); echo "FAIL server $pid exited"; fi
+done
+
+[ "$FAILED" -eq 0 ] && rm -rf "$OUT" || echo "logs in $OUT"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
