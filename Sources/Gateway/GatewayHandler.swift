@@ -37,9 +37,10 @@ public final class GatewayHandler: ConnectionHandler {
     var signInDeadlineHead = 0
     let hello: [UInt8]
 
-    /// Limits of the `/echo` route: large enough for Autobahn's 16 MiB cases, with room to
-    /// queue two such echoes for a reader that is momentarily behind.
-    static let echoLimits = MessageLimits(maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxBufferedBytes: 40 << 20)
+    /// Limits of the `/echo` route: large enough for Autobahn's 16 MiB cases.
+    var echoLimits: MessageLimits {
+        MessageLimits(maxFrameSize: 16 << 20, maxMessageSize: 16 << 20, maxBufferedBytes: runtime.configuration.echoMaxBufferedBytes)
+    }
     static let presenceLimits = MessageLimits(maxFrameSize: WireProtocol.maxMessageBytes, maxMessageSize: WireProtocol.maxMessageBytes)
 
     init(runtime: GatewayRuntime) {
@@ -61,7 +62,7 @@ public final class GatewayHandler: ConnectionHandler {
                            limits: Self.presenceLimits, route: Route.presence.rawValue)
         case "/echo" where runtime.configuration.isEchoEnabled:
             return .accept(policy: Handshake.Policy(allowedOrigins: origins, allowsCompression: true),
-                           limits: Self.echoLimits, route: Route.echo.rawValue)
+                           limits: echoLimits, route: Route.echo.rawValue)
         default:
             return .reject(.text(404, "no WebSocket endpoint at \(head.path)"))
         }

@@ -42,9 +42,8 @@ final class Connection {
     /// The window the loop's shared deflater uses for this connection, when compressing.
     var deflateWindowBits: Int = 0
 
-    /// Wire bytes the socket has not taken yet, from `pendingStart`.
-    var pending: [UInt8] = []
-    var pendingStart = 0
+    /// Wire bytes the socket has not taken yet.
+    var pending = PendingBytes()
     /// The most wire bytes `pending` may hold before the reader counts as too slow.
     var maxBufferedBytes = 0
     /// Whether EPOLLOUT is armed.
@@ -74,7 +73,7 @@ final class Connection {
         self.lastReceived = now
     }
 
-    var bufferedBytes: Int { pending.count - pendingStart }
+    var bufferedBytes: Int { pending.count }
 
     /// The token epoll and the timer wheel carry for this connection.
     var token: UInt64 { UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd)) }

@@ -130,13 +130,13 @@ extension EventLoop {
             outbound.drain(conn) { bytes in if !tls.write(bytes) { conn.closeAfterFlush = true } }
             var n = tls.drain(into: plainBuffer)
             while n > 0 {
-                conn.pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: plainBuffer[0..<n]))
+                conn.pending.append(UnsafeRawBufferPointer(rebasing: plainBuffer[0..<n]))
                 n = tls.drain(into: plainBuffer)
             }
             writePending(conn)
         } else if conn.bufferedBytes > 0 {
             // Bytes already wait: new ones go behind them.
-            outbound.drain(conn) { conn.pending.append(contentsOf: $0) }
+            outbound.drain(conn) { conn.pending.append($0) }
             writePending(conn)
         } else {
             writeQueued(conn)
@@ -156,7 +156,7 @@ extension EventLoop {
         outbound.drain(conn) { bytes in
             if count == Self.maxIovecs {
                 // More segments than one writev takes: the rest waits in `pending`.
-                conn.pending.append(contentsOf: bytes)
+                conn.pending.append(bytes)
                 return
             }
             iovecs[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
@@ -167,37 +167,37 @@ extension EventLoop {
         switch Syscall.writev(conn.fd, iovecs, count) {
         case .processed(let written):
             if written < total {
-                // Keep the unwritten tail, in order, ahead of any overflow already in pending.
-                var tail: [UInt8] = []
-                var skip = written
-                for k in 0..<count {
-                    let v = iovecs[k]
-                    if skip >= v.iov_len { skip -= v.iov_len; continue }
-                    tail.append(contentsOf: UnsafeRawBufferPointer(start: v.iov_base! + skip, count: v.iov_len - skip))
-                    skip = 0
-                }
-                conn.pending.insert(contentsOf: tail, at: conn.pendingStart)
+                // Keep the unwritten tail, in order, ahead of any overflow already pending.
+                conn.pending.prepend(unwritten(count: count, skipping: written))
             }
             if conn.bufferedBytes > 0 { writePending(conn) }
         case .wouldBlock:
-            var tail: [UInt8] = []
-            for k in 0..<count { tail.append(contentsOf: UnsafeRawBufferPointer(start: iovecs[k].iov_base, count: iovecs[k].iov_len)) }
-            conn.pending.insert(contentsOf: tail, at: conn.pendingStart)
+            conn.pending.prepend(unwritten(count: count, skipping: 0))
             waitForWritable(conn)
         case .failed:
             abort(conn)
         }
     }
 
+    /// Copies of the iovecs' bytes after the first `skip` (what a gathered write left).
+    func unwritten(count: Int, skipping skip: Int) -> [[UInt8]] {
+        var pieces: [[UInt8]] = []
+        var skip = skip
+        for k in 0..<count {
+            let v = iovecs[k]
+            if skip >= v.iov_len { skip -= v.iov_len; continue }
+            pieces.append(Array(UnsafeRawBufferPointer(start: v.iov_base! + skip, count: v.iov_len - skip)))
+            skip = 0
+        }
+        return pieces
+    }
+
     /// Writes from `pending`; arms EPOLLOUT for what remains.
     func writePending(_ conn: Connection) {
         while conn.bufferedBytes > 0 {
-            let result = conn.pending.withUnsafeBytes { raw in
-                Syscall.write(conn.fd, raw.baseAddress! + conn.pendingStart, raw.count - conn.pendingStart)
-            }
-            switch result {
-            case .processed(let n):
-                conn.pendingStart += n
+            switch conn.pending.write(to: conn.fd, iovecs: iovecs, max: Self.maxIovecs) {
+            case .processed:
+                continue
             case .wouldBlock:
                 waitForWritable(conn)
                 return
@@ -206,9 +206,6 @@ extension EventLoop {
                 return
             }
         }
-        // All written: give the memory back, so idle connections own no buffers.
-        conn.pending = []
-        conn.pendingStart = 0
         if conn.isWaitingForWritable {
             conn.isWaitingForWritable = false
             _ = cposix_epoll_ctl(epfd, EPOLL_CTL_MOD, conn.fd, EPOLLIN.rawValue, conn.token)
@@ -216,11 +213,6 @@ extension EventLoop {
     }
 
     func waitForWritable(_ conn: Connection) {
-        // Compact: drop what was written so `pending` does not grow without bound.
-        if conn.pendingStart > 64 * 1024, conn.pendingStart * 2 > conn.pending.count {
-            conn.pending.removeFirst(conn.pendingStart)
-            conn.pendingStart = 0
-        }
         guard !conn.isWaitingForWritable else { return }
         conn.isWaitingForWritable = true
         _ = cposix_epoll_ctl(epfd, EPOLL_CTL_MOD, conn.fd, EPOLLIN.rawValue | EPOLLOUT.rawValue, conn.token)
@@ -244,7 +236,7 @@ extension EventLoop {
             let payload = FrameEncoder.closePayload(code: .tryAgainLater, reason: "too slow: output buffer limit reached")
             var frame: [UInt8] = []
             payload.withUnsafeBytes { FrameEncoder.append(opcode: .close, payload: $0, to: &frame) }
-            conn.pending.append(contentsOf: frame)
+            conn.pending.append(frame)
             reportClosed(conn, .tryAgainLater)
             conn.state = .closing
             conn.phaseDeadline = now + config.closeTimeoutMilliseconds
@@ -273,7 +265,7 @@ extension EventLoop {
         conn.state = .closed
         Glibc.close(conn.fd)  // also removes it from epoll
         connections[Int(conn.fd)] = nil
-        conn.pending = []
+        conn.pending.removeAll()
         openCount -= 1
         limits.release(conn.remoteAddress)
     }

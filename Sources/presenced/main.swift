@@ -36,6 +36,9 @@ struct Presenced: ParsableCommand {
     @Option(help: "Bytes queued for one slow reader before it is closed with 1013.")
     var maxBufferedBytes = 4 * 1024 * 1024
 
+    @Option(help: "Bytes queued for a slow reader of /echo before it is closed with 1013.")
+    var echoMaxBufferedBytes = 40 << 20
+
     @Option(help: "Seconds without traffic before the server pings a WebSocket peer.")
     var heartbeatSeconds = 30
 
@@ -84,6 +87,7 @@ struct Presenced: ParsableCommand {
         config.server.maxBufferedBytes = maxBufferedBytes
         config.server.heartbeatIntervalMilliseconds = Int64(heartbeatSeconds) * 1000
         config.isEchoEnabled = echo
+        config.echoMaxBufferedBytes = echoMaxBufferedBytes
         config.allowedOrigins = allowedOrigins
         config.dataDirectory = dataDir
         config.presence.idleAfter = .seconds(idleMinutes * 60)

@@ -24,6 +24,9 @@ public struct GatewayConfiguration: Sendable {
     public var accountThreads = 2
     /// Serve the `/echo` WebSocket.
     public var isEchoEnabled = false
+    /// Bytes queued for a slow reader of `/echo` before it is closed with 1013. Autobahn
+    /// echoes 16 MiB messages, so the default leaves room for two of them.
+    public var echoMaxBufferedBytes = 40 << 20
     /// Allowed browser origins for upgrades; empty allows any.
     public var allowedOrigins: [String] = []
     /// Watch-only subscribers: key → (name, the users it may watch).
