@@ -6,12 +6,24 @@
 #   3. load generator      a seconds-long smoke run of every scenario (loadtest/smoke.sh)
 #   4. fuzzers             a short libFuzzer run of the frame decoder and handshake parser
 #
-# Everything it needs is installed or started here (Python venvs from PyPI). Set
+# Everything it needs is installed or started here (msmtp from Debian, Python venvs from
+# PyPI). Set
 # SKIP_AUTOBAHN=1 or SKIP_FUZZ=1 to leave a stage out while iterating locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 stage() { echo; echo "=== $1 ($(( $(date +%s) - start )) s)"; }
+
+stage "test tools"
+# msmtp (Debian) and aiosmtpd (PyPI): mail leaves through a real sendmail-compatible
+# program to a real SMTP server on loopback in MailDeliveryTests.
+if ! command -v msmtp >/dev/null; then
+  (apt-get install -y -q msmtp >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q msmtp >/dev/null; })
+fi
+tools=.venv-tools
+[ -x "$tools/bin/python" ] || python3 -m venv "$tools"
+"$tools/bin/python" -c "import aiosmtpd" 2>/dev/null || "$tools/bin/pip" install -q "aiosmtpd==1.4.6"
+export PRESENCE_SMTP_PYTHON="$PWD/$tools/bin/python"
 
 stage "swift test"
 swift build --build-tests

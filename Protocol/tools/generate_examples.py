@@ -37,7 +37,11 @@ def expect(c, msg): return {"client": c, "expect": msg}
 def ev(c, type_, **fields): return {"client": c, "expect": {"seq": "$seq", "type": type_, **fields}}
 def err(c, rid, code, **extra): return {"client": c, "expect": {"type": "error", "id": rid, "code": code, "message": "$any", **extra}}
 def note(text): return {"note": text}
-def wait(ms=1500): return {"wait": ms}
+# Replays configure short windows (a `gateway` step) so they run in seconds; a wait for
+# "the debounce window to pass" is several windows long, so a busy machine does not blur it.
+DEBOUNCE_MS = 50
+def wait(ms=300): return {"wait": ms}
+def gateway(**settings): return {"gateway": {"debounceMilliseconds": DEBOUNCE_MS, **settings}}
 
 def befriend(a, a_email, b, b_email, rid_a, rid_b, b_view):
     """a asks b, b accepts. Both already signed in and settled."""
@@ -53,6 +57,7 @@ def befriend(a, a_email, b, b_email, rid_a, rid_b, b_view):
 ann, bob = "ann.presence@example.org", "bob.presence@example.org"
 dump("01-contacts-and-presence.json", [
     note("Sign-up over HTTP, sign-in, a contact request and its acceptance, presence deltas, Hidden, log-out."),
+    gateway(),
     signup(ann, "Ann", "Lee"), signup(bob, "Bob", "Stone"),
     *connect("ann"), *sign_in("ann", "a1", ann, "Ann", "Lee", "desktop", "ann"),
     send("ann", {"op": "requestContact", "id": "a2", "user": bob}), ok("ann", "a2"),
@@ -67,7 +72,7 @@ dump("01-contacts-and-presence.json", [
     ev("ann", "contactAdded", user=bob, status="mobile"),
     send("ann", {"op": "setStatus", "id": "a3", "status": "hidden"}), ok("ann", "a3"),
     ev("ann", "ownStatus", status="hidden"),
-    note("After the 1 s debounce Bob sees Ann exactly as if she had logged out."),
+    note("After the debounce window Bob sees Ann exactly as if she had logged out."),
     wait(),
     ev("bob", "presence", user=ann, status="offline", lastSeen="$time"),
     send("ann", {"op": "setStatus", "id": "a4", "status": "busy"}), ok("ann", "a4"),
@@ -86,32 +91,33 @@ dump("01-contacts-and-presence.json", [
 # ---------------------------------------------------------------- 02
 cat, dan = "cat.chat@example.org", "dan.chat@example.org"
 dump("02-chat-history-and-backlog.json", [
-    note("A chat with its two acknowledgements, the copy to the sender's other device, history, and the offline backlog."),
+    note("A chat with its two acknowledgements, a retry, history, the end of a session after its grace period, and the offline backlog."),
+    gateway(disconnectGraceMilliseconds=1000),
     signup(cat, "Cat", "Moss"), signup(dan, "Dan", "Reed"),
     *connect("cat"), *sign_in("cat", "c1", cat, "Cat", "Moss", "desktop", "cat"),
     *connect("dan"), *sign_in("dan", "d1", dan, "Dan", "Reed", "web", "dan"),
     wait(),
     *befriend("cat", cat, "dan", dan, "c2", "d2", "online"),
     send("cat", {"op": "send", "id": "c3", "to": dan, "clientMessageId": "m-1", "body": "Hi Dan! \"quotes\", émoji 🎉"}),
-    note("ok = accepted for commit; chatAccepted = committed to disk (the durable ack)."),
-    ok("cat", "c3"),
+    note("The reply comes only once the message is committed, with its ID and receipt; chatAccepted, sequenced, says the same."),
+    ok("cat", "c3", clientMessageId="m-1", messageId="$m1", receipt="delivered"),
     ev("dan", "chat", messageId="$m1", **{"from": cat}, to=dan, clientMessageId="m-1",
        body="Hi Dan! \"quotes\", émoji 🎉", sentAt="$time"),
     ev("cat", "chatAccepted", clientMessageId="m-1", messageId="$m1", receipt="delivered"),
     note("A retry with the same clientMessageId is not stored twice: the same ack comes again."),
     send("cat", {"op": "send", "id": "c4", "to": dan, "clientMessageId": "m-1", "body": "Hi Dan! \"quotes\", émoji 🎉"}),
-    ok("cat", "c4"),
+    ok("cat", "c4", clientMessageId="m-1", messageId="$m1", receipt="delivered"),
     ev("cat", "chatAccepted", clientMessageId="m-1", messageId="$m1", receipt="delivered"),
     send("dan", {"op": "heartbeat", "id": "d3", "lastSeq": "$lastSeq:dan"}), ok("dan", "d3"),
     send("dan", {"op": "history", "id": "d4", "with": cat, "limit": 10}),
     ok("dan", "d4", messages=[{"messageId": "$m1", "from": cat, "to": dan, "clientMessageId": "m-1",
                                "body": "Hi Dan! \"quotes\", émoji 🎉", "sentAt": "$time"}], hasMore=False),
-    note("Dan closes the app: his session ends after the grace period, Cat's next message waits for him."),
+    note("Dan closes the app: his session ends after the grace period (1 s here), Cat's next message waits for him."),
     {"client": "dan", "close": {"code": 1000}},
-    wait(33000),
+    wait(1500),
     ev("cat", "presence", user=dan, status="offline", lastSeen="$time"),
     send("cat", {"op": "send", "id": "c5", "to": dan, "clientMessageId": "m-2", "body": "Call me later"}),
-    ok("cat", "c5"),
+    ok("cat", "c5", clientMessageId="m-2", messageId="$m2", receipt="stored"),
     ev("cat", "chatAccepted", clientMessageId="m-2", messageId="$m2", receipt="stored"),
     *connect("dan"),
     send("dan", {"op": "signIn", "id": "d5", "method": "password", "email": dan, "password": PW, "device": "web"}),
@@ -127,6 +133,7 @@ dump("02-chat-history-and-backlog.json", [
 eve, fay = "eve.call@example.org", "fay.call@example.org"
 dump("03-call.json", [
     note("Call signalling: invite, ringing, accept, opaque signals, both Busy, hang-up."),
+    gateway(),
     signup(eve, "Eve", "Hart"), signup(fay, "Fay", "Lane"),
     *connect("eve"), *sign_in("eve", "e1", eve, "Eve", "Hart", "desktop", "eve"),
     *connect("fay"), *sign_in("fay", "f1", fay, "Fay", "Lane", "desktop", "fay"),
@@ -160,6 +167,7 @@ dump("03-call.json", [
 gus, hal = "gus.resume@example.org", "hal.resume@example.org"
 dump("04-resume.json", [
     note("A dropped connection resumes within the grace period: missed events are replayed, contacts see nothing."),
+    gateway(),
     signup(gus, "Gus", "Ford"), signup(hal, "Hal", "Vane"),
     *connect("gus"), *sign_in("gus", "g1", gus, "Gus", "Ford", "desktop", "gus"),
     *connect("hal"), *sign_in("hal", "h1", hal, "Hal", "Vane", "desktop", "hal"),
@@ -169,7 +177,7 @@ dump("04-resume.json", [
     {"client": "hal", "drop": {}},
     wait(300),
     send("gus", {"op": "send", "id": "g3", "to": hal, "clientMessageId": "r-1", "body": "are you there?"}),
-    ok("gus", "g3"),
+    ok("gus", "g3", clientMessageId="r-1", messageId="$r1", receipt="stored"),
     note("The dropped session still counts as present during its grace period."),
     ev("gus", "chatAccepted", clientMessageId="r-1", messageId="$r1", receipt="stored"),
     *connect("hal"),
@@ -260,8 +268,9 @@ dump("06-profile-change-and-device-token.json", [
 # ---------------------------------------------------------------- 07
 lea, max_ = "lea.watch@example.org", "max.watch@example.org"
 dump("07-subscriber.json", [
-    note("A watch-only dashboard. Needs the server configured with subscriber key 'example-dashboard-key' "
-         "named 'clinic-dashboard' allowed to watch lea.watch@example.org only."),
+    note("A watch-only dashboard. The gateway step configures its subscriber key 'example-dashboard-key', "
+         "named 'clinic-dashboard' and allowed to watch lea.watch@example.org only."),
+    gateway(subscribers=[{"key": "example-dashboard-key", "name": "clinic-dashboard", "allowed": [lea]}]),
     signup(lea, "Lea", "Hunt"), signup(max_, "Max", "Wolf"),
     *connect("lea"), *sign_in("lea", "l1", lea, "Lea", "Hunt", "desktop", "lea"),
     wait(),

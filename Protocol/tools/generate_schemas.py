@@ -126,7 +126,7 @@ def main():
                        ("declineContact", "Declines a pending request from a user."),
                        ("removeContact", "Removes a contact, or withdraws a request.")]:
         op(name, what, {"user": R("user")}, ["user"])
-    op("send", "Sends a chat to a contact. The durable ack is the chatAccepted event.",
+    op("send", "Sends a chat to a contact. The reply comes once the message is committed (see reply.send).",
        {"to": R("user"), "clientMessageId": S(64), "body": S(16384)}, ["to", "clientMessageId", "body"])
     op("history", "One page of the conversation with a contact, newest first.",
        {"with": R("user"), "before": R("id"), "limit": {"type": "integer", "minimum": 1, "maximum": 100}}, ["with"])
@@ -168,6 +168,10 @@ def main():
     reply("resume", "The success reply of resume; the missed events follow.",
           {"session": {"type": "string", "pattern": "^[0-9]+$"}}, ["session"])
     reply("invite", "The success reply of invite.", {"call": R("id")}, ["call"])
+    reply("send", "The success reply of send, written only after the message is committed (a retry of a committed "
+          "message gets it again, with the same messageId). The chatAccepted event says the same, sequenced.",
+          {"clientMessageId": S(64), "messageId": R("id"), "receipt": {"enum": ["delivered", "stored"]}},
+          ["clientMessageId", "messageId", "receipt"])
     reply("history", "One page of history, newest first.",
           {"messages": {"type": "array", "items": R("chatMessage")}, "hasMore": {"type": "boolean"}}, ["messages", "hasMore"])
     reply("updateProfile", "The saved profile; close 4003 follows.", {"profile": R("profile")}, ["profile"])

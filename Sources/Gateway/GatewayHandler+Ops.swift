@@ -18,7 +18,7 @@ extension GatewayHandler {
             }
         case (.resume(let token, let lastSeq), .awaitingSignIn):
             guard let token = ResumeToken(text: token) else {
-                reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.resumeImpossible)), on: loop)
+                reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.unknownSession)), on: loop)
                 return
             }
             states[id] = .signingIn

@@ -123,6 +123,7 @@ import WebSocket
             "ok": try! MemberShape(ReplyEncoder.ok(id: "1")),
             "resume": try! MemberShape(ReplyEncoder.resume(id: "1", session: SessionID(1))),
             "invite": try! MemberShape(ReplyEncoder.invite(id: "1", call: CallID(1))),
+            "send": try! MemberShape(ReplyEncoder.chatAccepted(id: "1", ChatAck(clientMessageID: "c1", messageID: MessageID(12), receipt: .stored))),
             "history": try! MemberShape(ReplyEncoder.history(id: "1", HistoryPage(messages: [], hasMore: false))),
             "updateProfile": try! MemberShape(ReplyEncoder.profile(id: "1", profile)),
         ]

@@ -43,6 +43,8 @@ public struct GatewayConfiguration: Sendable {
     /// `sendmailProgram` is set.
     public var mailSpoolDirectory: String?
     public var sendmailProgram: String?
+    /// Arguments for `sendmailProgram`; the message goes to its standard input.
+    public var sendmailArguments = ["-t", "-i"]
     /// The public base URL for links in mail (password reset).
     public var publicBaseURL = "http://127.0.0.1:8080"
 

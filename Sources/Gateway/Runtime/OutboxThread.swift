@@ -17,7 +17,7 @@ final class OutboxThread: @unchecked Sendable {
     init(configuration: GatewayConfiguration) throws {
         let transport: any MailTransport
         if let program = configuration.sendmailProgram {
-            transport = SendmailTransport(program: program)
+            transport = SendmailTransport(program: program, arguments: configuration.sendmailArguments)
         } else {
             try FileManager.default.createDirectory(atPath: configuration.spoolPath, withIntermediateDirectories: true)
             transport = try SpoolTransport(directory: configuration.spoolPath)

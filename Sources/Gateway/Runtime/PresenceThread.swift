@@ -50,13 +50,14 @@ final class PresenceThread: @unchecked Sendable {
     private let condition = NSCondition()
     private var core: PresenceCore
     private var links: [SessionID: SessionLink] = [:]
-    /// `send` requests waiting for their commit, by sending session and client message ID:
-    /// the reply goes out when the core acks that session (`chatAccepted`), never before.
-    /// A retry of a send still committing waits on the same key.
+    /// `send` requests waiting for their commit, by sender and client message ID: the reply
+    /// goes out when the core acks the sender (`chatAccepted`), never before. A retry of a
+    /// send still committing, from any of the sender's sessions, waits on the same key, and
+    /// all of them are answered together.
     private var waitingSends: [SendKey: [ReplyTarget]] = [:]
 
     struct SendKey: Hashable {
-        var session: SessionID
+        var sender: UserID
         var clientMessageID: String
     }
     private var effects: [Effect] = []
@@ -158,8 +159,8 @@ final class PresenceThread: @unchecked Sendable {
             }
         case .command(let command, let target, let reply):
             var sendKey: SendKey?
-            if case .send(let session, _, let clientMessageID, _) = command, let target {
-                sendKey = SendKey(session: session, clientMessageID: clientMessageID)
+            if case .send(let session, _, let clientMessageID, _) = command, let target, let sender = links[session]?.user {
+                sendKey = SendKey(sender: sender, clientMessageID: clientMessageID)
                 waitingSends[sendKey!, default: []].append(target)
             }
             do {
@@ -173,7 +174,8 @@ final class PresenceThread: @unchecked Sendable {
             }
         case .resume(let token, let lastSeq, let target):
             guard var link = links[token.session], token.hasSecret(link.resumeSecret) else {
-                runtime.signInRefused(target, session: nil, ErrorReply(WireError.resumeImpossible))
+                // Ended, never existed, or the wrong secret: all look the same from outside.
+                runtime.signInRefused(target, session: nil, ErrorReply(PresenceError.unknownSession))
                 return
             }
             if let old = link.connection, old != target.connection {
@@ -285,7 +287,8 @@ final class PresenceThread: @unchecked Sendable {
 
     private func answerSends(_ clientMessageID: String, _ deliveries: [Delivery], _ reply: (String) -> [UInt8]) {
         for d in deliveries {
-            guard let targets = waitingSends.removeValue(forKey: SendKey(session: d.session, clientMessageID: clientMessageID)) else { continue }
+            guard let sender = links[d.session]?.user,
+                  let targets = waitingSends.removeValue(forKey: SendKey(sender: sender, clientMessageID: clientMessageID)) else { continue }
             for t in targets { runtime.server.send(t.connection, opcode: .text, payload: reply(t.requestID)) }
         }
     }
