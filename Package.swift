@@ -5,7 +5,8 @@
 //   presenced ─► Gateway ─► Transport ─► WebSocket ─► COpenSSL / CZlib
 //                   ├─► Presence (pure domain)
 //                   └─► Accounts ─► Storage ─► CSQLite
-//   presence-loadtest ─► WebSocket, CPosix (its own epoll client)
+//   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only)
+//   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
 import PackageDescription
 
@@ -14,9 +15,10 @@ let package = Package(
     products: [
         .executable(name: "presenced", targets: ["presenced"]),
         .executable(name: "presence-loadtest", targets: ["presence-loadtest"]),
+        .executable(name: "presencectl", targets: ["presencectl"]),
     ],
     dependencies: [
-        // Command lines whose --help is always true (presenced, presence-loadtest).
+        // Command lines whose --help is always true (presenced, presence-loadtest, presencectl).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // The logging API every server-side Swift library speaks; one line per event.
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "presenced",
             dependencies: [
-                "Gateway", "Transport",
+                "Gateway", "Transport", "Accounts", "Presence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -68,10 +70,21 @@ let package = Package(
             name: "presence-loadtest",
             dependencies: [
                 "WebSocket", "CPosix",
+                // Only `bench` uses these: the event encoder and the fan-out of the core are
+                // benchmarked in place, not re-implemented.
+                "Gateway", "Presence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             path: "loadtest/Sources/presence-loadtest"),
+        // Offline administration on a stopped server's data directory (seeding load-test
+        // users). COpenSSL for SHA-256 and RAND_bytes: `SecretToken` is internal to Accounts.
+        .executableTarget(
+            name: "presencectl",
+            dependencies: [
+                "Storage", "Accounts", "COpenSSL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // libFuzzer entry points; see scripts/fuzz.sh. Built normally they do nothing.
         .executableTarget(name: "fuzz-frame-decoder", dependencies: ["WebSocket"], path: "Fuzz/FrameDecoder"),
@@ -80,7 +93,7 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "PresenceClient", "CPosix", "COpenSSL"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "Transport", "WebSocket"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "Transport", "WebSocket", "COpenSSL"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "COpenSSL"]),
     ]

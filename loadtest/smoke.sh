@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Smoke run of presence-loadtest: every scenario for about a second against freshly started
 # `presenced --echo` servers on ephemeral ports, checking correctness only (every echo
-# answered, everyone connected, the slow client closed, the JSON written). Timings are
+# answered, everyone connected, the slow client closed, the JSON written). The signed-in
+# scenarios (presence, chat, storm, idle --signed-in) run against a third presenced on a
+# data directory seeded by `presencectl seed-load` (200 users x 10 contacts, 10% hidden):
+# everyone signed in, no event lost or out of sequence, no hidden user revealed. Timings are
 # never asserted. Exits non-zero on any failure; the last line is "N passed, M failed".
 #   LOADTEST_CONFIG=debug loadtest/smoke.sh     # debug builds instead of release
 set -uo pipefail
@@ -19,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for product in presenced presence-loadtest; do
+for product in presenced presence-loadtest presencectl; do
     if ! swift build -c "$CONFIG" --product "$product" --scratch-path "$SCRATCH" >"$OUT/build-$product.log" 2>&1; then
         tail -20 "$OUT/build-$product.log"
         echo "0 passed, 1 failed"
@@ -28,10 +31,11 @@ for product in presenced presence-loadtest; do
 done
 BIN="$SCRATCH/$CONFIG"
 
-# Starts presenced --echo on a free port; sets PORT and PID.
+# Starts presenced --echo on a free port (extra arguments are passed on); sets PORT and PID.
 start_server() {
     local log="$OUT/server-$1.log"
-    "$BIN/presenced" --port 0 --echo --log-level info >"$log" 2>&1 &
+    local name=$1; shift
+    "$BIN/presenced" --port 0 --echo --log-level info "$@" >"$log" 2>&1 &
     PID=$!
     SERVER_PIDS+=("$PID")
     PORT=""
@@ -40,7 +44,7 @@ start_server() {
         [ -n "$PORT" ] && return 0
         sleep 0.1
     done
-    echo "presenced did not start:"; cat "$log"
+    echo "presenced $name did not start:"; cat "$log"
     return 1
 }
 
@@ -85,6 +89,26 @@ check idle-spread-compared server_rss_bytes_per_connection connect_seconds compa
 check slow slow_client_closed latency_without_slow_us p99_ratio -- \
     slow $GW --connections 10 --seconds 1 --warmup 0.2
 
+# Signed-in scenarios: users seeded straight into a fresh data directory, then a server on
+# it that publishes status changes at once (--debounce-ms 0), so deliveries are fan-out.
+if "$BIN/presencectl" seed-load --data-dir "$OUT/data" --users 200 --contacts 10 --seed 1 --hidden-fraction 0.1 \
+        --tokens "$OUT/tokens.txt" >"$OUT/seed.out" 2>&1 && start_server sessions --data-dir "$OUT/data" --debounce-ms 0; then
+    SES_PID=$PID
+    SES="--url ws://127.0.0.1:$PORT/ws --server-pid $SES_PID --tokens $OUT/tokens.txt --repeats 1"
+    check presence deliveries_per_second $LATENCY changes deliveries_expected -- \
+        presence $SES --seconds 1 --warmup 0.2 --changes-per-second 200 --settle 0.3 --drain 3
+    check chat messages_per_second delivery_latency_us $LATENCY -- \
+        chat $SES --pairs 50 --messages-per-second 300 --seconds 1 --warmup 0.2 --drain 3
+    check storm sign_in_seconds resume_seconds resume_latency_us -- \
+        storm $SES --settle 0.3 --drain 3
+    check idle-signed-in server_rss_bytes_per_connection signed_in -- \
+        idle $SES --signed-in --connections 200
+    SERVER_PIDS_ALIVE_CHECK=$SES_PID
+else
+    FAILED=$((FAILED + 1)); echo "FAIL seeding or starting the signed-in server:"; sed 's/^/    /' "$OUT/seed.out" | tail -5
+    SERVER_PIDS_ALIVE_CHECK=""
+fi
+
 # The benchmarks run (a few ms each) and count allocations through the preloaded counter.
 cc -O2 -shared -fPIC -o "$SCRATCH/libloadtest_malloc_counter.so" loadtest/malloc-counter/malloc_counter.c
 if LD_PRELOAD="$PWD/$SCRATCH/libloadtest_malloc_counter.so" timeout 60 "$BIN/presence-loadtest" bench --seconds 0.01 --samples 1 \
@@ -95,7 +119,7 @@ else
 fi
 
 # The servers must have survived all of it.
-for pid in "$GW_PID" "$PEER_PID"; do
+for pid in "$GW_PID" "$PEER_PID" $SERVER_PIDS_ALIVE_CHECK; do
     if kill -0 "$pid" 2>/dev/null; then PASSED=$((PASSED + 1)); echo "PASS server $pid alive"
     else FAILED=$((FAILED + 1)); echo "FAIL server $pid exited"; fi
 done

@@ -4,7 +4,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Micro-benchmarks of the WebSocket hot paths: ns/op and allocations/op.",
+        abstract: "Micro-benchmarks of the hot paths (WebSocket, presence encode and fan-out): ns/op and allocations/op.",
         discussion: """
             Allocations are counted only when the counting malloc is preloaded; run through \
             loadtest/bench.sh, which builds and preloads it. Without it they show as n/a.
@@ -29,7 +29,9 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let fixture = HotPathBenchmarks.Fixture()
-        let chosen = HotPathBenchmarks.all(fixture).filter { filter == nil || $0.name.contains(filter!) }
+        let presence = PresenceBenchmarks.Fixture()
+        let all = HotPathBenchmarks.all(fixture) + PresenceBenchmarks.all(presence)
+        let chosen = all.filter { filter == nil || $0.name.contains(filter!) }
         print("allocations: \(AllocationCounter.isAvailable ? "counted by the preloaded malloc counter" : "n/a (run through loadtest/bench.sh)")")
         var results: [BenchResult] = []
         for b in chosen {
@@ -39,7 +41,7 @@ struct BenchCommand: ParsableCommand {
             let rate = r.megabytesPerSecond.map { "  \(f($0)) MB/s" } ?? ""
             print("\(r.name.padding(toLength: 92, withPad: " ", startingAt: 0)) \(String(format: "%9.1f", r.nsPerOp)) ns/op  \(alloc) allocs/op\(rate)")
         }
-        if fixture.delivered == 42 { print("") }  // keeps the optimizer from dropping the work
+        if fixture.delivered == 42 || presence.delivered == 42 { print("") }  // keeps the optimizer from dropping the work
         if let json {
             struct BenchReport: Encodable { var benchmarks: [BenchResult]; var machine: Machine; var allocationMethod: String }
             let encoder = JSONEncoder()

@@ -14,6 +14,8 @@ extension ClientLoop {
         while nextToConnect < plan.count && connectingCount < plan.connectConcurrency {
             let i = Int32(nextToConnect)
             nextToConnect += 1
+            // Only the storm's reconnect skips slots (those that never signed in).
+            guard slots[Int(i)].phase == .unused else { continue }
             connectingCount += 1
             startConnect(i)
         }
@@ -92,6 +94,7 @@ extension ClientLoop {
         var s = "GET \(plan.url.path) HTTP/1.1\r\nHost: \(plan.url.hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         s += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
         if plan.offersDeflate { s += "Sec-WebSocket-Extensions: \(PerMessageDeflate.clientOffer)\r\n" }
+        if let subprotocol = plan.subprotocol { s += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }
         return s + "\r\n"
     }
 
@@ -109,16 +112,22 @@ extension ClientLoop {
         guard let status = lines.first, status.hasPrefix("HTTP/1.1 101") else {
             return failConnect(i, "handshake answered \(lines.first ?? "nothing")", isHandshake: true)
         }
-        var accept: Substring?, extensions: Substring?
+        var accept: Substring?, extensions: Substring?, subprotocol: Substring?
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].drop { $0 == " " }
             if name == "sec-websocket-accept" { accept = value }
             if name == "sec-websocket-extensions" { extensions = value }
+            if name == "sec-websocket-protocol" { subprotocol = value }
         }
         guard let accept, accept == Handshake.acceptValue(forKey: handshakeKey(i)) else {
             return failConnect(i, "wrong or missing Sec-WebSocket-Accept", isHandshake: true)
+        }
+        // RFC 6455 §4.1: a subprotocol the client did not offer fails the connection, and
+        // presence.v1 is required on /ws.
+        if subprotocol.map(String.init) != plan.subprotocol {
+            return failConnect(i, "Sec-WebSocket-Protocol \(subprotocol.map { "'\($0)'" } ?? "missing"), expected \(plan.subprotocol ?? "none")", isHandshake: true)
         }
         if let extensions {
             guard plan.offersDeflate, let p = PerMessageDeflate.clientAccept(response: String(extensions)) else {
@@ -132,8 +141,11 @@ extension ClientLoop {
         slots[Int(i)].handshake = []
         slots[Int(i)].phase = .open
         connectingCount -= 1
-        result.opened += 1
-        result.connectFinished = now
+        if !isReconnecting {
+            result.opened += 1
+            result.connectFinished = now
+        }
+        if slots[Int(i)].role == .user { beginSession(i) }
         let rest = head.count - end - 4
         if rest > 0 {
             // Frames sent right behind the 101: copy them to the read buffer's end and read.
@@ -166,6 +178,9 @@ extension ClientLoop {
             switch slots[i].phase {
             case .connecting, .handshaking: failConnect(Int32(i), "connect or handshake timed out", isHandshake: slots[i].phase == .handshaking)
             case .unused: result.connectFailures += 1; result.note("connect timed out before starting"); slots[i].phase = .failed
+            case .open where slots[i].role == .user && users[i].isSigningIn:
+                result.note("sign-in or resume not finished at the connect deadline")
+                refuseSession(Int32(i))
             default: break
             }
         }

@@ -36,7 +36,7 @@ extension ClientLoop {
     func receive(_ i: Int32, _ event: MessageReader.Event) -> Bool {
         switch event {
         case .text(let payload), .binary(let payload):
-            if slots[Int(i)].role == .echo { receiveEcho(i, payload) }
+            if slots[Int(i)].role == .echo { receiveEcho(i, payload) } else if slots[Int(i)].role == .user { receiveServerText(i, payload) }
             return true
         case .ping(let payload):
             // §5.5.2: answer with a Pong carrying the same bytes.
@@ -55,6 +55,7 @@ extension ClientLoop {
             } else {
                 result.droppedByServer += 1
                 result.note("server closed a connection with \(code.map { "\($0)" } ?? "no code") \(reasonText)")
+                if slots[Int(i)].role == .user { refuseSession(i) }
             }
             closeAbortively(i)
             slots[Int(i)].phase = .closed
@@ -71,6 +72,7 @@ extension ClientLoop {
         } else {
             result.droppedByServer += 1
             result.note(reason)
+            if slots[Int(i)].role == .user { refuseSession(i) }
         }
         closeAbortively(i)
         slots[Int(i)].phase = .closed

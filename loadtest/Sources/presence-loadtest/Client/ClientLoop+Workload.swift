@@ -12,7 +12,7 @@ extension ClientLoop {
             slots[Int(i)].isReadingPaused = true
             updateInterest(i)
             slowStarted = now
-        case .idle:
+        case .idle, .user:
             break
         }
     }

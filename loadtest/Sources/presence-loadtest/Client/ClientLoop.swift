@@ -45,6 +45,30 @@ final class ClientLoop {
     /// Echo messages awaiting an answer, across all connections.
     var outstanding = 0
 
+    // Signed-in scenarios (role .user); empty otherwise. Connection i is load user i.
+    let users: UnsafeMutablePointer<UserConnection>
+    var resumeTokens: [String?] = []
+    /// Chat: per user a ring of `chatRing` sends: when each went out, and whether its reply
+    /// (bit 0) and its delivery (bit 1) came back.
+    static let chatRing = 64
+    let chatSentAt: UnsafeMutablePointer<UInt64>
+    let chatFlags: UnsafeMutablePointer<UInt8>
+    /// Ops are written here, then framed; capacity is kept.
+    var opScratch: [UInt8] = []
+    /// Connections between handshake and snapshot (or resume reply).
+    var signingInCount = 0
+    /// Storm: connecting again after dropping every connection.
+    var isReconnecting = false
+    /// The window being measured, and its send schedule.
+    var window = SessionWindow()
+    var windowSendStart: UInt64 = .max
+    var scheduled = 0
+    var cursor = 0
+    /// Deliveries (presence) or replies plus deliveries (chat) still expected.
+    var outstandingSession = 0
+    /// Flippers by user index (presence, storm).
+    var isFlipper: [Bool] = []
+
     init(plan: LoopPlan, control: RunControl, loopCount: Int) throws(LoadTestError) {
         self.plan = plan
         self.control = control
@@ -66,6 +90,20 @@ final class ClientLoop {
         payloadScratch = scratch
         deflater = Deflater(windowBits: 15)
         inflater = Inflater()
+        let userSlots = plan.session == nil ? 1 : max(plan.count, 1)
+        users = .allocate(capacity: userSlots)
+        users.initialize(repeating: UserConnection(), count: userSlots)
+        let ringSlots = plan.session?.workload == .chat ? max(plan.count, 1) * Self.chatRing : 1
+        chatSentAt = .allocate(capacity: ringSlots)
+        chatSentAt.initialize(repeating: 0, count: ringSlots)
+        chatFlags = .allocate(capacity: ringSlots)
+        chatFlags.initialize(repeating: 3, count: ringSlots)
+        if plan.session != nil {
+            resumeTokens = Array(repeating: nil, count: plan.count)
+            isFlipper = Array(repeating: false, count: plan.count)
+            for u in plan.session?.flippers ?? [] where Int(u) < plan.count { isFlipper[Int(u)] = true }
+            opScratch.reserveCapacity(512 + (plan.session?.chatBody.count ?? 0))
+        }
         sources = SourceAddressPool(perAddress: plan.connectionsPerSourceAddress)
         compressed.reserveCapacity(plan.payloadSize + 64)
         dirty.reserveCapacity(plan.count)
@@ -89,6 +127,9 @@ final class ClientLoop {
         readBuffer.deallocate()
         events.deallocate()
         payloadScratch.deallocate()
+        users.deallocate()
+        chatSentAt.deallocate()
+        chatFlags.deallocate()
     }
 
     /// The whole run on the calling thread: connect, wait for the start, do the workload,
@@ -98,8 +139,9 @@ final class ClientLoop {
         let connectDeadline = now + plan.connectTimeoutNanos
         result.connectStarted = now
         result.attempted = plan.count
-        pump(until: connectDeadline) { nextToConnect < plan.count || connectingCount > 0 }
+        pump(until: connectDeadline) { nextToConnect < plan.count || connectingCount > 0 || signingInCount > 0 }
         abandonUnfinishedConnects()
+        if plan.session != nil { settleSignIns() }
         control.readyLoops.add(1, ordering: .releasing)
 
         // Wait for the main thread's start signal, answering pings meanwhile.
@@ -114,6 +156,8 @@ final class ClientLoop {
         switch plan.role {
         case .idle:
             pump(until: now + plan.holdLimitNanos) { !control.isReleased.load(ordering: .acquiring) }
+        case .user:
+            runSessionWorkload(start: start)
         case .echo, .slow:
             // The slow client starts with the measured window (in feedSlowClient), so the
             // warm-up cannot hide the burst it causes.
@@ -141,6 +185,7 @@ final class ClientLoop {
                 }
             }
             feedSlowClient()
+            if windowSendStart != .max { driveWindow() }
             flushDirty()
         }
     }

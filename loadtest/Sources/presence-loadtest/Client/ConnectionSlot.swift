@@ -6,6 +6,8 @@ enum ConnectionRole: UInt8 {
     case idle
     /// Stops reading and sends large messages, so its echoes pile up on the server.
     case slow
+    /// Signs in over presence.v1 as one load user and plays `LoopPlan.session`.
+    case user
 }
 
 /// Where a connection stands. A slot moves forward only: connecting → handshaking → open

@@ -27,6 +27,10 @@ struct LoopPlan: Sendable {
     var drainNanos: UInt64
     /// Idle runs: the most time to hold the connections if the release never comes.
     var holdLimitNanos: UInt64
+    /// The `Sec-WebSocket-Protocol` to offer and require (`presence.v1` on `/ws`), or nil.
+    var subprotocol: String? = nil
+    /// Signed-in scenarios (role `.user`): the users and what they do.
+    var session: SessionPlan? = nil
 }
 
 extension WebSocketURL: @unchecked Sendable {}  // plain values (Strings, in_addr, UInt16); never shared mutably

@@ -28,5 +28,8 @@ struct LoopResult {
     /// Nanoseconds from the slow client's first send to its close being seen.
     var slowClosedAfterNanos: UInt64 = 0
 
+    /// Signed-in scenarios only.
+    var session = SessionTally()
+
     mutating func note(_ error: String) { if firstError == nil { firstError = error } }
 }

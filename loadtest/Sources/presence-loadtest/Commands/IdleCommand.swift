@@ -6,26 +6,44 @@ struct IdleCommand: ParsableCommand {
         abstract: "Open N idle connections; the server's VmRSS per connection and the time to connect.",
         discussion: """
             Bytes per connection = (server VmRSS with the N connections open − its VmRSS when this \
-            invocation started) / N, so start from a freshly started server.
+            invocation started) / N, so start from a freshly started server. \
+            With --signed-in (URL ws://…/ws, users from presencectl seed-load via --tokens) \
+            connection i signs in as user i with its device token and acknowledges its \
+            snapshot; the figure is then per signed-in session. Use --repeats 1 there: the \
+            sessions of a repeat stay on the server for its 30 s grace period.
             """)
 
     @OptionGroup var common: CommonOptions
 
+    @OptionGroup var session: SessionOptions
+
     @Option(help: "Idle connections.")
     var connections = 10_000
 
+    @Flag(help: "Sign every connection in over presence.v1 (needs --tokens and a /ws URL).")
+    var signedIn = false
+
     func validate() throws {
         guard (1...1_000_000).contains(connections) else { throw ValidationError("--connections must be 1...1000000") }
+        if signedIn { try common.validateSignedIn("idle --signed-in") }
     }
 
     func run() throws {
         let targets = try common.targets()
         try common.prepareDescriptors(for: connections, targets: targets)
         let s = try common.settings(connections: connections)
-        print("idle: \(connections) connections × \(common.repeats), \(common.threads) client thread(s), "
+        var plan: SessionPlan?
+        if signedIn {
+            let users = try session.loadUsers(for: "idle --signed-in")
+            guard connections <= users.count else { throw ValidationError("--connections \(connections): the token file has \(users.count) users") }
+            plan = SessionPlan(workload: .hold, users: users)
+        }
+        print("idle: \(connections)\(signedIn ? " signed-in" : "") connections × \(common.repeats), \(signedIn ? 1 : common.threads) client thread(s), "
               + "\(s.connectionsPerSourceAddress) per source address")
-        let (summaries, failures) = try IdleScenario.run(s, targets: targets, repeats: common.repeats)
-        let report = Report(scenario: "idle", settings: s, repeats: common.repeats, parameters: common.parameters(s),
+        let (summaries, failures) = try IdleScenario.run(s, targets: targets, repeats: common.repeats, session: plan)
+        var p = common.parameters(s)
+        if signedIn { p.users = connections; p.signedIn = true }
+        let report = Report(scenario: "idle", settings: s, repeats: common.repeats, parameters: p,
                             gateway: summaries[0], peer: summaries.count > 1 ? summaries[1] : nil, failures: failures)
         let g = summaries[0]
         print("median: server \(g.serverRssBytesPerConnection.map { f($0) } ?? "? (give --server-pid)") B/conn, "

@@ -32,6 +32,26 @@ struct RepeatFigures: Codable {
     var slowCloseReason: String?
     var slowClosedAfterSeconds: Double?
     var slowBytesSent: Int?
+    // signed-in scenarios
+    var signedIn: Int?
+    /// presence: arrivals of measured changes per second; chat: deliveries per second.
+    var deliveriesPerSecond: Double?
+    /// chat: send → the chat event at the partner.
+    var deliveryLatencyUs: LatencySummary?
+    var changes: Int?
+    var deliveriesExpected: Int?
+    var deliveriesArrived: Int?
+    var skipped: Int?
+    var lost: Int?
+    var storedReceipts: Int?
+    /// storm: first connect → last snapshot, and first reconnect → last resume reply.
+    var signInSeconds: Double?
+    var resumeSeconds: Double?
+    var signInLatencyUs: LatencySummary?
+    var resumeLatencyUs: LatencySummary?
+    var resumed: Int?
+    /// Presence events that matched no change in flight (sign-in announcements, replays).
+    var unmatchedPresence: Int?
 }
 
 /// Medians over the repeats of one target.
@@ -51,6 +71,12 @@ struct TargetSummary: Codable {
     var latencyWithoutSlowUs: LatencySummary?
     var p99Ratio: Double?
     var slowClientClosed: Bool?
+    var deliveriesPerSecond: Double?
+    var deliveryLatencyUs: LatencySummary?
+    var signInSeconds: Double?
+    var resumeSeconds: Double?
+    var signInLatencyUs: LatencySummary?
+    var resumeLatencyUs: LatencySummary?
     var runs: [RepeatFigures]
 
     init(_ target: Target, runs: [RepeatFigures], rssBaseline: Int? = nil) {
@@ -70,6 +96,16 @@ struct TargetSummary: Codable {
         serverRssBytesPerConnection = med(\.serverRssBytesPerConnection)
         clientRssBytesPerConnection = med(\.clientRssBytesPerConnection)
         p99Ratio = med(\.p99Ratio)
+        deliveriesPerSecond = med(\.deliveriesPerSecond)
+        signInSeconds = med(\.signInSeconds)
+        resumeSeconds = med(\.resumeSeconds)
+        func medLatency(_ key: KeyPath<RepeatFigures, LatencySummary?>) -> LatencySummary? {
+            let all = runs.compactMap { $0[keyPath: key] }
+            return all.isEmpty ? nil : LatencySummary.median(all)
+        }
+        deliveryLatencyUs = medLatency(\.deliveryLatencyUs)
+        signInLatencyUs = medLatency(\.signInLatencyUs)
+        resumeLatencyUs = medLatency(\.resumeLatencyUs)
         let latencies = runs.compactMap(\.latencyUs)
         latencyUs = latencies.isEmpty ? nil : LatencySummary.median(latencies)
         let without = runs.compactMap(\.latencyWithoutSlowUs)

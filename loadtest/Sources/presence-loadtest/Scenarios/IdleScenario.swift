@@ -5,7 +5,8 @@ enum IdleScenario {
     /// its memory is read.
     static let settleSeconds = 0.5
 
-    static func run(_ settings: RunSettings, targets: [Target], repeats: Int) throws(LoadTestError) -> (summaries: [TargetSummary], failures: [String]) {
+    static func run(_ settings: RunSettings, targets: [Target], repeats: Int,
+                    session: SessionPlan? = nil) throws(LoadTestError) -> (summaries: [TargetSummary], failures: [String]) {
         // Baselines first, before this invocation opens any connection.
         var baselines: [(rss: Int, files: Int)?] = []
         for target in targets {
@@ -21,7 +22,8 @@ enum IdleScenario {
                 if let pid = target.pid, let base = baselines[t] { waitForServerToForget(pid: pid, files: base.files) }
                 let rssBefore = try target.pid.map { pid throws(LoadTestError) in try ProcessStats.residentBytes(pid: pid) }
                 let clientBefore = ProcessStats.ownResidentBytes()
-                let o = try LoadRun.execute(s, role: .idle, serverPID: target.pid) { () throws(LoadTestError) -> [String: Double] in
+                let o = try LoadRun.execute(s, role: session == nil ? .idle : .user, serverPID: target.pid,
+                                            subprotocol: session == nil ? nil : WireNames.subprotocol, session: session) { () throws(LoadTestError) -> [String: Double] in
                     MonotonicClock.sleep(seconds: settleSeconds)
                     var seen: [String: Double] = ["client_rss": Double(ProcessStats.ownResidentBytes())]
                     if let pid = target.pid { seen["server_rss"] = Double(try ProcessStats.residentBytes(pid: pid)) }
@@ -41,7 +43,8 @@ enum IdleScenario {
                     fig.clientRssBytesPerConnection = ((clientAfter - Double(clientBefore)) / Double(opened)).rounded()
                 }
                 runs[t].append(fig)
-                failures += Verdict.connections(o, "\(target.label) repeat \(r)")
+                failures += session == nil ? Verdict.connections(o, "\(target.label) repeat \(r)")
+                    : Verdict.sessions(o, "\(target.label) repeat \(r)", expectedUsers: s.connections)
                 print("  \(target.label) #\(r): \(o.merged.opened)/\(o.merged.attempted) connected in \(f(o.connectSeconds)) s, "
                       + "server \(fig.serverRssBytesPerConnection.map { f($0) } ?? "?") B/conn, client \(f(fig.clientRssBytesPerConnection ?? 0)) B/conn")
             }

@@ -43,10 +43,12 @@ struct RunOutcome {
 enum LoadRun {
     static func execute(
         _ s: RunSettings, role: ConnectionRole, slowIndex: Int? = nil, serverPID: Int32?,
+        subprotocol: String? = nil, session: SessionPlan? = nil,
         whileOpen: (() throws(LoadTestError) -> [String: Double])? = nil
     ) throws(LoadTestError) -> RunOutcome {
         let control = RunControl()
-        let threads = max(1, min(s.threads, s.connections))
+        // A signed-in run accounts every change against all its contacts on one thread.
+        let threads = session != nil ? 1 : max(1, min(s.threads, s.connections))
         var loops: [ClientLoop] = []
         for t in 0..<threads {
             let first = s.connections * t / threads
@@ -59,7 +61,8 @@ enum LoadRun {
                 connectConcurrency: max(1, s.connectConcurrency / threads),
                 connectTimeoutNanos: MonotonicClock.seconds(s.connectTimeoutSeconds),
                 warmupNanos: MonotonicClock.seconds(s.warmupSeconds), durationNanos: MonotonicClock.seconds(s.seconds),
-                drainNanos: MonotonicClock.seconds(s.drainSeconds), holdLimitNanos: MonotonicClock.seconds(s.holdLimitSeconds))
+                drainNanos: MonotonicClock.seconds(s.drainSeconds), holdLimitNanos: MonotonicClock.seconds(s.holdLimitSeconds),
+                subprotocol: subprotocol, session: session)
             loops.append(try ClientLoop(plan: plan, control: control, loopCount: threads))
         }
         let running = try LoopThreads.start(loops)
@@ -72,10 +75,14 @@ enum LoadRun {
         }
         var outcome = RunOutcome()
         var thrown: LoadTestError?
-        if role == .idle {
+        let holds = role == .idle || session?.workload == .hold
+        if holds {
             do { outcome.whileOpen = try whileOpen?() ?? [:] } catch { thrown = error }
             control.startNanos.store(MonotonicClock.nanoseconds(), ordering: .releasing)
             control.isReleased.store(true, ordering: .releasing)
+        } else if session != nil {
+            // The loop runs its own timeline (settle, windows or storm); every part is bounded.
+            control.startNanos.store(MonotonicClock.nanoseconds(), ordering: .releasing)
         } else {
             let start = MonotonicClock.nanoseconds()
             control.startNanos.store(start, ordering: .releasing)
@@ -122,6 +129,7 @@ enum LoadRun {
             m.mismatched += r.mismatched
             m.answeredInWindow += r.answeredInWindow
             m.slowBytesSent += r.slowBytesSent
+            m.session = r.session  // signed-in runs have one loop
             if r.slowWasClosed || r.slowBytesSent > 0 {
                 m.slowWasClosed = r.slowWasClosed
                 m.slowCloseCode = r.slowCloseCode

@@ -14,6 +14,16 @@ struct Report: Encodable {
         var connectionsPerSourceAddress: Int
         var slowMessageSize: Int?
         var slowMessageLimit: Int?
+        // signed-in scenarios
+        var users: Int?
+        var hiddenUsers: Int?
+        var flipFraction: Double?
+        var changesPerSecond: Double?
+        var messagesPerSecondTarget: Double?
+        var drainSeconds: Double?
+        var settleSeconds: Double?
+        /// idle: every connection signed in over presence.v1.
+        var signedIn: Bool?
     }
 
     struct Comparison: Encodable {
@@ -37,6 +47,12 @@ struct Report: Encodable {
     var latencyWithoutSlowUs: LatencySummary?
     var p99Ratio: Double?
     var slowClientClosed: Bool?
+    var deliveriesPerSecond: Double?
+    var deliveryLatencyUs: LatencySummary?
+    var signInSeconds: Double?
+    var resumeSeconds: Double?
+    var signInLatencyUs: LatencySummary?
+    var resumeLatencyUs: LatencySummary?
     var correct: Bool
     var failures: [String]
     var parameters: Parameters
@@ -61,6 +77,12 @@ struct Report: Encodable {
         latencyWithoutSlowUs = gateway.latencyWithoutSlowUs
         p99Ratio = gateway.p99Ratio
         slowClientClosed = gateway.slowClientClosed
+        deliveriesPerSecond = gateway.deliveriesPerSecond
+        deliveryLatencyUs = gateway.deliveryLatencyUs
+        signInSeconds = gateway.signInSeconds
+        resumeSeconds = gateway.resumeSeconds
+        signInLatencyUs = gateway.signInLatencyUs
+        resumeLatencyUs = gateway.resumeLatencyUs
         correct = failures.isEmpty
         self.failures = failures
         self.parameters = parameters

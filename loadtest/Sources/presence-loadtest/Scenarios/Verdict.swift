@@ -13,6 +13,25 @@ enum Verdict {
         return failures
     }
 
+    /// Signed-in runs: everyone signed in, no event lost or out of sequence, nobody told of a
+    /// hidden user or of a non-contact, no error reply, and every window's deliveries in.
+    static func sessions(_ o: RunOutcome, _ label: String, expectedUsers: Int) -> [String] {
+        let t = o.merged.session
+        let first = o.merged.firstError ?? "?"
+        var failures = connections(o, label)
+        if t.signInRefused > 0 { failures.append("\(label): \(t.signInRefused) sign-ins refused or unfinished (first: \(first))") }
+        if t.signedIn < expectedUsers { failures.append("\(label): \(t.signedIn) of \(expectedUsers) users signed in") }
+        if t.sequenceGaps > 0 { failures.append("\(label): \(t.sequenceGaps) events out of sequence (lost or repeated; first: \(first))") }
+        if t.hiddenViolations > 0 { failures.append("\(label): \(t.hiddenViolations) presence events revealed a hidden user") }
+        if t.strangerEvents > 0 { failures.append("\(label): \(t.strangerEvents) events about or from a non-contact") }
+        if t.unrecognisedMessages > 0 { failures.append("\(label): \(t.unrecognisedMessages) unrecognised or unexpected messages (first: \(first))") }
+        if t.errorReplies > 0 { failures.append("\(label): \(t.errorReplies) error replies (first: \(first))") }
+        for (k, w) in t.windows.enumerated() where w.abandoned > 0 {
+            failures.append("\(label) window \(k + 1): \(w.abandoned) deliveries or replies never arrived")
+        }
+        return failures
+    }
+
     /// Every echo answered, in order, byte for byte.
     static func echoes(_ o: RunOutcome, _ label: String) -> [String] {
         let m = o.merged

@@ -1,0 +1,76 @@
+/// The timeline of a signed-in run once everyone is in: hold, measured windows, or the storm.
+extension ClientLoop {
+    func runSessionWorkload(start: UInt64) {
+        guard let session = plan.session else { return }
+        switch session.workload {
+        case .hold:
+            acknowledgeAll()
+            pump(until: now + plan.holdLimitNanos) { !control.isReleased.load(ordering: .acquiring) }
+        case .presence, .chat:
+            // The last sign-ins' presence reaches contacts within the server's debounce.
+            pump(until: start + session.settleNanos) { true }
+            acknowledgeAll()
+            for _ in 0..<session.windows { runWindow() }
+        case .storm:
+            runStorm(start: start)
+        }
+        settleSignIns()
+    }
+
+    /// Warm-up, measured window, drain: sends follow the rate from the window's start; only
+    /// those sent inside the measured part are timed.
+    func runWindow() {
+        window = SessionWindow()
+        windowSendStart = now
+        scheduled = 0
+        measureStart = now + plan.warmupNanos
+        sendEnd = measureStart + plan.durationNanos
+        drainEnd = sendEnd + plan.drainNanos
+        pump(until: measureStart) { true }
+        let clientBefore = ProcessStats.ownCPUSeconds()
+        let serverBefore = plan.session?.serverPID.flatMap { try? ProcessStats.cpuSeconds(pid: $0) }
+        pump(until: sendEnd) { true }
+        window.seconds = Double(now - measureStart) / 1e9
+        window.clientCPUSeconds = ProcessStats.ownCPUSeconds() - clientBefore
+        if let pid = plan.session?.serverPID, let serverBefore, let after = try? ProcessStats.cpuSeconds(pid: pid) {
+            window.serverCPUSeconds = after - serverBefore
+        }
+        windowSendStart = .max
+        pump(until: drainEnd) { outstandingSession > 0 }
+        abandonOutstanding()
+        result.session.windows.append(window)
+        // Acknowledge everything, as a client does after a burst, and let the replies come.
+        acknowledgeAll()
+        pump(until: now + MonotonicClock.seconds(0.2)) { true }
+    }
+
+    /// Called every loop turn while a window sends: issues what the rate has made due.
+    func driveWindow() {
+        guard now < sendEnd, let session = plan.session else { return }
+        let rate = session.workload == .chat ? session.messagesPerSecond : session.changesPerSecond
+        let due = Int(Double(now - windowSendStart) * rate / 1e9)
+        var budget = 4096  // bounded per turn; a late turn catches up over the next ones
+        while scheduled < due && budget > 0 {
+            scheduled += 1
+            budget -= 1
+            if session.workload == .chat { issueScheduledSend() } else { issueScheduledChange() }
+        }
+    }
+
+    /// At the end of a drain, whatever has not arrived never will: it counts as lost.
+    func abandonOutstanding() {
+        guard outstandingSession > 0 else { return }
+        for u in 0..<plan.count where users[u].pendingDeliveries > 0 {
+            window.abandoned += Int(users[u].pendingDeliveries)
+            users[u].pendingDeliveries = 0
+        }
+        if plan.session?.workload == .chat {
+            for k in 0..<(plan.count * Self.chatRing) where chatFlags[k] & 3 != 3 {
+                window.abandoned += chatFlags[k] & 1 == 0 ? 1 : 0
+                window.abandoned += chatFlags[k] & 2 == 0 ? 1 : 0
+                chatFlags[k] |= 3
+            }
+        }
+        outstandingSession = 0
+    }
+}

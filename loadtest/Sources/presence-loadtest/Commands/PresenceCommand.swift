@@ -1,0 +1,79 @@
+import ArgumentParser
+
+struct PresenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "presence",
+        abstract: "U signed-in users with C contacts each; flippers change status at a set rate; every arrival at every contact is timed.",
+        discussion: """
+            Needs users from `presencectl seed-load` (--tokens). Every user signs in with its \
+            device token (the rotated tokens are written back), then --repeats measured \
+            windows run on those sessions: a seeded --flip-fraction of the visible users \
+            alternates online/busy, --changes-per-second in all, round robin; a flipper whose \
+            previous change has not reached every contact yet skips its turn. Latency is \
+            setStatus sent → the presence event read at each contact. Correctness: every change \
+            reaches every contact with a session, events arrive with consecutive seq, nobody \
+            hears of a hidden user or of a non-contact. Start presenced with --debounce-ms 0 \
+            to measure fan-out instead of the 1 s debounce window.
+            """)
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var session: SessionOptions
+
+    @Option(help: "Users to sign in (the first U of the token file; default: all).")
+    var users: Int?
+
+    @Option(help: "Fraction of the visible users that change status.")
+    var flipFraction = 0.1
+
+    @Option(help: "Status changes per second, all flippers together.")
+    var changesPerSecond = 500.0
+
+    @Option(help: "Measured seconds per window (one window per repeat).")
+    var seconds = 5.0
+
+    @Option(help: "Seconds of changes before each measured window.")
+    var warmup = 1.0
+
+    @Option(help: "Seconds after a window for the last deliveries; what has not arrived then is lost.")
+    var drain = 5.0
+
+    @Option(help: "Seconds after everyone signed in before the first window (covers the server's debounce).")
+    var settle = 1.5
+
+    func validate() throws {
+        try common.validateSignedIn("presence")
+        guard (0...1).contains(flipFraction) else { throw ValidationError("--flip-fraction must be 0...1") }
+        guard changesPerSecond > 0 && changesPerSecond <= 1_000_000 else { throw ValidationError("--changes-per-second must be in (0, 1000000]") }
+        guard seconds > 0 && seconds <= 600, warmup >= 0 && warmup <= 60, drain > 0 && drain <= 120, settle >= 0 && settle <= 60 else {
+            throw ValidationError("--seconds (0, 600], --warmup [0, 60], --drain (0, 120], --settle [0, 60]")
+        }
+    }
+
+    func run() throws {
+        let loadUsers = try session.loadUsers(for: "presence")
+        let count = min(users ?? loadUsers.count, loadUsers.count)
+        let targets = try common.targets()
+        try common.prepareDescriptors(for: count, targets: targets)
+        var s = try common.settings(connections: count, seconds: seconds, warmup: warmup)
+        s.drainSeconds = drain
+        var plan = SessionPlan(workload: .presence, users: loadUsers)
+        plan.flippers = SessionOptions.flippers(loadUsers, count: count, fraction: flipFraction, seed: common.seed)
+        plan.changesPerSecond = changesPerSecond
+        plan.windows = common.repeats
+        plan.settleNanos = MonotonicClock.seconds(settle)
+        plan.serverPID = common.serverPid
+        let hidden = (0..<count).filter { loadUsers.isHidden[$0] }.count
+        print("presence: \(count) users (\(hidden) hidden), \(plan.flippers.count) flippers, \(f(changesPerSecond)) changes/s, "
+              + "\(f(seconds)) s × \(common.repeats) windows on one set of sessions")
+        let (summary, failures) = try PresenceScenario.run(s, target: targets[0], plan: plan)
+        var p = common.parameters(s)
+        p.warmupSeconds = warmup
+        p.users = count; p.flipFraction = flipFraction; p.changesPerSecond = changesPerSecond; p.hiddenUsers = hidden
+        p.drainSeconds = drain; p.settleSeconds = settle
+        let report = Report(scenario: "presence", settings: s, repeats: common.repeats, parameters: p,
+                            gateway: summary, peer: nil, failures: failures)
+        print("median: \(f(summary.deliveriesPerSecond ?? 0)) deliveries/s, change → arrival \(summary.latencyUs?.line ?? "")")
+        print("        CPU: client \(f(summary.clientCpuCores ?? 0)) cores, server \(summary.serverCpuCores.map { f($0) } ?? "? (give --server-pid)") cores")
+        try common.finish(report)
+    }
+}
