@@ -53,6 +53,27 @@ extension AccountService {
         return SignInResult(profile: AccountProfile(account), deviceKind: kind, deviceToken: newToken)
     }
 
+    /// The read half of a device-token sign-in, for callers that group-commit the write: the
+    /// token is checked here (reads only); `rotate` then swaps it for `result.deviceToken`
+    /// in the caller's write transaction, and the sign-in counts only if that returns true
+    /// (false: a concurrent sign-in with the same token won the swap).
+    /// - Throws: `rateLimited`, `invalidDeviceToken`.
+    public func prepareSignIn(deviceToken: String, sourceAddress: String) throws -> PendingTokenSignIn {
+        if let wait = signInLimiter.retryAfter(account: nil, address: sourceAddress) {
+            throw AccountsError.rateLimited(retryAfterSeconds: wait)
+        }
+        let oldHash = SecretToken.hash(deviceToken)
+        guard let device = try deviceTokens.findActive(tokenHash: oldHash),
+              let account = try accounts.find(id: device.accountID) else {
+            signInLimiter.record(account: nil, address: sourceAddress)
+            throw AccountsError.invalidDeviceToken
+        }
+        let newToken = SecretToken.generate()
+        return PendingTokenSignIn(
+            result: SignInResult(profile: AccountProfile(account), deviceKind: device.deviceKind, deviceToken: newToken),
+            oldHash: oldHash, newHash: SecretToken.hash(newToken), time: now())
+    }
+
     /// Signs in with a Google ID token. The account is found by the linked Google
     /// subject, else by the verified e-mail (and then linked), else created without a
     /// password when `createsAccountsForGoogleSignIn` is on.

@@ -104,3 +104,19 @@ public struct AccountsConfiguration: Sendable {
 
     public init() {}
 }
+
+/// A device-token sign-in whose rotation has not been written yet (see
+/// `AccountService.prepareSignIn(deviceToken:sourceAddress:)`).
+public struct PendingTokenSignIn: Sendable {
+    /// The sign-in, valid once `rotate` returned true and its transaction committed.
+    public let result: SignInResult
+    let oldHash: [UInt8]
+    let newHash: [UInt8]
+    let time: Int64
+
+    /// Swaps the old token for the new one. - Returns: false if the old one is no longer
+    /// active (used by a concurrent sign-in, or revoked meanwhile).
+    public func rotate(in database: Database) throws -> Bool {
+        try DeviceTokenStore(database).rotate(from: oldHash, to: newHash, at: time)
+    }
+}

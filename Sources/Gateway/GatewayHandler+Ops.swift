@@ -120,6 +120,10 @@ extension GatewayRuntime {
 
     /// Checks a credential on an account worker, loads what the core needs (contacts, chosen
     /// status, unread backlog) and hands the session to the presence thread.
+    ///
+    /// A device-token sign-in (the storm after a restart) writes only its token rotation,
+    /// and that write goes through the storage writer's group commit instead of a
+    /// transaction (and an fsync) of its own; the reply waits for the commit.
     func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String, worker: AccountWorker) {
         do {
             let session = newSessionID()
@@ -140,35 +144,53 @@ extension GatewayRuntime {
                 result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
                                                    staySignedIn: stay, sourceAddress: remoteAddress)
             case .deviceToken(let token, _):
-                result = try worker.service.signIn(deviceToken: token, sourceAddress: remoteAddress)
+                let pending = try worker.service.prepareSignIn(deviceToken: token, sourceAddress: remoteAddress)
+                let start = try sessionStart(pending.result, session: session, resumeToken: resumeToken, secret: secret,
+                                             target: target, database: worker.database)
+                writer.submit({ db in try pending.rotate(in: db) }) { [self] rotated in
+                    guard case .success(true) = rotated else {
+                        if case .success(false) = rotated { configuration.signInLimiter.record(account: nil, address: remoteAddress) }
+                        signInRefused(target, session: nil, ErrorReply(AccountsError.invalidDeviceToken))
+                        return
+                    }
+                    presence.post(start)
+                }
+                return
             case .google(let idToken, let device, let stay):
                 result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
                                                    staySignedIn: stay, sourceAddress: remoteAddress)
             }
-            guard let user = UserID(email: result.profile.id) else { throw WireError.invalidEmail(field: "email") }
-            let device = Presence.DeviceKind(result.deviceKind)
-            let contacts = try ContactStore(worker.database).contacts(of: user.email).compactMap { record -> ContactEntry? in
-                guard let peer = UserID(email: record.peerID) else { return nil }
-                switch record.state {
-                case .accepted: return ContactEntry(user: peer, state: .accepted)
-                case .pending: return ContactEntry(user: peer, state: record.requestedBy == user.email ? .requestedByMe : .requestedByThem)
-                }
-            }
-            let backlog = try MessageStore(worker.database).undelivered(to: user.email, limit: 1000).compactMap { m -> ChatMessage? in
-                guard let from = UserID(email: m.sender), let to = UserID(email: m.recipient) else { return nil }
-                return ChatMessage(id: MessageID(UInt64(m.id)), sender: from, recipient: to, clientMessageID: m.clientMessageID,
-                                   body: m.body, sentAt: Instant(milliseconds: m.createdAt))
-            }
-            let chosen = try PresenceStore(worker.database).chosenStatus(of: user.email).flatMap(ChosenStatus.init(wireName:)) ?? .online
-            let request = SignIn(session: session, user: user, device: device, chosenStatus: chosen,
-                                 isOfflineMailEnabled: result.profile.wantsOfflineEmail, contacts: contacts, backlog: backlog)
-            let reply = SignInReply(session: session, resumeToken: resumeToken,
-                                    principal: .user(WireProfile(result.profile), device: device, deviceToken: result.deviceToken))
-            presence.post(.signIn(request, target: target, reply: reply,
-                                  link: SessionLink(connection: target.connection, resumeSecret: secret, user: user,
-                                                    deviceToken: result.deviceToken)))
+            presence.post(try sessionStart(result, session: session, resumeToken: resumeToken, secret: secret,
+                                           target: target, database: worker.database))
         } catch {
             signInRefused(target, session: nil, ErrorReply(any: error))
         }
+    }
+
+    /// What the presence thread needs to start a user's session: the sign-in with contacts,
+    /// chosen status and backlog read from storage, and the reply to send first.
+    func sessionStart(_ result: SignInResult, session: SessionID, resumeToken: ResumeToken, secret: [UInt8],
+                      target: ReplyTarget, database: Database) throws -> PresenceInput {
+        guard let user = UserID(email: result.profile.id) else { throw WireError.invalidEmail(field: "email") }
+        let device = Presence.DeviceKind(result.deviceKind)
+        let contacts = try ContactStore(database).contacts(of: user.email).compactMap { record -> ContactEntry? in
+            guard let peer = UserID(email: record.peerID) else { return nil }
+            switch record.state {
+            case .accepted: return ContactEntry(user: peer, state: .accepted)
+            case .pending: return ContactEntry(user: peer, state: record.requestedBy == user.email ? .requestedByMe : .requestedByThem)
+            }
+        }
+        let backlog = try MessageStore(database).undelivered(to: user.email, limit: 1000).compactMap { m -> ChatMessage? in
+            guard let from = UserID(email: m.sender), let to = UserID(email: m.recipient) else { return nil }
+            return ChatMessage(id: MessageID(UInt64(m.id)), sender: from, recipient: to, clientMessageID: m.clientMessageID,
+                               body: m.body, sentAt: Instant(milliseconds: m.createdAt))
+        }
+        let chosen = try PresenceStore(database).chosenStatus(of: user.email).flatMap(ChosenStatus.init(wireName:)) ?? .online
+        let request = SignIn(session: session, user: user, device: device, chosenStatus: chosen,
+                             isOfflineMailEnabled: result.profile.wantsOfflineEmail, contacts: contacts, backlog: backlog)
+        let reply = SignInReply(session: session, resumeToken: resumeToken,
+                                principal: .user(WireProfile(result.profile), device: device, deviceToken: result.deviceToken))
+        return .signIn(request, target: target, reply: reply,
+                       link: SessionLink(connection: target.connection, resumeSecret: secret, user: user, deviceToken: result.deviceToken))
     }
 }
