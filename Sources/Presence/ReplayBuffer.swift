@@ -2,8 +2,8 @@
 /// without a new snapshot.
 ///
 /// It is also the session's sequence counter: `append` hands out the next sequence. The
-/// ring grows lazily up to its capacity, so a quiet session costs nothing, and entries
-/// the client has acknowledged are dropped from the front.
+/// ring grows lazily up to its capacity, entries the client has acknowledged are dropped
+/// from the front, and a fully acknowledged ring gives its memory back.
 struct ReplayBuffer: Sendable {
     private var storage: [Event] = []
     private var start = 0
@@ -71,8 +71,9 @@ struct ReplayBuffer: Sendable {
         }
         count -= dropping
         if count == 0 {
-            // Release the payloads (a snapshot can be large) but keep the ring's capacity.
-            storage.removeAll(keepingCapacity: true)
+            // Release the ring too: a session whose client has everything owns no buffer,
+            // which is most sessions most of the time. The next event allocates it again.
+            storage = []
             start = 0
         }
     }
