@@ -138,25 +138,11 @@ final class PresenceThread: @unchecked Sendable {
         let time = now()
         switch input {
         case .signIn(let request, let target, let reply, let link):
-            do {
-                // The loop learns the session before the reply leaves, so the client's next
-                // op already finds it signed in.
-                attach(request.session, link, target: target)
-                runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.signIn(id: target.requestID, reply))
-                try core.apply(.signIn(request), at: time, into: &effects)
-            } catch {
-                links[request.session] = nil
-                runtime.signInRefused(target, session: request.session, ErrorReply(error))
-            }
+            start(.signIn(request), session: request.session, link: link, target: target,
+                  reply: ReplyEncoder.signIn(id: target.requestID, reply), at: time)
         case .signInSubscriber(let session, let allowed, let target, let reply, let link):
-            do {
-                attach(session, link, target: target)
-                runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.signIn(id: target.requestID, reply))
-                try core.apply(.signInSubscriber(session, allowed: allowed), at: time, into: &effects)
-            } catch {
-                links[session] = nil
-                runtime.signInRefused(target, session: session, ErrorReply(error))
-            }
+            start(.signInSubscriber(session, allowed: allowed), session: session, link: link, target: target,
+                  reply: ReplyEncoder.signIn(id: target.requestID, reply), at: time)
         case .command(let command, let target, let reply):
             var sendKey: SendKey?
             if case .send(let session, _, let clientMessageID, _) = command, let target, let sender = links[session]?.user {
@@ -178,19 +164,12 @@ final class PresenceThread: @unchecked Sendable {
                 runtime.signInRefused(target, session: nil, ErrorReply(PresenceError.unknownSession))
                 return
             }
-            if let old = link.connection, old != target.connection {
-                runtime.server.close(old, code: GatewayCloseCode.resumeImpossible.closeCode, reason: "resumed on another connection")
-            }
+            let old = link.connection
             link.connection = target.connection
-            attach(token.session, link, target: target)
-            runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.resume(id: target.requestID, session: token.session))
-            do {
-                try core.apply(.resume(token.session, lastSeenSequence: lastSeq), at: time, into: &effects)
-            } catch {
-                // The session exists but cannot resume (ahead of the server, or ended):
-                // the client signs in fresh.
-                links[token.session]?.connection = nil
-                runtime.signInRefused(target, session: token.session, ErrorReply(error))
+            if start(.resume(token.session, lastSeenSequence: lastSeq), session: token.session, link: link, target: target,
+                     reply: ReplyEncoder.resume(id: target.requestID, session: token.session), at: time),
+               let old, old != target.connection {
+                runtime.server.close(old, code: GatewayCloseCode.resumeImpossible.closeCode, reason: "resumed on another connection")
             }
         case .connectionLost(let session, let connection):
             // Only the connection that holds the session may end it (a resume moved it).
@@ -202,9 +181,25 @@ final class PresenceThread: @unchecked Sendable {
         }
     }
 
-    private func attach(_ session: SessionID, _ link: SessionLink, target: ReplyTarget) {
+    /// Starts (or resumes) a session on a connection: the core first, and only if it agrees
+    /// does the loop learn the session and the reply go out, both before any event the
+    /// command caused (those are performed after `handle` returns).
+    /// - Returns: whether the core agreed.
+    @discardableResult
+    private func start(_ command: Command, session: SessionID, link: SessionLink, target: ReplyTarget,
+                       reply: [UInt8], at time: Instant) -> Bool {
+        do {
+            try core.apply(command, at: time, into: &effects)
+        } catch {
+            runtime.signInRefused(target, session: session, ErrorReply(error))
+            return false
+        }
         links[session] = link
+        // The loop learns the session before the reply leaves (both go through the loop's
+        // queue in order), so the client's next op already finds it signed in.
         runtime.markSignedIn(target.connection, session: session, user: link.user, deviceToken: link.deviceToken)
+        runtime.server.send(target.connection, opcode: .text, payload: reply)
+        return true
     }
 
     // MARK: - Effects
