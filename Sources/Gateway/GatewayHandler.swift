@@ -19,8 +19,8 @@ public final class GatewayHandler: ConnectionHandler {
 
     /// Where one `/ws` connection stands.
     enum SessionState {
-        /// Connected; must sign in before the deadline.
-        case awaitingSignIn(deadline: Int64)
+        /// Connected; must sign in before its entry in `signInDeadlines` comes due.
+        case awaitingSignIn
         /// A sign-in or resume is being checked on another thread.
         case signingIn
         /// Signed in as a user.
@@ -73,9 +73,8 @@ public final class GatewayHandler: ConnectionHandler {
 
     public func opened(_ id: ConnectionID, route: Int, subprotocol: String?, on loop: EventLoop) {
         guard route == Route.presence.rawValue else { return }
-        let deadline = loop.now + Int64(runtime.configuration.signInTimeoutSeconds) * 1000
-        states[id] = .awaitingSignIn(deadline: deadline)
-        signInDeadlines.append((deadline, id))
+        states[id] = .awaitingSignIn
+        armSignInDeadline(id, on: loop)
         hello.withUnsafeBytes { loop.send(id, opcode: .text, payload: $0) }
     }
 
@@ -149,11 +148,14 @@ public final class GatewayHandler: ConnectionHandler {
 
     func signInFailed(_ id: ConnectionID, on loop: EventLoop) {
         guard case .signingIn? = states[id] else { return }
-        states[id] = .awaitingSignIn(deadline: loop.now + Int64(runtime.configuration.signInTimeoutSeconds) * 1000)
+        states[id] = .awaitingSignIn
+        // A fresh allowance from the failure: the first one may have run out while the
+        // attempt was being checked.
+        armSignInDeadline(id, on: loop)
     }
 
-    /// Replaces the stored device token after a rotation (password change keeps this device).
-    func updateDeviceToken(_ id: ConnectionID, _ token: String?) {
-        if case .signedIn(let s, let u, _)? = states[id] { states[id] = .signedIn(s, u, deviceToken: token) }
+    /// Every entry gets the same allowance, so appending keeps the queue in time order.
+    func armSignInDeadline(_ id: ConnectionID, on loop: EventLoop) {
+        signInDeadlines.append((loop.now + Int64(runtime.configuration.signInTimeoutSeconds) * 1000, id))
     }
 }

@@ -14,9 +14,6 @@ final class WorkerPool<Context>: @unchecked Sendable {
     private let condition = NSCondition()
     private let finished = DispatchGroup()
 
-    /// Jobs waiting; a signal of overload.
-    var depth: Int { queue.withLock { $0.jobs.count } }
-
     /// - Parameter makeContext: called once on each worker thread.
     init(name: String, threads: Int, makeContext: @escaping @Sendable () throws -> Context) throws {
         // Make one context up front so a bad database path fails at start-up, not later.
