@@ -8,7 +8,7 @@ struct Presencectl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "presencectl",
         abstract: "Offline administration of a presenced data directory (run it while presenced is stopped).",
-        subcommands: [SeedLoadCommand.self, UsersCommand.self])
+        subcommands: [UsersCommand.self, DatabaseCommand.self, SeedLoadCommand.self])
 }
 
 Presencectl.main()

@@ -1,98 +1,135 @@
 import ArgumentParser
+import Foundation
 import Gateway
 import Logging
 import Transport
-import Accounts
-import Presence
 
 /// The presence gateway daemon.
+///
+/// Every setting comes, highest precedence first, from its flag, its `PRESENCE_…`
+/// environment variable, the JSON file named by `--config`, or its default (see
+/// `Configuration/`). Flags are parsed as text so that a bad value fails with the same
+/// one-line message whichever source gave it.
 struct Presenced: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "presenced",
-        abstract: "The presence gateway: a WebSocket server for messenger clients.")
+        abstract: "The presence gateway: a WebSocket server for messenger clients.",
+        discussion: """
+            Each setting is read from its flag, else its environment variable PRESENCE_<NAME> \
+            (upper case, - becomes _), else the key "<name>" of the JSON file given by --config \
+            (or PRESENCE_CONFIG), else its default. An invalid configuration stops start-up with \
+            one line naming the setting, the value and what is allowed, and exit status \(Self.configurationExitCode).
+            """)
 
-    @Option(help: "Address to listen on (IPv4 or IPv6 literal).")
-    var host = "127.0.0.1"
+    /// sysexits.h EX_CONFIG: systemd's RestartPreventExitStatus can stop retrying on it.
+    static let configurationExitCode: Int32 = 78
 
-    @Option(help: "Port for plain HTTP and ws:// (0 picks a free port).")
-    var port = 8080
+    @Option(help: "A JSON file of settings, keyed by the option names below (default: none; env PRESENCE_CONFIG).")
+    var config: String?
 
-    @Option(help: "Port for https:// and wss://; needs --tls-cert and --tls-key.")
-    var tlsPort: Int?
+    @Flag(help: "Check the configuration, print every setting with its value and source, and exit.")
+    var checkConfig = false
 
-    @Option(help: "PEM certificate chain for TLS.")
-    var tlsCert: String?
+    @Option(help: Settings.host.help) var host: String?
+    @Option(help: Settings.port.help) var port: String?
+    @Option(help: Settings.tlsPort.help) var tlsPort: String?
+    @Option(help: Settings.tlsCert.help) var tlsCert: String?
+    @Option(help: Settings.tlsKey.help) var tlsKey: String?
+    @Option(help: Settings.loops.help) var loops: String?
+    @Option(name: .customLong("allowed-origin"), help: Settings.allowedOrigin.help) var allowedOrigins: [String] = []
+    @Flag(inversion: .prefixedNo, help: Settings.echo.help) var echo: Bool?
+    @Option(help: Settings.maxConnections.help) var maxConnections: String?
+    @Option(help: Settings.maxConnectionsPerAddress.help) var maxConnectionsPerAddress: String?
+    @Option(help: Settings.maxBufferedBytes.help) var maxBufferedBytes: String?
+    @Option(help: Settings.echoMaxBufferedBytes.help) var echoMaxBufferedBytes: String?
+    @Option(help: Settings.heartbeatSeconds.help) var heartbeatSeconds: String?
+    @Option(help: Settings.heartbeatTimeoutSeconds.help) var heartbeatTimeoutSeconds: String?
+    @Option(help: Settings.signInTimeoutSeconds.help) var signInTimeoutSeconds: String?
+    @Option(help: Settings.shutdownGraceSeconds.help) var shutdownGraceSeconds: String?
+    @Option(help: Settings.dataDir.help) var dataDir: String?
+    @Option(help: Settings.databaseFile.help) var databaseFile: String?
+    @Option(help: Settings.mailSpoolDir.help) var mailSpoolDir: String?
+    @Option(help: Settings.publicUrl.help) var publicUrl: String?
+    @Option(help: Settings.sendmail.help) var sendmail: String?
+    @Option(name: .customLong("sendmail-arg"), help: Settings.sendmailArg.help) var sendmailArguments: [String] = []
+    @Option(help: Settings.googleClientId.help) var googleClientId: String?
+    @Option(help: Settings.googleJwksFile.help) var googleJwksFile: String?
+    @Option(help: Settings.idleMinutes.help) var idleMinutes: String?
+    @Option(help: Settings.disconnectGraceSeconds.help) var disconnectGraceSeconds: String?
+    @Option(help: Settings.debounceMs.help) var debounceMs: String?
+    @Option(help: Settings.ringTimeoutSeconds.help) var ringTimeoutSeconds: String?
+    @Option(name: .customLong("subscriber"), help: Settings.subscriber.help) var subscribers: [String] = []
+    @Option(help: Settings.signInBurstPerAccount.help) var signInBurstPerAccount: String?
+    @Option(help: Settings.signInRefillSecondsPerAccount.help) var signInRefillSecondsPerAccount: String?
+    @Option(help: Settings.signInBurstPerAddress.help) var signInBurstPerAddress: String?
+    @Option(help: Settings.signInRefillSecondsPerAddress.help) var signInRefillSecondsPerAddress: String?
+    @Option(help: Settings.logLevel.help) var logLevel: String?
 
-    @Option(help: "PEM private key for TLS.")
-    var tlsKey: String?
-
-    @Option(help: "Event loops (threads); each accepts on its own SO_REUSEPORT socket.")
-    var loops = 1
-
-    @Flag(help: "Serve the /echo WebSocket (conformance tests and load generator).")
-    var echo = false
-
-    @Option(name: .customLong("allowed-origin"), help: "A browser Origin allowed to upgrade; repeat for more. None given allows any.")
-    var allowedOrigins: [String] = []
-
-    @Option(help: "Bytes queued for one slow reader before it is closed with 1013.")
-    var maxBufferedBytes = 4 * 1024 * 1024
-
-    @Option(help: "Bytes queued for a slow reader of /echo before it is closed with 1013.")
-    var echoMaxBufferedBytes = 40 << 20
-
-    @Option(help: "Seconds without traffic before the server pings a WebSocket peer.")
-    var heartbeatSeconds = 30
-
-    @Option(help: "Directory for the SQLite database and the mail spool.")
-    var dataDir = "data"
-
-    @Option(help: "Minutes without user activity before a user shows Idle.")
-    var idleMinutes = 5
-
-    @Option(help: "Milliseconds a status change waits so contacts get the settled state once (0: publish at once). Load tests use 0 to measure fan-out rather than this window.")
-    var debounceMs = 1000
-
-    @Option(help: "Public base URL used in e-mailed links (password reset).")
-    var publicUrl: String?
-
-    @Option(help: "Send mail through this sendmail-compatible program (msmtp, postfix) instead of the spool directory.")
-    var sendmail: String?
-
-    @Option(name: .customLong("sendmail-arg"), help: "An argument for --sendmail; repeat for more. Default: -t -i.")
-    var sendmailArguments: [String] = []
-
-    @Option(help: "Google OAuth client ID: turns on Sign in with Google (ID tokens must name it as audience).")
-    var googleClientId: String?
-
-    @Option(help: "Google's JSON Web Key Set (RS256 keys) as a file; re-read when it changes. Needed with --google-client-id.")
-    var googleJwksFile: String?
-
-    @Option(name: .customLong("subscriber"),
-            help: "A watch-only subscriber: KEY=NAME:user1@x,user2@x (repeatable). It signs in with method \"subscriber\" and KEY.")
-    var subscribers: [String] = []
-
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard (0...65535).contains(port) else { throw ValidationError("--port \(port): must be 0...65535") }
-        if let tlsPort, !(0...65535).contains(tlsPort) { throw ValidationError("--tls-port \(tlsPort): must be 0...65535") }
-        if tlsPort != nil, tlsCert == nil || tlsKey == nil { throw ValidationError("--tls-port needs --tls-cert and --tls-key") }
-        guard idleMinutes >= 1 else { throw ValidationError("--idle-minutes \(idleMinutes): must be at least 1") }
-        guard (0...60_000).contains(debounceMs) else { throw ValidationError("--debounce-ms \(debounceMs): must be 0...60000") }
-        guard (1...256).contains(loops) else { throw ValidationError("--loops \(loops): must be 1...256") }
-        if googleClientId != nil, googleJwksFile == nil { throw ValidationError("--google-client-id needs --google-jwks-file") }
-        for s in subscribers where Self.parseSubscriber(s) == nil {
-            throw ValidationError("--subscriber \(s): expected KEY=NAME:user1@example.com,user2@example.com")
+    /// The settings given as flags.
+    func flagLayer() -> ConfigurationLayer {
+        var layer = ConfigurationLayer()
+        func scalar(_ setting: Setting, _ value: String?) {
+            if let value { layer.set(setting, .scalar(value), origin: setting.flag) }
         }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level \(logLevel): must be one of trace, debug, info, notice, warning, error, critical")
+        func list(_ setting: Setting, _ values: [String]) {
+            if !values.isEmpty { layer.set(setting, .list(values), origin: setting.flag) }
         }
+        scalar(Settings.host, host)
+        scalar(Settings.port, port)
+        scalar(Settings.tlsPort, tlsPort)
+        scalar(Settings.tlsCert, tlsCert)
+        scalar(Settings.tlsKey, tlsKey)
+        scalar(Settings.loops, loops)
+        list(Settings.allowedOrigin, allowedOrigins)
+        if let echo { layer.set(Settings.echo, .scalar("\(echo)"), origin: echo ? "--echo" : "--no-echo") }
+        scalar(Settings.maxConnections, maxConnections)
+        scalar(Settings.maxConnectionsPerAddress, maxConnectionsPerAddress)
+        scalar(Settings.maxBufferedBytes, maxBufferedBytes)
+        scalar(Settings.echoMaxBufferedBytes, echoMaxBufferedBytes)
+        scalar(Settings.heartbeatSeconds, heartbeatSeconds)
+        scalar(Settings.heartbeatTimeoutSeconds, heartbeatTimeoutSeconds)
+        scalar(Settings.signInTimeoutSeconds, signInTimeoutSeconds)
+        scalar(Settings.shutdownGraceSeconds, shutdownGraceSeconds)
+        scalar(Settings.dataDir, dataDir)
+        scalar(Settings.databaseFile, databaseFile)
+        scalar(Settings.mailSpoolDir, mailSpoolDir)
+        scalar(Settings.publicUrl, publicUrl)
+        scalar(Settings.sendmail, sendmail)
+        list(Settings.sendmailArg, sendmailArguments)
+        scalar(Settings.googleClientId, googleClientId)
+        scalar(Settings.googleJwksFile, googleJwksFile)
+        scalar(Settings.idleMinutes, idleMinutes)
+        scalar(Settings.disconnectGraceSeconds, disconnectGraceSeconds)
+        scalar(Settings.debounceMs, debounceMs)
+        scalar(Settings.ringTimeoutSeconds, ringTimeoutSeconds)
+        list(Settings.subscriber, subscribers)
+        scalar(Settings.signInBurstPerAccount, signInBurstPerAccount)
+        scalar(Settings.signInRefillSecondsPerAccount, signInRefillSecondsPerAccount)
+        scalar(Settings.signInBurstPerAddress, signInBurstPerAddress)
+        scalar(Settings.signInRefillSecondsPerAddress, signInRefillSecondsPerAddress)
+        scalar(Settings.logLevel, logLevel)
+        return layer
     }
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel)!
+        // First, before anything can start a thread: threads inherit the mask, so SIGTERM
+        // reaches only the thread that waits for it, never a loop thread.
+        TerminationSignal.block()
+        let environment = ProcessInfo.processInfo.environment
+        let settings: DaemonSettings
+        let sources: ConfigurationLayer
+        do {
+            (settings, sources) = try DaemonSettings.load(
+                flags: flagLayer(), environment: environment, configFile: config ?? environment["PRESENCE_CONFIG"])
+        } catch {
+            Self.fail("presenced: \(error)", exitCode: Self.configurationExitCode)
+        }
+        if checkConfig {
+            print(Self.describe(sources), terminator: "")
+            return
+        }
+
+        let level = settings.logLevel
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
@@ -100,54 +137,50 @@ struct Presenced: ParsableCommand {
         }
         let log = Logger(label: "presenced")
 
-        var config = GatewayConfiguration()
-        config.server.endpoints = [.init(host: host, port: port)]
-        if let tlsPort, let tlsCert, let tlsKey {
-            config.server.endpoints.append(.init(host: host, port: tlsPort, isTLS: true))
-            config.server.tls = .init(certificatePath: tlsCert, privateKeyPath: tlsKey)
+        let gateway: Gateway
+        do {
+            gateway = try Gateway(configuration: settings.gatewayConfiguration())
+        } catch {
+            Self.fail("presenced: cannot start: \(error)", exitCode: 1)
         }
-        config.server.loopCount = loops
-        config.server.maxBufferedBytes = maxBufferedBytes
-        config.server.heartbeatIntervalMilliseconds = Int64(heartbeatSeconds) * 1000
-        config.isEchoEnabled = echo
-        config.echoMaxBufferedBytes = echoMaxBufferedBytes
-        config.allowedOrigins = allowedOrigins
-        config.dataDirectory = dataDir
-        config.presence.idleAfter = .seconds(idleMinutes * 60)
-        config.presence.debounce = .milliseconds(debounceMs)
-        config.publicBaseURL = publicUrl ?? "http://\(host):\(port)"
-        config.sendmailProgram = sendmail
-        if !sendmailArguments.isEmpty { config.sendmailArguments = sendmailArguments }
-        if let googleClientId, let googleJwksFile {
-            config.google = GoogleIDTokenVerifier(clientID: googleClientId, keys: FileKeySetSource(path: googleJwksFile))
-        }
-        for s in subscribers {
-            let (key, subscriber) = Self.parseSubscriber(s)!
-            config.subscribers[key] = subscriber
-        }
-
-        // Signals go to the thread that waits for them, never to a loop thread.
-        TerminationSignal.block()
-        let gateway = try Gateway(configuration: config)
         gateway.start()
         let ports = gateway.ports.map(String.init).joined(separator: ",")
-        log.info("listening", metadata: ["host": "\(host)", "ports": "\(ports)", "loops": "\(loops)", "echo": "\(echo)", "data": "\(dataDir)"])
+        log.info("listening", metadata: ["host": "\(settings.host)", "ports": "\(ports)", "loops": "\(settings.loops)",
+                                         "echo": "\(settings.echo)", "data": "\(settings.dataDir)"])
         let signal = TerminationSignal.wait()
         log.info("draining", metadata: ["signal": "\(signal)", "connections": "\(gateway.connectionCount)"])
         gateway.shutdown()
         log.info("stopped")
     }
-}
 
-extension Presenced {
-    /// `KEY=NAME:user1,user2` → the key and the subscriber.
-    static func parseSubscriber(_ text: String) -> (String, GatewayConfiguration.Subscriber)? {
-        guard let eq = text.firstIndex(of: "="), let colon = text[eq...].firstIndex(of: ":") else { return nil }
-        let key = String(text[..<eq])
-        let name = String(text[text.index(after: eq)..<colon])
-        let users = text[text.index(after: colon)...].split(separator: ",").map { UserID(email: String($0)) }
-        guard !key.isEmpty, !name.isEmpty, !users.isEmpty, users.allSatisfy({ $0 != nil }) else { return nil }
-        return (key, .init(name: name, allowed: Set(users.compactMap { $0 })))
+    /// One line on standard error, then exit: start-up failures must be one readable line.
+    static func fail(_ line: String, exitCode: Int32) -> Never {
+        let flat = line.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data((flat + "\n").utf8))
+        Foundation.exit(exitCode)
+    }
+
+    /// `name = value  # source` for every setting, as `--check-config` prints it.
+    /// Subscriber keys are credentials and are masked.
+    static func describe(_ sources: ConfigurationLayer) -> String {
+        var text = ""
+        for setting in Settings.all {
+            guard let entry = sources[setting] else {
+                text += "\(setting.name) = \(setting.defaultText)  # default\n"
+                continue
+            }
+            var shown: String
+            switch entry.value {
+            case .scalar(let value): shown = value
+            case .list(let values):
+                let masked = setting == Settings.subscriber
+                    ? values.map { v in v.firstIndex(of: "=").map { "***" + v[$0...] } ?? v } : values
+                shown = "[" + masked.joined(separator: ", ") + "]"
+            }
+            if shown.isEmpty { shown = "\"\"" }
+            text += "\(setting.name) = \(shown)  # \(entry.origin)\n"
+        }
+        return text
     }
 }
 

@@ -1,0 +1,27 @@
+/// Why `presenced` refused its configuration. Each case prints as one line naming the
+/// setting, the value, where the value came from and what is allowed, so an operator
+/// reading `journalctl` knows what to fix without the manual.
+enum ConfigurationError: Error, Equatable, CustomStringConvertible {
+    /// A value that is not allowed for its setting.
+    case invalidValue(setting: String, value: String, origin: String, allowed: String)
+    /// A key in the configuration file that names no setting.
+    case unknownKey(key: String, file: String, suggestion: String?)
+    /// The configuration file could not be read.
+    case unreadableFile(path: String, reason: String)
+    /// The configuration file is not a JSON object.
+    case malformedFile(path: String, reason: String)
+
+    var description: String {
+        switch self {
+        case .invalidValue(let setting, let value, let origin, let allowed):
+            return "invalid configuration: \(setting) = \(value.debugDescription) (from \(origin)): \(allowed)"
+        case .unknownKey(let key, let file, let suggestion):
+            let hint = suggestion.map { "did you mean \"\($0)\"? " } ?? ""
+            return "invalid configuration: \(key.debugDescription) in \(file) is not a setting (\(hint)see presenced --help)"
+        case .unreadableFile(let path, let reason):
+            return "invalid configuration: config = \(path.debugDescription): cannot be read (\(reason))"
+        case .malformedFile(let path, let reason):
+            return "invalid configuration: config = \(path.debugDescription): must be a JSON object of settings (\(reason))"
+        }
+    }
+}

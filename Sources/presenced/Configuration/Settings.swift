@@ -1,0 +1,106 @@
+/// Every setting of `presenced`, in `--help` order. The defaults are those of
+/// `DaemonSettings()`, so the help cannot drift from the behaviour.
+enum Settings {
+    private static let d = DaemonSettings()
+
+    // Listening
+    static let host = Setting("host", "Address to listen on (IPv4 or IPv6 literal).", default: d.host)
+    static let port = Setting("port", "Port for plain HTTP and ws:// (0 picks a free port).", default: "\(d.port)")
+    static let tlsPort = Setting("tls-port", "Port for https:// and wss://; needs tls-cert and tls-key.", default: "off")
+    static let tlsCert = Setting("tls-cert", "PEM certificate chain for TLS.", default: "none")
+    static let tlsKey = Setting("tls-key", "PEM private key for TLS.", default: "none")
+    static let loops = Setting("loops", "Event loops (threads); each accepts on its own SO_REUSEPORT socket.", default: "\(d.loops)")
+    static let allowedOrigin = Setting(
+        "allowed-origin", "A browser Origin allowed to upgrade; repeat for more. None given allows any.",
+        default: "any", shape: .list(environmentSeparator: ","))
+    static let echo = Setting("echo", "Serve the /echo WebSocket (conformance tests and load generator).", default: "\(d.echo)")
+
+    // Limits and timeouts
+    static let maxConnections = Setting(
+        "max-connections", "Open connections in all; more are answered 503 and closed.", default: "\(d.maxConnections)")
+    static let maxConnectionsPerAddress = Setting(
+        "max-connections-per-address", "Open connections from one source address; more are answered 503 and closed.",
+        default: "\(d.maxConnectionsPerAddress)")
+    static let maxBufferedBytes = Setting(
+        "max-buffered-bytes", "Bytes queued for one slow reader before it is closed with 1013.", default: "\(d.maxBufferedBytes)")
+    static let echoMaxBufferedBytes = Setting(
+        "echo-max-buffered-bytes", "Bytes queued for a slow reader of /echo before it is closed with 1013.",
+        default: "\(d.echoMaxBufferedBytes)")
+    static let heartbeatSeconds = Setting(
+        "heartbeat-seconds", "Seconds without traffic before the server pings a WebSocket peer.", default: "\(d.heartbeatSeconds)")
+    static let heartbeatTimeoutSeconds = Setting(
+        "heartbeat-timeout-seconds", "Seconds a pinged peer has to answer before it is dropped.",
+        default: "\(d.heartbeatTimeoutSeconds)")
+    static let signInTimeoutSeconds = Setting(
+        "sign-in-timeout-seconds", "Seconds a new /ws connection has to sign in.", default: "\(d.signInTimeoutSeconds)")
+    static let shutdownGraceSeconds = Setting(
+        "shutdown-grace-seconds", "Seconds clients get to finish the close handshake on SIGTERM (keep below systemd's TimeoutStopSec).",
+        default: "\(d.shutdownGraceSeconds)")
+
+    // Storage
+    static let dataDir = Setting("data-dir", "Directory for the SQLite database and the mail spool.", default: d.dataDir)
+    static let databaseFile = Setting("database-file", "The SQLite database file.", default: "DATA-DIR/presence.sqlite3")
+    static let mailSpoolDir = Setting(
+        "mail-spool-dir", "Where mail is written when no sendmail program is set.", default: "DATA-DIR/mail")
+
+    // Mail
+    static let publicUrl = Setting("public-url", "Public base URL used in e-mailed links (password reset).", default: "http://HOST:PORT")
+    static let sendmail = Setting(
+        "sendmail", "Send mail through this sendmail-compatible program (msmtp, postfix) instead of the spool directory.",
+        default: "none")
+    static let sendmailArg = Setting(
+        "sendmail-arg", "An argument for sendmail; repeat for more.", default: d.sendmailArguments.joined(separator: " "),
+        shape: .list(environmentSeparator: " "))
+
+    // Sign in with Google
+    static let googleClientId = Setting(
+        "google-client-id", "Google OAuth client ID: turns on Sign in with Google (ID tokens must name it as audience).",
+        default: "off")
+    static let googleJwksFile = Setting(
+        "google-jwks-file", "Google's JSON Web Key Set (RS256 keys) as a file; re-read when it changes. Needed with google-client-id.",
+        default: "none")
+
+    // Presence
+    static let idleMinutes = Setting("idle-minutes", "Minutes without user activity before a user shows Idle.", default: "\(d.idleMinutes)")
+    static let disconnectGraceSeconds = Setting(
+        "disconnect-grace-seconds", "Seconds a dropped session keeps counting as present while the client reconnects (carries a restart).",
+        default: "\(d.disconnectGraceSeconds)")
+    static let debounceMs = Setting(
+        "debounce-ms", "Milliseconds a status change waits so contacts get the settled state once (0: publish at once).",
+        default: "\(d.debounceMs)")
+    static let ringTimeoutSeconds = Setting(
+        "ring-timeout-seconds", "Seconds an unanswered call rings before it becomes a missed call.", default: "\(d.ringTimeoutSeconds)")
+    static let subscriber = Setting(
+        "subscriber", "A watch-only subscriber: KEY=NAME:user1@x,user2@x (repeatable). It signs in with method \"subscriber\" and KEY.",
+        default: "none", shape: .list(environmentSeparator: ";"))
+
+    // Rate limits (token buckets: a burst, then one more attempt per refill interval)
+    static let signInBurstPerAccount = Setting(
+        "sign-in-burst-per-account", "Failed sign-ins allowed at once per account.", default: "\(d.signInPerAccount.burst)")
+    static let signInRefillSecondsPerAccount = Setting(
+        "sign-in-refill-seconds-per-account", "Seconds until one more failed sign-in is allowed per account.",
+        default: "\(d.signInPerAccount.refillMilliseconds / 1000)")
+    static let signInBurstPerAddress = Setting(
+        "sign-in-burst-per-address", "Failed sign-ins allowed at once per source address.", default: "\(d.signInPerAddress.burst)")
+    static let signInRefillSecondsPerAddress = Setting(
+        "sign-in-refill-seconds-per-address", "Seconds until one more failed sign-in is allowed per source address.",
+        default: "\(d.signInPerAddress.refillMilliseconds / 1000)")
+
+    // Logging
+    static let logLevel = Setting(
+        "log-level", "Log level: trace, debug, info, notice, warning, error, critical.", default: d.logLevel.rawValue)
+
+    static let all: [Setting] = [
+        host, port, tlsPort, tlsCert, tlsKey, loops, allowedOrigin, echo,
+        maxConnections, maxConnectionsPerAddress, maxBufferedBytes, echoMaxBufferedBytes,
+        heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
+        dataDir, databaseFile, mailSpoolDir,
+        publicUrl, sendmail, sendmailArg,
+        googleClientId, googleJwksFile,
+        idleMinutes, disconnectGraceSeconds, debounceMs, ringTimeoutSeconds, subscriber,
+        signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
+        logLevel,
+    ]
+
+    static func named(_ name: String) -> Setting? { all.first { $0.name == name } }
+}
