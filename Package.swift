@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         // Latency percentiles in the load generator without binning by hand.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        // The metrics API server-side Swift libraries record into; the gateway's counters use it.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Renders swift-metrics as Prometheus text for `GET /metrics`.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // --- C shims: only what Swift cannot import directly (macros, OSSL_PARAM, epoll). ---
@@ -54,6 +58,8 @@ let package = Package(
             dependencies: [
                 "Transport", "WebSocket", "Presence", "Accounts", "Storage",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
 
         // --- A Swift client: the tests, tools and anyone embedding the gateway use it. ---
@@ -65,6 +71,8 @@ let package = Package(
                 "Gateway", "Transport", "Accounts", "Presence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .executableTarget(
             name: "presence-loadtest",
@@ -93,7 +101,8 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "PresenceClient", "CPosix", "COpenSSL"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "Transport", "WebSocket", "COpenSSL"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "Transport", "WebSocket", "COpenSSL",
+                                                              .product(name: "Prometheus", package: "swift-prometheus")]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "COpenSSL"]),
     ]

@@ -51,6 +51,9 @@ public final class OutboxWorker {
         self.now = now
     }
 
+    /// Mail neither sent nor abandoned yet (the outbox depth).
+    public func unsentCount() throws -> Int { try OutboxStore(database).unsentCount() }
+
     /// Sends every due row (up to `limit`).
     @discardableResult
     public func drain(limit: Int = 100) throws -> OutboxDrainReport {

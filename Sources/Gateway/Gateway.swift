@@ -29,7 +29,7 @@ public final class Gateway: Sendable {
             return h
         }
         runtime.handlers = handlers
-        outbox = try OutboxThread(configuration: configuration)
+        outbox = try OutboxThread(configuration: configuration, metrics: runtime.metrics)
     }
 
     /// The bound port of each endpoint, in order.
@@ -37,6 +37,11 @@ public final class Gateway: Sendable {
 
     /// Open connections.
     public var connectionCount: Int { runtime.server.connectionCount }
+
+    /// Loads a renewed TLS certificate for new connections; open ones are not dropped.
+    public func reloadTLS(certificatePath: String, privateKeyPath: String) throws {
+        try runtime.server.reloadTLS(certificatePath: certificatePath, privateKeyPath: privateKeyPath)
+    }
 
     public func start() {
         runtime.presence.start()

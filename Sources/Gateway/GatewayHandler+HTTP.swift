@@ -1,6 +1,7 @@
 import Accounts
 import Foundation
 import Presence
+import Prometheus
 import Transport
 import WebSocket
 
@@ -14,6 +15,11 @@ extension GatewayHandler {
         switch (head.method, String(head.path)) {
         case ("GET", "/healthz"), ("HEAD", "/healthz"):
             return HTTPWire.healthy
+        case ("GET", "/metrics"):
+            guard let registry = runtime.configuration.metricsRegistry else { return HTTPWire.errorResponse(ErrorReply(WireError.notFound)) }
+            // Prometheus text exposition format 0.0.4.
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                                body: registry.emitToBuffer())
         case ("GET", "/readyz"):
             return HTTPWire.readiness([("storage", true), ("accepting", !runtime.isDraining)])
         case ("POST", "/v1/accounts"):

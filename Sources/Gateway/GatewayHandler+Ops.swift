@@ -12,7 +12,7 @@ extension GatewayHandler {
         let target = ReplyTarget(connection: id, requestID: request.id)
         switch (request.op, state) {
         case (.signIn(let credential), .awaitingSignIn):
-            states[id] = .signingIn
+            states[id] = .signingIn(SignInMethod(credential))
             runtime.accounts.submit { [runtime] worker in
                 runtime.signIn(credential, target: target, remoteAddress: remoteAddress, worker: worker)
             }
@@ -21,7 +21,7 @@ extension GatewayHandler {
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.unknownSession)), on: loop)
                 return
             }
-            states[id] = .signingIn
+            states[id] = .signingIn(.resume)
             runtime.presence.post(.resume(token, lastSeq: lastSeq, target: target))
         case (.signIn, _), (.resume, _):
             reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.alreadySignedIn)), on: loop)
@@ -34,7 +34,7 @@ extension GatewayHandler {
             default:
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.wrongSessionKind)), on: loop)
             }
-        case (let op, .signedIn(let session, let user, let deviceToken)):
+        case (let op, .signedIn(let session, let user, let deviceToken, _)):
             signedInOp(op, target: target, session: session, user: user, deviceToken: deviceToken, remoteAddress: remoteAddress)
         }
     }
@@ -191,6 +191,7 @@ extension GatewayRuntime {
         let reply = SignInReply(session: session, resumeToken: resumeToken,
                                 principal: .user(WireProfile(result.profile), device: device, deviceToken: result.deviceToken))
         return .signIn(request, target: target, reply: reply,
-                       link: SessionLink(connection: target.connection, resumeSecret: secret, user: user, deviceToken: result.deviceToken))
+                       link: SessionLink(connection: target.connection, resumeSecret: secret, user: user, deviceToken: result.deviceToken,
+                                         device: device))
     }
 }

@@ -1,4 +1,5 @@
 import Accounts
+import CoreMetrics
 import Foundation
 import Presence
 import Transport
@@ -8,7 +9,7 @@ import WebSocket
 /// Called only on that loop's thread, so its per-connection table needs no lock.
 ///
 /// Routes: `/ws` (the JSON protocol, subprotocol `presence.v1`), `/echo` (with `--echo`),
-/// `GET /healthz`, `GET /readyz`, `POST /v1/accounts`, `POST /v1/password-reset`,
+/// `GET /healthz`, `GET /readyz`, `GET /metrics`, `POST /v1/accounts`, `POST /v1/password-reset`,
 /// `GET /reset`, `POST /v1/password-reset/confirm`. See Protocol/README.md.
 public final class GatewayHandler: ConnectionHandler {
     /// Route numbers handed to the transport at upgrade.
@@ -22,9 +23,9 @@ public final class GatewayHandler: ConnectionHandler {
         /// Connected; must sign in before its entry in `signInDeadlines` comes due.
         case awaitingSignIn
         /// A sign-in or resume is being checked on another thread.
-        case signingIn
+        case signingIn(SignInMethod)
         /// Signed in as a user.
-        case signedIn(SessionID, UserID, deviceToken: String?)
+        case signedIn(SessionID, UserID, deviceToken: String?, device: Presence.DeviceKind)
         /// Signed in as a watch-only subscriber.
         case subscriber(SessionID)
     }
@@ -36,6 +37,10 @@ public final class GatewayHandler: ConnectionHandler {
     var signInDeadlines: [(deadline: Int64, id: ConnectionID)] = []
     var signInDeadlineHead = 0
     let hello: [UInt8]
+    /// This loop's metric tallies, published once per `tick` (never per frame).
+    var published = PublishedLoopMetrics()
+    /// `presence_closes_total` by close code, made on first use.
+    var closeCounters: [UInt16: CoreMetrics.Counter] = [:]
 
     /// Limits of the `/echo` route: large enough for Autobahn's 16 MiB cases.
     var echoLimits: MessageLimits {
@@ -99,9 +104,18 @@ public final class GatewayHandler: ConnectionHandler {
     }
 
     public func closed(_ id: ConnectionID, code: CloseCode, on loop: EventLoop) {
+        countClose(code)
         guard let state = states.removeValue(forKey: id) else { return }
         switch state {
-        case .signedIn(let session, _, _), .subscriber(let session):
+        case .signedIn(_, _, _, let device):
+            published.sessionsByDevice[Int(device.rawValue)] -= 1
+        case .subscriber:
+            published.sessionsByDevice[GatewayMetrics.subscriberIndex] -= 1
+        case .awaitingSignIn, .signingIn:
+            break
+        }
+        switch state {
+        case .signedIn(let session, _, _, _), .subscriber(let session):
             // Closing the app logs out: the session ends after the grace period, unless it
             // resumes first. The device token stays valid.
             runtime.presence.post(.connectionLost(session, id))
@@ -111,6 +125,9 @@ public final class GatewayHandler: ConnectionHandler {
     }
 
     public func tick(on loop: EventLoop) {
+        // The loop counts messages in plain integers on the hot path; they reach the shared
+        // (atomic) metrics here, once a second, as deltas.
+        published.publish(loop, to: runtime.metrics)
         // Deadlines were appended in time order: expire from the front.
         while signInDeadlineHead < signInDeadlines.count, signInDeadlines[signInDeadlineHead].deadline <= loop.now {
             let id = signInDeadlines[signInDeadlineHead].id
@@ -133,25 +150,41 @@ public final class GatewayHandler: ConnectionHandler {
 
     // MARK: - Called back on this loop by other threads
 
-    func signedIn(_ id: ConnectionID, session: SessionID, user: UserID?, deviceToken: String?, on loop: EventLoop) {
-        guard states[id] != nil else {
+    func signedIn(_ id: ConnectionID, session: SessionID, user: UserID?, deviceToken: String?, device: Presence.DeviceKind?,
+                  on loop: EventLoop) {
+        guard let state = states[id] else {
             // The connection closed while its sign-in was checked.
             runtime.presence.post(.connectionLost(session, id))
             return
         }
+        if case .signingIn(let method) = state { runtime.metrics.signIn(method, isOK: true) }
         if let user {
-            states[id] = .signedIn(session, user, deviceToken: deviceToken)
+            let device = device ?? .desktop
+            states[id] = .signedIn(session, user, deviceToken: deviceToken, device: device)
+            published.sessionsByDevice[Int(device.rawValue)] += 1
         } else {
             states[id] = .subscriber(session)
+            published.sessionsByDevice[GatewayMetrics.subscriberIndex] += 1
         }
     }
 
     func signInFailed(_ id: ConnectionID, on loop: EventLoop) {
-        guard case .signingIn? = states[id] else { return }
+        guard case .signingIn(let method)? = states[id] else { return }
+        runtime.metrics.signIn(method, isOK: false)
         states[id] = .awaitingSignIn
         // A fresh allowance from the failure: the first one may have run out while the
         // attempt was being checked.
         armSignInDeadline(id, on: loop)
+    }
+
+    func countClose(_ code: CloseCode) {
+        if let counter = closeCounters[code.rawValue] {
+            counter.increment()
+        } else {
+            let counter = runtime.metrics.closes(code: code)
+            closeCounters[code.rawValue] = counter
+            counter.increment()
+        }
     }
 
     /// Every entry gets the same allowance, so appending keeps the queue in time order.

@@ -56,6 +56,11 @@ public struct OutboxStore {
             transform: Self.record)
     }
 
+    /// How many rows are neither sent nor abandoned: the outbox depth.
+    public func unsentCount() throws -> Int {
+        try database.queryFirst("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND abandoned_at IS NULL") { $0.int(0) } ?? 0
+    }
+
     /// When the earliest unsent row is due, or nil when none is pending.
     public func earliestDueAt() throws -> Int64? {
         try database.queryFirst(

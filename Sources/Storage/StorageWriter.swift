@@ -41,10 +41,16 @@ public final class StorageWriter: Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
     private let exited = DispatchSemaphore(value: 0)
     private let batches = Atomic<Int>(0)
+    /// Called on the writer thread after each batch's transaction ends, with the time it
+    /// took (BEGIN through COMMIT, jobs included) and its job count: the commit-latency metric.
+    private let onBatchCommitted: (@Sendable (Duration, Int) -> Void)?
 
     /// Opens its own connection to the file at `path` (migrating it) and starts the writer thread.
-    public init(path: String, maxBatchSize: Int = 1_000) throws {
+    /// - Parameter onBatchCommitted: optional observer of each batch (duration, jobs); keep it cheap.
+    public init(path: String, maxBatchSize: Int = 1_000,
+                onBatchCommitted: (@Sendable (Duration, Int) -> Void)? = nil) throws {
         self.maxBatchSize = max(1, maxBatchSize)
+        self.onBatchCommitted = onBatchCommitted
         let transfer = ConnectionTransfer(try Database(path: path))
         let thread = Thread { [self] in self.runLoop(transfer.database) }
         thread.name = "storage-writer"
@@ -121,10 +127,12 @@ public final class StorageWriter: Sendable {
             batches.add(1, ordering: .relaxed)
             var finishers: [@Sendable ((any Error)?) -> Void] = []
             finishers.reserveCapacity(batch.count)
+            let started = ContinuousClock.now
             do {
                 try database.transaction {
                     for job in batch { finishers.append(job.run(database)) }
                 }
+                onBatchCommitted?(ContinuousClock.now - started, batch.count)
                 for finish in finishers { finish(nil) }
             } catch {
                 // BEGIN or COMMIT failed: nothing of this batch is durable.

@@ -188,6 +188,7 @@ extension EventLoop {
             conn.route = route
             conn.maxBufferedBytes = limits.maxBufferedBytes ?? config.maxBufferedBytes
             conn.isWebSocket = true
+            webSocketCount += 1
             conn.phaseDeadline = 0
             arm(conn)
             handler.opened(id(of: conn), route: route, subprotocol: accepted.subprotocol, on: self)
@@ -207,8 +208,12 @@ extension EventLoop {
             try conn.reader!.read(bytes) { event in
                 switch event {
                 case .text(let payload):
+                    traffic.messagesIn &+= 1
+                    traffic.bytesIn &+= UInt64(payload.count)
                     if conn.state == .open { handler.received(cid, opcode: .text, payload: payload, on: self) }
                 case .binary(let payload):
+                    traffic.messagesIn &+= 1
+                    traffic.bytesIn &+= UInt64(payload.count)
                     if conn.state == .open { handler.received(cid, opcode: .binary, payload: payload, on: self) }
                 case .ping(let payload):
                     if conn.state == .open { sendControl(conn, opcode: .pong, payload: payload) }

@@ -16,6 +16,8 @@ extension EventLoop {
     /// reference: the same bytes serve every recipient. Call only on this loop's thread.
     public func sendFrame(_ id: ConnectionID, frame: [UInt8]) {
         guard let conn = connection(id), conn.state == .open else { return }
+        traffic.messagesOut &+= 1
+        traffic.bytesOut &+= UInt64(frame.count)
         outbound.appendShared(frame, to: conn)
         markDirty(conn)
     }
@@ -27,6 +29,8 @@ extension EventLoop {
         guard let conn = connection(id), conn.state == .open else { return }
         prefixScratch.removeAll(keepingCapacity: true)
         prefix(tag, &prefixScratch)
+        traffic.messagesOut &+= 1
+        traffic.bytesOut &+= UInt64(prefixScratch.count + body.count)
         var header: (UInt64, UInt64) = (0, 0)
         withUnsafeMutableBytes(of: &header) { h in
             let n = FrameEncoder.writeHeader(opcode: .text, payloadLength: prefixScratch.count + body.count, to: h.baseAddress!)
@@ -58,6 +62,8 @@ extension EventLoop {
     static let compressionThreshold = 64
 
     func sendMessage(_ conn: Connection, opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        traffic.messagesOut &+= 1
+        traffic.bytesOut &+= UInt64(payload.count)
         if conn.deflateWindowBits > 0, payload.count >= Self.compressionThreshold {
             let bits = conn.deflateWindowBits
             let deflater = deflaters[bits] ?? {
@@ -264,6 +270,7 @@ extension EventLoop {
         reportClosed(conn, .abnormal)
         conn.state = .closed
         Glibc.close(conn.fd)  // also removes it from epoll
+        if conn.isWebSocket { webSocketCount -= 1 }
         connections[Int(conn.fd)] = nil
         conn.pending.removeAll()
         openCount -= 1

@@ -58,12 +58,20 @@ public final class EventLoop: @unchecked Sendable {
     var compressed: [UInt8] = []
     /// Scratch for a per-recipient prefix.
     var prefixScratch: [UInt8] = []
-    let tlsContext: TLSContext?
+    /// The context new TLS connections use; replaced on reload (connections keep theirs).
+    let tls: TLSContextBox
     let limits: ConnectionCounter
     var isStopping = false
     var nextHandlerTick: Int64 = 0
     var stopDeadline: Int64 = 0
     var openCount = 0
+    /// Sockets upgraded to WebSocket and not yet closed (part of `openCount`).
+    var webSocketCount = 0
+    /// Messages and bytes so far; read on this loop's thread (in `tick(on:)`).
+    public internal(set) var traffic = LoopTraffic()
+    /// Open sockets of this loop still speaking HTTP, and those upgraded to WebSocket
+    /// (closing handshakes included). Read on this loop's thread.
+    public var connectionCounts: (http: Int, webSocket: Int) { (openCount - webSocketCount, webSocketCount) }
     var events: UnsafeMutablePointer<epoll_event>
     var eventCapacity = 1024
 
@@ -71,10 +79,10 @@ public final class EventLoop: @unchecked Sendable {
     static let maxListeners = 64
     static func listenerToken(_ i: Int) -> UInt64 { UInt64.max - 1 - UInt64(i) }
 
-    init(index: Int, config: ServerConfiguration, tlsContext: TLSContext?, limits: ConnectionCounter) throws {
+    init(index: Int, config: ServerConfiguration, tls: TLSContextBox, limits: ConnectionCounter) throws {
         self.index = index
         self.config = config
-        self.tlsContext = tlsContext
+        self.tls = tls
         self.limits = limits
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw TransportError("epoll_create1", errno: cposix_errno()) }
@@ -251,7 +259,7 @@ public final class EventLoop: @unchecked Sendable {
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             var tls: TLSSession?
             if listener.isTLS {
-                guard let ctx = tlsContext, let session = TLSSession(context: ctx, isServer: true) else {
+                guard let ctx = self.tls.context, let session = TLSSession(context: ctx, isServer: true) else {
                     limits.release(address)
                     Glibc.close(fd)
                     continue

@@ -9,6 +9,7 @@ public final class Server: Sendable {
     public let configuration: ServerConfiguration
     let loops: [EventLoop]
     let counter: ConnectionCounter
+    let tlsBox: TLSContextBox
     let finished: DispatchGroup
 
     /// Opens the listening sockets (so bind errors surface here, at start-up).
@@ -20,10 +21,11 @@ public final class Server: Sendable {
             throw TransportError("a TLS endpoint needs a certificate and key")
         }
         counter = ConnectionCounter()
+        tlsBox = TLSContextBox(tls)
         var config = configuration
         var loops: [EventLoop] = []
         for i in 0..<max(1, configuration.loopCount) {
-            let loop = try EventLoop(index: i, config: config, tlsContext: tls, limits: counter)
+            let loop = try EventLoop(index: i, config: config, tls: tlsBox, limits: counter)
             loop.handler = makeHandler(i)
             loops.append(loop)
             if i == 0 {
@@ -104,6 +106,13 @@ public final class Server: Sendable {
         loops[id.loop].enqueue(.run(body))
     }
 
+    /// Loads a new certificate and key (a renewed certificate) for TLS connections accepted
+    /// from now on; open connections keep the context they started with. From any thread.
+    /// - Throws: with OpenSSL's reason when the files do not load; nothing changes then.
+    public func reloadTLS(certificatePath: String, privateKeyPath: String) throws {
+        tlsBox.replace(with: try TLSContext(certificatePath: certificatePath, privateKeyPath: privateKeyPath))
+    }
+
     /// Starts a close handshake from any thread.
     public func close(_ id: ConnectionID, code: CloseCode, reason: String) {
         loops[id.loop].enqueue(.close(id, code, reason))
@@ -120,22 +129,28 @@ public enum Frame {
     }
 }
 
-/// Waits for SIGTERM or SIGINT. Call `blockTerminationSignals()` first, before any thread
-/// starts, so the signals are delivered here and not to a random thread.
+/// Waits for SIGTERM, SIGINT or SIGHUP. Call `block()` first, before any thread starts,
+/// so the signals are delivered to the waiting thread and not to a random one.
 public enum TerminationSignal {
     public static func block() {
         _ = cposix_block_signal(SIGTERM)
         _ = cposix_block_signal(SIGINT)
+        _ = cposix_block_signal(SIGHUP)
     }
 
-    /// Blocks the calling thread until SIGTERM or SIGINT arrives. - Returns: the signal.
-    public static func wait() -> Int32 {
+    /// Blocks the calling thread until SIGTERM or SIGINT arrives, calling `onHangUp` on the
+    /// same thread for every SIGHUP meanwhile. - Returns: the terminating signal.
+    public static func wait(onHangUp: () -> Void = {}) -> Int32 {
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGTERM)
         sigaddset(&set, SIGINT)
-        var sig: Int32 = 0
-        while sigwait(&set, &sig) != 0 {}
-        return sig
+        sigaddset(&set, SIGHUP)
+        while true {
+            var sig: Int32 = 0
+            guard sigwait(&set, &sig) == 0 else { continue }
+            if sig == SIGHUP { onHangUp(); continue }
+            return sig
+        }
     }
 }

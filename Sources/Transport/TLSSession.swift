@@ -1,4 +1,5 @@
 import COpenSSL
+import Synchronization
 
 /// A TLS server context (certificate and key), shared by every connection of the process.
 /// OpenSSL's SSL_CTX is internally locked and safe to use from several threads.
@@ -24,6 +25,16 @@ public final class TLSContext: @unchecked Sendable {
     }
 
     deinit { SSL_CTX_free(ctx) }
+}
+
+/// The TLS context new connections get, shared by every loop and replaced on reload.
+/// Read once per accepted TLS connection, so a lock costs nothing that matters, and a
+/// reload is in force for every loop the moment `replace` returns.
+final class TLSContextBox: Sendable {
+    private let current: Mutex<TLSContext?>
+    init(_ context: TLSContext?) { current = Mutex(context) }
+    var context: TLSContext? { current.withLock { $0 } }
+    func replace(with context: TLSContext) { current.withLock { $0 = context } }
 }
 
 /// One TLS connection over memory BIOs: the event loop moves ciphertext between the socket
@@ -63,6 +74,9 @@ public final class TLSSession {
 
     /// Decrypts into `buffer` (also drives the handshake).
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+        // SSL_get_error reads the thread's error queue: an entry left by another connection
+        // on this thread would turn this one's "want more" into a failure.
+        ERR_clear_error()
         let n = SSL_read(ssl, buffer.baseAddress, Int32(buffer.count))
         if n > 0 { return .bytes(Int(n)) }
         switch SSL_get_error(ssl, n) {
@@ -78,6 +92,7 @@ public final class TLSSession {
     /// blocks, so this only fails on a broken session. With partial writes enabled OpenSSL
     /// takes one record (16 KiB) per call, hence the loop.
     public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        ERR_clear_error()
         var offset = 0
         while offset < bytes.count {
             let n = SSL_write(ssl, bytes.baseAddress! + offset, Int32(min(bytes.count - offset, Int(Int32.max))))
@@ -100,7 +115,10 @@ public final class TLSSession {
     public func shutdown() { SSL_shutdown(ssl) }
 
     /// Starts the handshake (client side).
-    public func connect() { _ = SSL_do_handshake(ssl) }
+    public func connect() {
+        ERR_clear_error()
+        if SSL_do_handshake(ssl) <= 0 { ERR_clear_error() }  // progress is read from isHandshakeDone
+    }
 
     public var isHandshakeDone: Bool { SSL_is_init_finished(ssl) == 1 }
 }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Gateway
 import Logging
+import Metrics
+import Prometheus
 import Transport
 
 /// The presence gateway daemon.
@@ -129,17 +131,20 @@ struct Presenced: ParsableCommand {
             return
         }
 
-        let level = settings.logLevel
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        let sharedLevel = SharedLogLevel(settings.logLevel)
+        LoggingSystem.bootstrap { label in ReloadableLogHandler(label: label, shared: sharedLevel) }
         let log = Logger(label: "presenced")
+
+        // Once, at start: libraries that record through swift-metrics land in the same
+        // registry the gateway records into and `GET /metrics` renders.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var gatewayConfiguration = settings.gatewayConfiguration()
+        gatewayConfiguration.metricsRegistry = registry
 
         let gateway: Gateway
         do {
-            gateway = try Gateway(configuration: settings.gatewayConfiguration())
+            gateway = try Gateway(configuration: gatewayConfiguration)
         } catch {
             Self.fail("presenced: cannot start: \(error)", exitCode: 1)
         }
@@ -147,7 +152,22 @@ struct Presenced: ParsableCommand {
         let ports = gateway.ports.map(String.init).joined(separator: ",")
         log.info("listening", metadata: ["host": "\(settings.host)", "ports": "\(ports)", "loops": "\(settings.loops)",
                                          "echo": "\(settings.echo)", "data": "\(settings.dataDir)"])
-        let signal = TerminationSignal.wait()
+        let signal = TerminationSignal.wait {
+            // SIGHUP: read the configuration again and apply what can change without a
+            // restart (the log level, the TLS certificate); connections stay open.
+            do {
+                let (reloaded, _) = try DaemonSettings.load(
+                    flags: flagLayer(), environment: ProcessInfo.processInfo.environment,
+                    configFile: config ?? ProcessInfo.processInfo.environment["PRESENCE_CONFIG"])
+                sharedLevel.level = reloaded.logLevel
+                if let cert = reloaded.tlsCert, let key = reloaded.tlsKey {
+                    try gateway.reloadTLS(certificatePath: cert, privateKeyPath: key)
+                }
+                log.info("reloaded", metadata: ["log-level": "\(reloaded.logLevel)", "tls": "\(reloaded.tlsCert != nil)"])
+            } catch {
+                log.error("reload refused; keeping the running configuration", metadata: ["error": "\(error)"])
+            }
+        }
         log.info("draining", metadata: ["signal": "\(signal)", "connections": "\(gateway.connectionCount)"])
         gateway.shutdown()
         log.info("stopped")

@@ -1,6 +1,7 @@
 import Accounts
 import Foundation
 import Presence
+import Prometheus
 import Transport
 
 /// Everything the gateway needs at start-up, with defaults that work out of the box.
@@ -47,6 +48,10 @@ public struct GatewayConfiguration: Sendable {
     public var sendmailArguments = ["-t", "-i"]
     /// The public base URL for links in mail (password reset).
     public var publicBaseURL = "http://127.0.0.1:8080"
+    /// Where the gateway records its metrics, rendered by `GET /metrics` in Prometheus text
+    /// format; nil records nothing and `/metrics` answers 404. The gateway records into this
+    /// registry directly (not through the global `MetricsSystem`), so tests can each use their own.
+    public var metricsRegistry: PrometheusCollectorRegistry?
 
     /// A watch-only principal, such as a clinic dashboard.
     public struct Subscriber: Sendable {

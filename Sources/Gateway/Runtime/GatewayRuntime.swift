@@ -33,6 +33,7 @@ final class AccountWorker {
 final class GatewayRuntime: @unchecked Sendable {
     let configuration: GatewayConfiguration
     let writer: StorageWriter
+    let metrics: GatewayMetrics
     let accounts: WorkerPool<AccountWorker>
     var presence: PresenceThread!
     var server: Server!
@@ -47,8 +48,12 @@ final class GatewayRuntime: @unchecked Sendable {
     init(configuration: GatewayConfiguration) throws {
         self.configuration = configuration
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let metrics = GatewayMetrics(registry: configuration.metricsRegistry)
+        self.metrics = metrics
         // Opening the writer runs the migrations before any reader opens the file.
-        writer = try StorageWriter(path: configuration.databasePath)
+        writer = try StorageWriter(path: configuration.databasePath) { duration, _ in
+            metrics.storageCommit.recordNanoseconds(GatewayMetrics.nanoseconds(duration))
+        }
         let path = configuration.databasePath
         accounts = try WorkerPool(name: "accounts", threads: configuration.accountThreads) {
             try AccountWorker(path: path, configuration: configuration)
@@ -63,9 +68,9 @@ final class GatewayRuntime: @unchecked Sendable {
     // MARK: - Calls from the presence thread
 
     /// Tells the connection's loop that it is signed in (before the reply is sent).
-    func markSignedIn(_ connection: ConnectionID, session: SessionID, user: UserID?, deviceToken: String?) {
+    func markSignedIn(_ connection: ConnectionID, session: SessionID, user: UserID?, deviceToken: String?, device: Presence.DeviceKind?) {
         server.execute(on: connection) { [self] loop in
-            handler(of: connection).signedIn(connection, session: session, user: user, deviceToken: deviceToken, on: loop)
+            handler(of: connection).signedIn(connection, session: session, user: user, deviceToken: deviceToken, device: device, on: loop)
         }
     }
 

@@ -13,8 +13,10 @@ final class OutboxThread: @unchecked Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
     private let log = Logger(label: "outbox")
+    private let metrics: GatewayMetrics
 
-    init(configuration: GatewayConfiguration) throws {
+    init(configuration: GatewayConfiguration, metrics: GatewayMetrics) throws {
+        self.metrics = metrics
         let transport: any MailTransport
         if let program = configuration.sendmailProgram {
             transport = SendmailTransport(program: program, arguments: configuration.sendmailArguments)
@@ -32,6 +34,7 @@ final class OutboxThread: @unchecked Sendable {
                 do {
                     let report = try worker.drain()
                     if report.abandoned > 0 { log.warning("mail abandoned", metadata: ["count": "\(report.abandoned)"]) }
+                    metrics.outboxDepth.record(try worker.unsentCount())
                 } catch {
                     log.error("outbox drain failed", metadata: ["error": "\(error)"])
                 }

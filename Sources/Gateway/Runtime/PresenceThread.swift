@@ -36,6 +36,8 @@ struct SessionLink: Sendable {
     /// nil for a subscriber.
     var user: UserID?
     var deviceToken: String?
+    /// The device kind of a user's session (nil for a subscriber), for the sessions metric.
+    var device: Presence.DeviceKind? = nil
 }
 
 /// The one thread that owns the presence core. Inputs arrive on a queue; the thread applies
@@ -61,6 +63,8 @@ final class PresenceThread: @unchecked Sendable {
         var clientMessageID: String
     }
     private var effects: [Effect] = []
+    /// Whether the input being handled handed deliveries to the loops (fan-out metric).
+    private var hasDelivered = false
     private unowned let runtime: GatewayRuntime
     private let finished = DispatchGroup()
     private let log = Logger(label: "presence")
@@ -125,9 +129,15 @@ final class PresenceThread: @unchecked Sendable {
             }
             for input in batch {
                 if case .stop = input { return }
+                let started = ContinuousClock.now
+                hasDelivered = false
                 handle(input)
                 perform()
+                if hasDelivered {
+                    runtime.metrics.fanOut.recordNanoseconds(GatewayMetrics.nanoseconds(ContinuousClock.now - started))
+                }
             }
+            runtime.metrics.coreSessions.record(core.sessionCount)
             batch.removeAll(keepingCapacity: true)
         }
     }
@@ -197,7 +207,7 @@ final class PresenceThread: @unchecked Sendable {
         links[session] = link
         // The loop learns the session before the reply leaves (both go through the loop's
         // queue in order), so the client's next op already finds it signed in.
-        runtime.markSignedIn(target.connection, session: session, user: link.user, deviceToken: link.deviceToken)
+        runtime.markSignedIn(target.connection, session: session, user: link.user, deviceToken: link.deviceToken, device: link.device)
         runtime.server.send(target.connection, opcode: .text, payload: reply)
         return true
     }
@@ -278,6 +288,7 @@ final class PresenceThread: @unchecked Sendable {
         // Encoded once for every recipient; each gets only its own `{"seq":N,` prefix.
         let body = EventEncoder.encodeEventBody(event)
         runtime.server.deliver(body: body, to: recipients) { seq, buffer in EventEncoder.eventPrefix(seq: seq, into: &buffer) }
+        hasDelivered = true
     }
 
     private func answerSends(_ clientMessageID: String, _ deliveries: [Delivery], _ reply: (String) -> [UInt8]) {
