@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "presencectl",
             dependencies: [
-                "Storage", "Accounts", "COpenSSL",
+                "Storage", "Accounts", "COpenSSL", "PresenceClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -73,6 +73,16 @@ extension GatewayHandler {
                 runtime.server.execute(on: id) { loop in loop.respond(id, with: response) }
             }
             return nil
+        case (_, let path) where path.hasPrefix("/admin/"):
+            switch AdminAPI.query(for: request, token: runtime.configuration.adminToken) {
+            case .refuse(let refusal):
+                return refusal
+            case .ask(let query):
+                runtime.presence.post(.inspect(query) { [runtime] response in
+                    runtime.server.execute(on: id) { loop in loop.respond(id, with: response) }
+                })
+                return nil
+            }
         case (_, "/echo") where runtime.configuration.isEchoEnabled:
             return .text(426, "this is a WebSocket endpoint", headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
         case (_, WireProtocol.route):

@@ -56,6 +56,7 @@ struct Presenced: ParsableCommand {
     @Option(name: .customLong("sendmail-arg"), help: Settings.sendmailArg.help) var sendmailArguments: [String] = []
     @Option(help: Settings.googleClientId.help) var googleClientId: String?
     @Option(help: Settings.googleJwksFile.help) var googleJwksFile: String?
+    @Option(help: Settings.adminToken.help) var adminToken: String?
     @Option(help: Settings.idleMinutes.help) var idleMinutes: String?
     @Option(help: Settings.disconnectGraceSeconds.help) var disconnectGraceSeconds: String?
     @Option(help: Settings.debounceMs.help) var debounceMs: String?
@@ -100,6 +101,7 @@ struct Presenced: ParsableCommand {
         list(Settings.sendmailArg, sendmailArguments)
         scalar(Settings.googleClientId, googleClientId)
         scalar(Settings.googleJwksFile, googleJwksFile)
+        scalar(Settings.adminToken, adminToken)
         scalar(Settings.idleMinutes, idleMinutes)
         scalar(Settings.disconnectGraceSeconds, disconnectGraceSeconds)
         scalar(Settings.debounceMs, debounceMs)
@@ -191,7 +193,7 @@ struct Presenced: ParsableCommand {
             }
             var shown: String
             switch entry.value {
-            case .scalar(let value): shown = value
+            case .scalar(let value): shown = ConfigurationError.secretSettings.contains(setting.name) ? "***" : value
             case .list(let values):
                 let masked = setting == Settings.subscriber
                     ? values.map { v in v.firstIndex(of: "=").map { "***" + v[$0...] } ?? v } : values

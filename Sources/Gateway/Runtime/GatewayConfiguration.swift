@@ -32,6 +32,8 @@ public struct GatewayConfiguration: Sendable {
     public var allowedOrigins: [String] = []
     /// Watch-only subscribers: key → (name, the users it may watch).
     public var subscribers: [String: Subscriber] = [:]
+    /// The bearer token of the `/admin/…` endpoints; nil turns them off (404).
+    public var adminToken: String?
     /// Seconds a new `/ws` connection has to sign in.
     public var signInTimeoutSeconds = 10
     /// Sign in with Google; nil turns it off.

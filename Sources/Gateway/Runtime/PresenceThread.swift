@@ -24,6 +24,8 @@ enum PresenceInput: Sendable {
     case resume(ResumeToken, lastSeq: UInt64, target: ReplyTarget)
     /// A signed-in connection went away (not a logout).
     case connectionLost(SessionID, ConnectionID)
+    /// An operator's question (see `AdminAPI`); the answer goes to `respond`.
+    case inspect(AdminAPI.Query, respond: @Sendable (HTTPResponse) -> Void)
     /// Stop after draining the queue.
     case stop
 }
@@ -186,6 +188,20 @@ final class PresenceThread: @unchecked Sendable {
             guard links[session]?.connection == connection else { return }
             links[session]?.connection = nil
             try? core.apply(.connectionLost(session), at: time, into: &effects)
+        case .inspect(let query, let respond):
+            switch query {
+            case .sessions:
+                respond(AdminAPI.sessions(core.sessionSummaries))
+            case .explain(let user):
+                respond(AdminAPI.explanation(core.explain(user), of: user))
+            case .kick(let session):
+                do {
+                    try core.apply(.signOut(session), at: time, into: &effects)
+                    respond(HTTPWire.jsonResponse(200, Array(#"{"status":"kicked"}"#.utf8)))
+                } catch {
+                    respond(HTTPWire.errorResponse(ErrorReply(error)))
+                }
+            }
         case .stop:
             return
         }

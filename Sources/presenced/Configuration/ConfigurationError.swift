@@ -11,10 +11,15 @@ enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     /// The configuration file is not a JSON object.
     case malformedFile(path: String, reason: String)
 
+    /// Settings whose values are credentials.
+    static let secretSettings: Set<String> = ["admin-token"]
+
     var description: String {
         switch self {
         case .invalidValue(let setting, let value, let origin, let allowed):
-            return "invalid configuration: \(setting) = \(value.debugDescription) (from \(origin)): \(allowed)"
+            // A credential never reaches a log, even when it is wrong.
+            let shown = Self.secretSettings.contains(setting) ? "***" : value.debugDescription
+            return "invalid configuration: \(setting) = \(shown) (from \(origin)): \(allowed)"
         case .unknownKey(let key, let file, let suggestion):
             let hint = suggestion.map { "did you mean \"\($0)\"? " } ?? ""
             return "invalid configuration: \(key.debugDescription) in \(file) is not a setting (\(hint)see presenced --help)"

@@ -36,6 +36,7 @@ struct DaemonSettings {
     var sendmailArguments = ["-t", "-i"]
     var googleClientId: String?
     var googleJwksFile: String?
+    var adminToken: String?
     var idleMinutes = 5
     var disconnectGraceSeconds = 30
     var debounceMs = 1000
@@ -88,6 +89,7 @@ struct DaemonSettings {
         }
         if let x = try v.list(Settings.sendmailArg) { sendmailArguments = x }
         googleClientId = try v.text(Settings.googleClientId, allowed: "must not be empty", isValid: { !$0.isEmpty })
+        adminToken = try v.text(Settings.adminToken, allowed: "must be at least 16 characters", isValid: { $0.count >= 16 })
         googleJwksFile = try v.text(Settings.googleJwksFile, check: FileCheck.readableFileProblem) { "must be a readable JSON Web Key Set file (\($0))" }
         if let x = try v.integer(Settings.idleMinutes, 1...1440) { idleMinutes = x }
         if let x = try v.integer(Settings.disconnectGraceSeconds, 0...3600) { disconnectGraceSeconds = x }
@@ -146,6 +148,7 @@ struct DaemonSettings {
         config.publicBaseURL = publicUrl ?? "http://\(host):\(port)"
         config.sendmailProgram = sendmail
         config.sendmailArguments = sendmailArguments
+        config.adminToken = adminToken
         if let googleClientId, let googleJwksFile {
             config.google = GoogleIDTokenVerifier(clientID: googleClientId, keys: FileKeySetSource(path: googleJwksFile))
         }

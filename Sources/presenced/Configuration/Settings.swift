@@ -56,6 +56,9 @@ enum Settings {
     static let googleClientId = Setting(
         "google-client-id", "Google OAuth client ID: turns on Sign in with Google (ID tokens must name it as audience).",
         default: "off")
+    static let adminToken = Setting(
+        "admin-token", "Bearer token of the /admin endpoints (sessions, kick, presence why); none turns them off. Prefer the file or PRESENCE_ADMIN_TOKEN to a flag.",
+        default: "off")
     static let googleJwksFile = Setting(
         "google-jwks-file", "Google's JSON Web Key Set (RS256 keys) as a file; re-read when it changes. Needed with google-client-id.",
         default: "none")
@@ -96,7 +99,7 @@ enum Settings {
         heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
         dataDir, databaseFile, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
-        googleClientId, googleJwksFile,
+        googleClientId, googleJwksFile, adminToken,
         idleMinutes, disconnectGraceSeconds, debounceMs, ringTimeoutSeconds, subscriber,
         signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
         logLevel,

@@ -1,0 +1,67 @@
+// Read-only views for operators: which sessions exist, and why a user shows the status
+// contacts see. Nothing here changes the core.
+
+/// One session as an operator sees it.
+public struct SessionSummary: Hashable, Sendable {
+    public var session: SessionID
+    /// The signed-in user; nil for a watch-only subscriber.
+    public var user: UserID?
+    public var device: DeviceKind
+    /// False while the session is in its disconnect grace period.
+    public var isConnected: Bool
+    public var isIdle: Bool
+    public var lastActivity: Instant
+}
+
+/// A user's effective presence and the rule of the combination order that decided it.
+public struct PresenceExplanation: Hashable, Sendable {
+    public var user: UserID
+    public var chosen: ChosenStatus
+    public var isInCall: Bool
+    public var sessions: [SessionSummary]
+    /// The status before Hidden is applied.
+    public var trueStatus: PresenceStatus
+    /// What a contact the user has not acted toward sees.
+    public var seenByContacts: PresenceStatus
+    /// The rule that decided `seenByContacts`, in words.
+    public var rule: String
+}
+
+extension PresenceCore {
+    /// Every session the core holds, live or in its grace period, subscribers included.
+    public var sessionSummaries: [SessionSummary] {
+        sessions.compactMap { $0 }.map(summary).sorted { $0.session.rawValue < $1.session.rawValue }
+    }
+
+    /// Why `id` shows what it shows; nil if the core has never seen the user.
+    public func explain(_ id: UserID) -> PresenceExplanation? {
+        guard let ref = userRefs[id] else { return nil }
+        let record = users[ref.i]
+        let sessionList = record.sessions.compactMap { sessions[$0] }.map(summary)
+        let inCall = isInAnsweredCall(ref)
+        let status = trueStatus(of: ref)
+        let seen = PresenceRules.observed(status, isHidden: record.chosen == .hidden, isRevealed: false)
+        return PresenceExplanation(user: id, chosen: record.chosen, isInCall: inCall, sessions: sessionList,
+                                   trueStatus: status, seenByContacts: seen,
+                                   rule: rule(status: status, chosen: record.chosen, inCall: inCall, sessions: sessionList))
+    }
+
+    func summary(_ s: SessionRecord) -> SessionSummary {
+        SessionSummary(session: s.id, user: s.owner.map { users[$0.i].id }, device: s.device,
+                       isConnected: s.isConnected, isIdle: s.isIdle, lastActivity: s.lastActivity)
+    }
+
+    /// The combination order (Protocol/presence-rules.md), stated for this case.
+    func rule(status: PresenceStatus, chosen: ChosenStatus, inCall: Bool, sessions: [SessionSummary]) -> String {
+        if sessions.isEmpty { return "no session: Offline" }
+        let hidden = chosen == .hidden ? "; chose Hidden, so contacts see Offline" : ""
+        switch status {
+        case .busy where inCall: return "in a call: Busy" + hidden
+        case .busy: return "chose Busy: Busy" + hidden
+        case .online: return "a desktop or web session is active: Online" + hidden
+        case .mobile: return "only mobile sessions are active: Mobile" + hidden
+        case .idle: return "every session is idle (\(configuration.idleAfter) without activity): Idle" + hidden
+        case .offline: return "no session counts: Offline" + hidden
+        }
+    }
+}
