@@ -46,6 +46,19 @@ extension PresenceCore {
                                    rule: rule(status: status, chosen: record.chosen, inCall: inCall, sessions: sessionList))
     }
 
+    /// How many signed-in users show each status to their contacts (Hidden counted as
+    /// `hidden`, not as Offline, so operators can tell them apart). One pass over the users
+    /// with sessions; meant for a gauge sampled about once a second.
+    public var usersByStatus: [String: Int] {
+        var counts: [String: Int] = [:]
+        for record in users where !record.sessions.isEmpty {
+            guard record.sessions.contains(where: { sessions[$0]?.owner != nil }) else { continue }
+            let key = record.chosen == .hidden ? "hidden" : String(describing: record.publicStatus)
+            counts[key, default: 0] += 1
+        }
+        return counts
+    }
+
     func summary(_ s: SessionRecord) -> SessionSummary {
         SessionSummary(session: s.id, user: s.owner.map { users[$0.i].id }, device: s.device,
                        isConnected: s.isConnected, isIdle: s.isIdle, lastActivity: s.lastActivity)

@@ -342,7 +342,11 @@ public final class EventLoop: @unchecked Sendable {
         listeners.removeAll()
         for case let conn? in connections {
             switch conn.state {
-            case .open: startClose(conn, code: .goingAway, reason: "server shutting down")
+            case .open:
+                // A jittered hint, so a restart is not met by every client at the same
+                // instant: "reconnect in N ms", N uniform in 1,000...5,000.
+                let delay = Int.random(in: 1_000...5_000)
+                startClose(conn, code: .goingAway, reason: "server shutting down; reconnect in \(delay) ms")
             case .http: conn.closeAfterFlush = true; markDirty(conn)
             default: break
             }

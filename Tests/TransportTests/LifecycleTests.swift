@@ -98,7 +98,12 @@ import WebSocket
         let server = s.server
         Thread { server.shutdown(); done.signal() }.start()
         for c in clients {
-            #expect(try c.receive() == .close(1001, "server shutting down"))
+            guard case .close(let code, let reason) = try c.receive() else { Issue.record("no close"); continue }
+            #expect(code == 1001)
+            // "server shutting down; reconnect in N ms", N jittered within 1,000...5,000.
+            let hint = reason.split(separator: " ").dropLast().last.flatMap { Int($0) }
+            #expect(reason.hasPrefix("server shutting down; reconnect in "))
+            #expect((1_000...5_000).contains(hint ?? 0))
             try c.send(.close, [0x03, 0xE9])
         }
         #expect(done.wait(timeout: .now() + 5) == .success)

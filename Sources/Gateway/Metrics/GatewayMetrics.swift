@@ -22,6 +22,9 @@ struct GatewayMetrics: Sendable {
     let sessionsByDevice: [CoreMetrics.Meter]
     /// `presence_core_sessions`: sessions the presence core holds, connected or in grace.
     let coreSessions: CoreMetrics.Gauge
+    /// Signed-in users by the status their contacts see (`hidden` apart from offline).
+    let usersByStatus: [String: CoreMetrics.Gauge]
+    static let statusLabels = ["online", "busy", "idle", "mobile", "hidden", "offline"]
     /// `presence_messages_total{direction}` and `presence_message_bytes_total{direction}`.
     let messagesIn, messagesOut, bytesIn, bytesOut: CoreMetrics.Counter
     /// `presence_fanout_seconds`: a command handled → its deliveries handed to the loops.
@@ -61,6 +64,9 @@ struct GatewayMetrics: Sendable {
         webSocketConnections = CoreMetrics.Meter(label: "presence_connections", dimensions: [("state", "open")], factory: f)
         sessionsByDevice = Self.deviceLabels.map { CoreMetrics.Meter(label: "presence_sessions", dimensions: [("device", $0)], factory: f) }
         coreSessions = CoreMetrics.Gauge(label: "presence_core_sessions", factory: f)
+        usersByStatus = Dictionary(uniqueKeysWithValues: Self.statusLabels.map {
+            ($0, CoreMetrics.Gauge(label: "presence_users", dimensions: [("status", $0)], factory: f))
+        })
         messagesIn = CoreMetrics.Counter(label: "presence_messages_total", dimensions: [("direction", "in")], factory: f)
         messagesOut = CoreMetrics.Counter(label: "presence_messages_total", dimensions: [("direction", "out")], factory: f)
         bytesIn = CoreMetrics.Counter(label: "presence_message_bytes_total", dimensions: [("direction", "in")], factory: f)

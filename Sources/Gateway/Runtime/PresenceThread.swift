@@ -140,8 +140,20 @@ final class PresenceThread: @unchecked Sendable {
                 }
             }
             runtime.metrics.coreSessions.record(core.sessionCount)
+            recordStatusGauges()
             batch.removeAll(keepingCapacity: true)
         }
+    }
+
+    private var nextStatusSample = ContinuousClock.now
+
+    /// Users by status, at most once a second: a pass over every signed-in user.
+    private func recordStatusGauges() {
+        let now = ContinuousClock.now
+        guard now >= nextStatusSample else { return }
+        nextStatusSample = now + .seconds(1)
+        let counts = core.usersByStatus
+        for (status, gauge) in runtime.metrics.usersByStatus { gauge.record(counts[status] ?? 0) }
     }
 
     // MARK: - Inputs
