@@ -62,6 +62,13 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.debounceMs.help) var debounceMs: String?
     @Option(help: Settings.ringTimeoutSeconds.help) var ringTimeoutSeconds: String?
     @Option(name: .customLong("subscriber"), help: Settings.subscriber.help) var subscribers: [String] = []
+    @Option(help: Settings.maxRequestHeadBytes.help) var maxRequestHeadBytes: String?
+    @Option(help: Settings.maxRequestBodyBytes.help) var maxRequestBodyBytes: String?
+    @Option(help: Settings.requestTimeoutSeconds.help) var requestTimeoutSeconds: String?
+    @Option(help: Settings.keepAliveSeconds.help) var keepAliveSeconds: String?
+    @Option(help: Settings.closeTimeoutSeconds.help) var closeTimeoutSeconds: String?
+    @Option(help: Settings.resetBurstPerAddress.help) var resetBurstPerAddress: String?
+    @Option(help: Settings.resetRefillSecondsPerAddress.help) var resetRefillSecondsPerAddress: String?
     @Option(help: Settings.signInBurstPerAccount.help) var signInBurstPerAccount: String?
     @Option(help: Settings.signInRefillSecondsPerAccount.help) var signInRefillSecondsPerAccount: String?
     @Option(help: Settings.signInBurstPerAddress.help) var signInBurstPerAddress: String?
@@ -107,6 +114,13 @@ struct Presenced: ParsableCommand {
         scalar(Settings.debounceMs, debounceMs)
         scalar(Settings.ringTimeoutSeconds, ringTimeoutSeconds)
         list(Settings.subscriber, subscribers)
+        scalar(Settings.maxRequestHeadBytes, maxRequestHeadBytes)
+        scalar(Settings.maxRequestBodyBytes, maxRequestBodyBytes)
+        scalar(Settings.requestTimeoutSeconds, requestTimeoutSeconds)
+        scalar(Settings.keepAliveSeconds, keepAliveSeconds)
+        scalar(Settings.closeTimeoutSeconds, closeTimeoutSeconds)
+        scalar(Settings.resetBurstPerAddress, resetBurstPerAddress)
+        scalar(Settings.resetRefillSecondsPerAddress, resetRefillSecondsPerAddress)
         scalar(Settings.signInBurstPerAccount, signInBurstPerAccount)
         scalar(Settings.signInRefillSecondsPerAccount, signInRefillSecondsPerAccount)
         scalar(Settings.signInBurstPerAddress, signInBurstPerAddress)

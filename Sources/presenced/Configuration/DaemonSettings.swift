@@ -45,6 +45,12 @@ struct DaemonSettings {
     var signInPerAccount = RateLimit.signInPerAccount
     var signInPerAddress = RateLimit.signInPerAddress
     var logLevel = Logger.Level.info
+    var maxRequestHeadBytes = 8 * 1024
+    var maxRequestBodyBytes = 64 * 1024
+    var requestTimeoutSeconds = 10
+    var keepAliveSeconds = 15
+    var closeTimeoutSeconds = 5
+    var resetPerAddress = RateLimit.resetPerAddress
 
     /// Resolves the sources, highest precedence last: defaults < file < environment < flags.
     /// - Parameters:
@@ -108,6 +114,13 @@ struct DaemonSettings {
         if let x = try v.integer(Settings.signInRefillSecondsPerAccount, 1...86_400) { signInPerAccount.refillMilliseconds = Int64(x) * 1000 }
         if let x = try v.integer(Settings.signInBurstPerAddress, 1...100_000) { signInPerAddress.burst = x }
         if let x = try v.integer(Settings.signInRefillSecondsPerAddress, 1...86_400) { signInPerAddress.refillMilliseconds = Int64(x) * 1000 }
+        if let x = try v.integer(Settings.maxRequestHeadBytes, 1024...65536) { maxRequestHeadBytes = x }
+        if let x = try v.integer(Settings.maxRequestBodyBytes, 1024...1_048_576) { maxRequestBodyBytes = x }
+        if let x = try v.integer(Settings.requestTimeoutSeconds, 1...300) { requestTimeoutSeconds = x }
+        if let x = try v.integer(Settings.keepAliveSeconds, 1...3600) { keepAliveSeconds = x }
+        if let x = try v.integer(Settings.closeTimeoutSeconds, 1...120) { closeTimeoutSeconds = x }
+        if let x = try v.integer(Settings.resetBurstPerAddress, 1...100_000) { resetPerAddress.burst = x }
+        if let x = try v.integer(Settings.resetRefillSecondsPerAddress, 1...86_400) { resetPerAddress.refillMilliseconds = Int64(x) * 1000 }
         if let x = try v.text(Settings.logLevel, allowed: "must be one of trace, debug, info, notice, warning, error, critical",
                               isValid: { Logger.Level(rawValue: $0) != nil }) { logLevel = Logger.Level(rawValue: x)! }
 
@@ -135,6 +148,13 @@ struct DaemonSettings {
         config.server.heartbeatTimeoutMilliseconds = Int64(heartbeatTimeoutSeconds) * 1000
         config.server.shutdownGraceMilliseconds = Int64(shutdownGraceSeconds) * 1000
         config.signInTimeoutSeconds = signInTimeoutSeconds
+        config.server.maxRequestHeadSize = maxRequestHeadBytes
+        config.server.maxRequestBodySize = maxRequestBodyBytes
+        config.server.requestTimeoutMilliseconds = Int64(requestTimeoutSeconds) * 1000
+        config.server.keepAliveTimeoutMilliseconds = Int64(keepAliveSeconds) * 1000
+        config.server.closeTimeoutMilliseconds = Int64(closeTimeoutSeconds) * 1000
+        config.resetLimiter = RateLimiter(perAccount: RateLimit.resetPerAccount, perAddress: resetPerAddress, now: systemMillisecondClock)
+
         config.isEchoEnabled = echo
         config.echoMaxBufferedBytes = echoMaxBufferedBytes
         config.allowedOrigins = allowedOrigins

@@ -37,6 +37,29 @@ enum Settings {
         "shutdown-grace-seconds", "Seconds clients get to finish the close handshake on SIGTERM (keep below systemd's TimeoutStopSec).",
         default: "\(d.shutdownGraceSeconds)")
 
+    // HTTP and close limits
+    static let maxRequestHeadBytes = Setting(
+        "max-request-head-bytes", "The largest HTTP request head (request line and headers); more gets 431.",
+        default: "\(d.maxRequestHeadBytes)")
+    static let maxRequestBodyBytes = Setting(
+        "max-request-body-bytes", "The largest plain HTTP request body (sign-up, password reset); more gets 413.",
+        default: "\(d.maxRequestBodyBytes)")
+    static let requestTimeoutSeconds = Setting(
+        "request-timeout-seconds", "Seconds to send a complete HTTP request before 408 and close.",
+        default: "\(d.requestTimeoutSeconds)")
+    static let keepAliveSeconds = Setting(
+        "keep-alive-seconds", "Seconds an idle keep-alive HTTP connection stays open.",
+        default: "\(d.keepAliveSeconds)")
+    static let closeTimeoutSeconds = Setting(
+        "close-timeout-seconds", "Seconds a peer has to answer the server's Close before the socket is closed.",
+        default: "\(d.closeTimeoutSeconds)")
+    static let resetBurstPerAddress = Setting(
+        "reset-burst-per-address", "Password-reset requests one address may make at once before it is limited.",
+        default: "\(d.resetPerAddress.burst)")
+    static let resetRefillSecondsPerAddress = Setting(
+        "reset-refill-seconds-per-address", "Seconds for one more password-reset request per address once its burst is used.",
+        default: "\(d.resetPerAddress.refillMilliseconds / 1000)")
+
     // Storage
     static let dataDir = Setting("data-dir", "Directory for the SQLite database and the mail spool.", default: d.dataDir)
     static let databaseFile = Setting("database-file", "The SQLite database file.", default: "DATA-DIR/presence.sqlite3")
@@ -102,6 +125,8 @@ enum Settings {
         googleClientId, googleJwksFile, adminToken,
         idleMinutes, disconnectGraceSeconds, debounceMs, ringTimeoutSeconds, subscriber,
         signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
+        maxRequestHeadBytes, maxRequestBodyBytes, requestTimeoutSeconds, keepAliveSeconds, closeTimeoutSeconds,
+        resetBurstPerAddress, resetRefillSecondsPerAddress,
         logLevel,
     ]
 
