@@ -4,6 +4,11 @@ extension ClientLoop {
         guard let session = plan.session else { return }
         switch session.workload {
         case .hold:
+            // Like a real client's heartbeat: acknowledge what arrived, let the last sign-in
+            // announcements land, and acknowledge those too, so what is measured is a settled
+            // session and not events the server must keep for replay.
+            acknowledgeAll()
+            pump(until: now + MonotonicClock.seconds(0.5)) { true }
             acknowledgeAll()
             pump(until: now + plan.holdLimitNanos) { !control.isReleased.load(ordering: .acquiring) }
         case .presence, .chat:
