@@ -12,16 +12,6 @@ extension EventLoop {
         sendMessage(conn, opcode: opcode, payload: payload)
     }
 
-    /// Sends a frame encoded once (see `Frame.encode`) to a connection of this loop, by
-    /// reference: the same bytes serve every recipient. Call only on this loop's thread.
-    public func sendFrame(_ id: ConnectionID, frame: [UInt8]) {
-        guard let conn = connection(id), conn.state == .open else { return }
-        traffic.messagesOut &+= 1
-        traffic.bytesOut &+= UInt64(frame.count)
-        outbound.appendShared(frame, to: conn)
-        markDirty(conn)
-    }
-
     /// Sends a text message `prefix(tag) + body` to a connection of this loop. The body is
     /// shared by reference with every other recipient; only the frame header and the prefix
     /// are written per recipient. Call only on this loop's thread.

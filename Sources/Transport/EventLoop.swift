@@ -11,8 +11,6 @@ public typealias Prefixer = @Sendable (_ tag: UInt64, _ into: inout [UInt8]) -> 
 enum LoopTask: Sendable {
     /// Send one message, encoded on the loop (compressed where negotiated).
     case send(ConnectionID, Opcode, [UInt8])
-    /// Send one frame, already encoded, to many connections of this loop.
-    case broadcast([ConnectionID], [UInt8])
     /// Send a text message made of a short per-recipient prefix and a shared body.
     case deliver(body: [UInt8], to: [(ConnectionID, UInt64)], prefix: Prefixer)
     /// Start the close handshake.
@@ -219,8 +217,6 @@ public final class EventLoop: @unchecked Sendable {
             switch task {
             case .send(let id, let opcode, let bytes):
                 bytes.withUnsafeBytes { send(id, opcode: opcode, payload: $0) }
-            case .broadcast(let ids, let frame):
-                for id in ids { sendFrame(id, frame: frame) }
             case .deliver(let body, let recipients, let prefix):
                 for (id, tag) in recipients { sendText(id, tag: tag, prefix: prefix, body: body) }
             case .close(let id, let code, let reason):

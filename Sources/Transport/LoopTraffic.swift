@@ -11,8 +11,7 @@ public struct LoopTraffic: Sendable, Equatable {
     public var messagesOut: UInt64 = 0
     /// Payload bytes of `messagesIn`, after inflation.
     public var bytesIn: UInt64 = 0
-    /// Payload bytes of `messagesOut`, before compression (a pre-encoded broadcast frame
-    /// counts its frame bytes).
+    /// Payload bytes of `messagesOut`, before compression.
     public var bytesOut: UInt64 = 0
 
     public init() {}

@@ -79,14 +79,6 @@ public final class Server: Sendable {
         loops[id.loop].enqueue(.send(id, opcode, payload))
     }
 
-    /// Sends one frame, encoded once, to many connections from any thread: one task and one
-    /// wake-up per loop, and the bytes are shared, not copied.
-    public func broadcast(_ frame: [UInt8], to ids: [ConnectionID]) {
-        var byLoop = Array(repeating: [ConnectionID](), count: loops.count)
-        for id in ids { byLoop[id.loop].append(id) }
-        for (i, group) in byLoop.enumerated() where !group.isEmpty { loops[i].enqueue(.broadcast(group, frame)) }
-    }
-
     /// Sends `prefix(tag) + body` as one text message to each recipient, from any thread:
     /// one task per loop, the body shared by reference.
     public func deliver(body: [UInt8], to recipients: [(ConnectionID, UInt64)], prefix: @escaping Prefixer) {
@@ -116,16 +108,6 @@ public final class Server: Sendable {
     /// Starts a close handshake from any thread.
     public func close(_ id: ConnectionID, code: CloseCode, reason: String) {
         loops[id.loop].enqueue(.close(id, code, reason))
-    }
-}
-
-/// Encodes whole server frames once, for `Server.broadcast` and `EventLoop.sendFrame`.
-public enum Frame {
-    public static func encode(opcode: Opcode, payload: UnsafeRawBufferPointer) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(payload.count + 10)
-        FrameEncoder.append(opcode: opcode, payload: payload, to: &out)
-        return out
     }
 }
 
