@@ -37,7 +37,7 @@ final class RunningGateway {
 
     /// `POST path` with a JSON body. - Returns: status and decoded body.
     func post(_ path: String, _ body: [String: Any]) throws -> (status: Int, body: [String: Any]) {
-        let c = try WebSocketClient(port: port)
+        let c = try WebSocketClient(port: port, timeoutSeconds: 15)
         let data = try JSONSerialization.data(withJSONObject: body)
         try c.write("POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(data.count)\r\nConnection: close\r\n\r\n")
         try c.write(Array(data))
@@ -55,7 +55,7 @@ final class RunningGateway {
 
     /// Connects and signs in with the password. - Returns: the connection and the reply.
     func signIn(_ name: String, device: String = "desktop", staySignedIn: Bool = false) throws -> (PresenceConnection, [String: Any]) {
-        let c = try PresenceConnection(port: port)
+        let c = try PresenceConnection(port: port, timeoutSeconds: 15)
         let reply = try c.call("signIn", ["method": "password", "email": "\(name)@example.com", "password": Self.password,
                                           "device": device, "staySignedIn": staySignedIn])
         precondition(reply["type"] as? String == "ok", "sign-in failed: \(reply)")
