@@ -98,8 +98,16 @@ extension GatewayRuntime {
     /// Answers a deferred HTTP request with what `work` builds, or its error.
     func respond(_ id: ConnectionID, _ work: () throws -> HTTPResponse) {
         let response: HTTPResponse
-        do { response = try work() } catch { response = HTTPWire.errorResponse(ErrorReply(any: error)) }
+        do { response = try work() } catch { response = HTTPWire.errorResponse(reply(to: error)) }
         server.execute(on: id) { loop in loop.respond(id, with: response) }
+    }
+
+    /// The reply for an error of blocking work; one the client cannot act on (a storage
+    /// failure) is logged, since its reply says only "internal error".
+    func reply(to error: any Error) -> ErrorReply {
+        let reply = ErrorReply(any: error)
+        if reply.httpStatus >= 500 { log.error("request failed", metadata: ["error": "\(error)"]) }
+        return reply
     }
 
     /// A password reset: every live session of the account must sign in again.

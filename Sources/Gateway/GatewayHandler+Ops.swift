@@ -114,7 +114,7 @@ extension GatewayRuntime {
             server.send(target.connection, opcode: .text, payload: bytes)
             if let command { presence.post(.command(command, target: nil)) }
         } catch {
-            server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(any: error)))
+            server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, reply(to: error)))
         }
     }
 
@@ -163,7 +163,7 @@ extension GatewayRuntime {
             presence.post(try sessionStart(result, session: session, resumeToken: resumeToken, secret: secret,
                                            target: target, database: worker.database))
         } catch {
-            signInRefused(target, session: nil, ErrorReply(any: error))
+            signInRefused(target, session: nil, reply(to: error))
         }
     }
 

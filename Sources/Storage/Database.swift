@@ -30,9 +30,11 @@ public final class Database {
     /// - Parameters:
     ///   - path: a file path; `":memory:"` works for throwaway tests but is not WAL.
     ///   - busyTimeoutMilliseconds: how long a write waits for another connection's
-    ///     write transaction before failing with SQLITE_BUSY.
+    ///     write transaction before failing with SQLITE_BUSY. Generous: with fsync'd group
+    ///     commits on a loaded machine 5 s proved too short, and a failed sign-up is worse
+    ///     than a slow one.
     ///   - migrate: whether to apply pending migrations now.
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000, migrate: Bool = true) throws {
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 30_000, migrate: Bool = true) throws {
         self.path = path
         var connection: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
