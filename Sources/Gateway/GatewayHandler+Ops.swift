@@ -22,7 +22,7 @@ extension GatewayHandler {
                 return
             }
             states[id] = .signingIn(.resume)
-            runtime.presence.post(.resume(token, lastSeq: lastSeq, target: target))
+            runtime.presence.offer(.resume(token, lastSeq: lastSeq, target: target), replyTo: target)
         case (.signIn, _), (.resume, _):
             reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.alreadySignedIn)), on: loop)
         case (_, .awaitingSignIn), (_, .signingIn):
@@ -30,7 +30,7 @@ extension GatewayHandler {
         case (let op, .subscriber(let session)):
             switch op {
             case .subscribe, .unsubscribe, .logOut, .heartbeat:
-                runtime.presence.post(.command(op.presenceCommand(for: session)!, target: target))
+                runtime.presence.offer(.command(op.presenceCommand(for: session)!, target: target), replyTo: target)
             default:
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.wrongSessionKind)), on: loop)
             }
@@ -80,7 +80,7 @@ extension GatewayHandler {
                 }
             }
         case .logOut:
-            runtime.presence.post(.command(.signOut(session), target: target))
+            runtime.presence.offer(.command(.signOut(session), target: target), replyTo: target)
             if let deviceToken {
                 // Logging out revokes this device's "stay signed in" token.
                 runtime.accounts.submit { worker in _ = try? worker.service.logOut(deviceToken: deviceToken) }
@@ -88,14 +88,15 @@ extension GatewayHandler {
         case .invite:
             let call = runtime.newCallID()
             guard let command = op.presenceCommand(for: session, newCall: call) else { return }
-            runtime.presence.post(.command(command, target: target, reply: ReplyEncoder.invite(id: target.requestID, call: call)))
+            runtime.presence.offer(.command(command, target: target, reply: ReplyEncoder.invite(id: target.requestID, call: call)),
+                                   replyTo: target)
         default:
             guard let command = op.presenceCommand(for: session) else {
                 runtime.server.send(target.connection, opcode: .text,
                                     payload: ReplyEncoder.error(id: target.requestID, ErrorReply(WireError.unknownOp(op.name))))
                 return
             }
-            runtime.presence.post(.command(command, target: target))
+            runtime.presence.offer(.command(command, target: target), replyTo: target)
         }
     }
 }
@@ -121,9 +122,15 @@ extension GatewayRuntime {
     /// Checks a credential on an account worker, loads what the core needs (contacts, chosen
     /// status, unread backlog) and hands the session to the presence thread.
     ///
-    /// A device-token sign-in (the storm after a restart) writes only its token rotation,
-    /// and that write goes through the storage writer's group commit instead of a
-    /// transaction (and an fsync) of its own; the reply waits for the commit.
+    /// The backlog is read by the storage writer, in line with the commits of new messages,
+    /// and the session is posted to the presence thread from there. So a message commits
+    /// either before the read (it is in the backlog, and its live delivery found no
+    /// session) or after it (its `messageCommitted` reaches the presence thread after the
+    /// sign-in, and is delivered live): never neither.
+    ///
+    /// A device-token sign-in (the storm after a restart) rotates its token in the same
+    /// writer job, through the group commit instead of a transaction (and an fsync) of its
+    /// own; the reply waits for the commit.
     func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String, worker: AccountWorker) {
         do {
             let session = newSessionID()
@@ -131,7 +138,6 @@ extension GatewayRuntime {
             var rng = SystemRandomNumberGenerator()
             for i in secret.indices { secret[i] = rng.next() }
             let resumeToken = ResumeToken(session: session, secret: secret)
-            let result: SignInResult
             switch credential {
             case .subscriber(let key):
                 guard let subscriber = configuration.subscribers[key] else { throw WireError.invalidSubscriberKey }
@@ -139,38 +145,72 @@ extension GatewayRuntime {
                                         principal: .subscriber(name: subscriber.name, allowed: subscriber.allowed.sorted { $0.email < $1.email }))
                 presence.post(.signInSubscriber(session, allowed: subscriber.allowed, target: target, reply: reply,
                                                 link: SessionLink(connection: target.connection, resumeSecret: secret, user: nil, deviceToken: nil)))
-                return
             case .password(let email, let password, let device, let stay):
-                result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
-                                                   staySignedIn: stay, sourceAddress: remoteAddress)
+                let result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
+                                                       staySignedIn: stay, sourceAddress: remoteAddress)
+                let start = try sessionStart(result, session: session, resumeToken: resumeToken, secret: secret,
+                                             target: target, database: worker.database)
+                startWithBacklog(start) { _ in true }
             case .deviceToken(let token, _):
                 let pending = try worker.service.prepareSignIn(deviceToken: token, sourceAddress: remoteAddress)
                 let start = try sessionStart(pending.result, session: session, resumeToken: resumeToken, secret: secret,
                                              target: target, database: worker.database)
-                writer.submit({ db in try pending.rotate(in: db) }) { [self] rotated in
-                    guard case .success(true) = rotated else {
-                        if case .success(false) = rotated { configuration.signInLimiter.record(account: nil, address: remoteAddress) }
-                        signInRefused(target, session: nil, ErrorReply(AccountsError.invalidDeviceToken))
-                        return
+                startWithBacklog(start) { [self] db in
+                    guard try pending.rotate(in: db) else {
+                        configuration.signInLimiter.record(account: nil, address: remoteAddress)
+                        throw AccountsError.invalidDeviceToken
                     }
-                    presence.post(start)
+                    return true
                 }
-                return
             case .google(let idToken, let device, let stay):
-                result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
-                                                   staySignedIn: stay, sourceAddress: remoteAddress)
+                let result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
+                                                       staySignedIn: stay, sourceAddress: remoteAddress)
+                let start = try sessionStart(result, session: session, resumeToken: resumeToken, secret: secret,
+                                             target: target, database: worker.database)
+                startWithBacklog(start) { _ in true }
             }
-            presence.post(try sessionStart(result, session: session, resumeToken: resumeToken, secret: secret,
-                                           target: target, database: worker.database))
         } catch {
             signInRefused(target, session: nil, reply(to: error))
         }
     }
 
-    /// What the presence thread needs to start a user's session: the sign-in with contacts,
-    /// chosen status and backlog read from storage, and the reply to send first.
+    /// A user's sign-in as far as a worker can take it: everything but the backlog.
+    struct SessionStart: Sendable {
+        var request: SignIn
+        var target: ReplyTarget
+        var reply: SignInReply
+        var link: SessionLink
+    }
+
+    /// Runs `prepare` (a token rotation, say) and the backlog read in one storage-writer
+    /// job, then posts the sign-in to the presence thread from the writer thread, in order
+    /// with message commits (see `signIn`).
+    private func startWithBacklog(_ start: SessionStart, prepare: @escaping @Sendable (Database) throws -> Bool) {
+        let user = start.request.user
+        writer.submit({ db -> [MessageRecord] in
+            _ = try prepare(db)
+            return try MessageStore(db).undelivered(to: user.email, limit: 1000)
+        }) { [self] result in
+            switch result {
+            case .success(let records):
+                var start = start
+                let wall = presence.clock.mapping()
+                start.request.backlog = records.compactMap { m -> ChatMessage? in
+                    guard let from = UserID(email: m.sender), let to = UserID(email: m.recipient) else { return nil }
+                    return ChatMessage(id: MessageID(UInt64(m.id)), sender: from, recipient: to, clientMessageID: m.clientMessageID,
+                                       body: m.body, sentAt: wall.core(wallMilliseconds: m.createdAt))
+                }
+                presence.post(.signIn(start.request, target: start.target, reply: start.reply, link: start.link))
+            case .failure(let error):
+                signInRefused(start.target, session: nil, reply(to: error))
+            }
+        }
+    }
+
+    /// What the presence thread needs to start a user's session, but the backlog: the
+    /// sign-in with contacts and chosen status read from storage, and the reply to send first.
     func sessionStart(_ result: SignInResult, session: SessionID, resumeToken: ResumeToken, secret: [UInt8],
-                      target: ReplyTarget, database: Database) throws -> PresenceInput {
+                      target: ReplyTarget, database: Database) throws -> SessionStart {
         guard let user = UserID(email: result.profile.id) else { throw WireError.invalidEmail(field: "email") }
         let device = Presence.DeviceKind(result.deviceKind)
         let contacts = try ContactStore(database).contacts(of: user.email).compactMap { record -> ContactEntry? in
@@ -180,18 +220,15 @@ extension GatewayRuntime {
             case .pending: return ContactEntry(user: peer, state: record.requestedBy == user.email ? .requestedByMe : .requestedByThem)
             }
         }
-        let backlog = try MessageStore(database).undelivered(to: user.email, limit: 1000).compactMap { m -> ChatMessage? in
-            guard let from = UserID(email: m.sender), let to = UserID(email: m.recipient) else { return nil }
-            return ChatMessage(id: MessageID(UInt64(m.id)), sender: from, recipient: to, clientMessageID: m.clientMessageID,
-                               body: m.body, sentAt: Instant(milliseconds: m.createdAt))
-        }
+        // Only used when the core has never known this user's choice: the core's own value
+        // is always newer (see `PresenceCore.signIn`).
         let chosen = try PresenceStore(database).chosenStatus(of: user.email).flatMap(ChosenStatus.init(wireName:)) ?? .online
         let request = SignIn(session: session, user: user, device: device, chosenStatus: chosen,
-                             isOfflineMailEnabled: result.profile.wantsOfflineEmail, contacts: contacts, backlog: backlog)
+                             isOfflineMailEnabled: result.profile.wantsOfflineEmail, contacts: contacts, backlog: [])
         let reply = SignInReply(session: session, resumeToken: resumeToken,
                                 principal: .user(WireProfile(result.profile), device: device, deviceToken: result.deviceToken))
-        return .signIn(request, target: target, reply: reply,
-                       link: SessionLink(connection: target.connection, resumeSecret: secret, user: user, deviceToken: result.deviceToken,
-                                         device: device))
+        return SessionStart(request: request, target: target, reply: reply,
+                            link: SessionLink(connection: target.connection, resumeSecret: secret, user: user,
+                                              deviceToken: result.deviceToken, device: device))
     }
 }

@@ -20,6 +20,18 @@ public enum Effect: Equatable, Sendable {
     case persistMissedCall(MissedCall)
     /// Queue the "you have new messages" e-mail. At most one per offline period.
     case sendOfflineMail(OfflineMail)
+    /// Answer every `send` request waiting on this sender's client message ID, whether or
+    /// not the sending session is still connected (or exists at all): the gateway's table
+    /// of waiting requests is emptied by this effect and nothing else.
+    case answerSend(sender: UserID, clientMessageID: String, outcome: SendOutcome)
+}
+
+/// How a `send` ended.
+public enum SendOutcome: Hashable, Sendable {
+    /// Committed; the acknowledgement the sender gets.
+    case accepted(ChatAck)
+    /// The commit failed; nothing was stored.
+    case failed
 }
 
 /// One recipient of a delivered event.

@@ -2,8 +2,10 @@
 //
 // 1. `send` checks the contact, dedupes by (sender, client message ID) and emits
 //    `persistMessage`. Nothing is delivered yet.
-// 2. `messageCommitted` acks the sender, delivers to every session of the recipient
-//    (hidden or not) and to the sender's other sessions.
+// 2. `messageCommitted` acks the sender first (`answerSend`, then `chatAccepted`), then
+//    delivers to every session of the recipient (hidden or not) and to the sender's
+//    other sessions. Acking first keeps the sender's timing the same whether the
+//    recipient is signed in, hidden or logged out.
 // 3. A recipient with no session gets it in the backlog of their next sign-in; the first
 //    such message of an offline period also queues the one notification e-mail.
 
@@ -21,7 +23,9 @@ extension PresenceCore {
             pendingMessages[ticket]?.senderSession = session  // ack the retrying session
             return
         case .committed(let ack)?:
-            send(.chatAccepted(ack), toSlot: slot, into: &effects)  // the same ack again
+            // The same ack again.
+            effects.append(.answerSend(sender: users[sender.i].id, clientMessageID: clientMessageID, outcome: .accepted(ack)))
+            send(.chatAccepted(ack), toSlot: slot, into: &effects)
             return
         case nil:
             break
@@ -52,9 +56,10 @@ extension PresenceCore {
         let ack = ChatAck(clientMessageID: pending.clientMessageID, messageID: id, receipt: receipt)
         users[sender.i].sendWindow?.record(pending.clientMessageID, .committed(ack))
 
-        send(.chat(message), toSessionsOf: recipient, into: &effects)
+        effects.append(.answerSend(sender: users[sender.i].id, clientMessageID: pending.clientMessageID, outcome: .accepted(ack)))
         let senderSlot = slotBySession[pending.senderSession]
         if let senderSlot { send(.chatAccepted(ack), toSlot: senderSlot, into: &effects) }
+        send(.chat(message), toSessionsOf: recipient, into: &effects)
         send(.chat(message), toSessionsOf: sender, except: senderSlot, into: &effects)
 
         if users[recipient.i].sessions.isEmpty {
@@ -66,6 +71,7 @@ extension PresenceCore {
     mutating func messageFailed(_ ticket: MessageTicket, into effects: inout [Effect]) throws(PresenceError) {
         guard let pending = pendingMessages.removeValue(forKey: ticket) else { throw .unknownMessageTicket }
         users[pending.sender.i].sendWindow?.forget(pending.clientMessageID)
+        effects.append(.answerSend(sender: users[pending.sender.i].id, clientMessageID: pending.clientMessageID, outcome: .failed))
         send(.chatFailed(clientMessageID: pending.clientMessageID), toSession: pending.senderSession, into: &effects)
     }
 

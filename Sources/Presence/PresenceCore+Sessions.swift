@@ -6,8 +6,13 @@ extension PresenceCore {
         guard slotBySession[request.session] == nil else { throw .sessionAlreadyExists }
         let user = intern(request.user)
         if users[user.i].sessions.isEmpty {
-            // Storage's choice only counts when no session holds a newer one in memory.
-            users[user.i].chosen = request.chosenStatus
+            // Storage's choice only counts when the core has never known one for this user:
+            // the core's value is always the newest (its write may still be committing,
+            // or may have failed), so "hide, log out, sign in" stays hidden.
+            if !users[user.i].isChosenKnown {
+                users[user.i].chosen = request.chosenStatus
+                users[user.i].isChosenKnown = true
+            }
             users[user.i].isOfflineMailSent = false  // the offline period is over
         }
         users[user.i].offlineMail = request.isOfflineMailEnabled ? .enabled : .disabled
@@ -63,9 +68,11 @@ extension PresenceCore {
         let slot = try slot(of: session)
         guard sequence <= sessions[slot]!.replay.lastSequence else { throw .sequenceAhead }
         guard sessions[slot]!.replay.canReplay(after: sequence) else {
-            // Contacts see nothing if the client signs in afresh within the debounce window.
+            // One truthful answer: the resume is refused (not accepted and then closed),
+            // the session ends, and the connection stays open for a fresh sign-in.
+            // Contacts see nothing if that sign-in comes within the debounce window.
             endSession(slot, closing: .resumeImpossible, callEnd: .connectionLost, into: &effects)
-            return
+            throw .resumeImpossible
         }
         sessions[slot]!.connection = .connected
         acknowledge(slot, through: sequence, into: &effects)

@@ -1,4 +1,5 @@
-/// Why the core refused a command. A refused command changed nothing. `code` is the one
+/// Why the core refused a command. A refused command changed nothing (except
+/// `resumeImpossible`, which ends the session it names). `code` is the one
 /// place that names each error for the wire protocol, which answers with it and keeps the
 /// connection open.
 ///
@@ -38,6 +39,10 @@ public enum PresenceError: Error, Hashable, Sendable {
     case alreadyInCall
     /// A subscriber asked for a user outside its allowed set.
     case notPermitted
+    /// `resume` came too far behind: the events it missed are no longer kept. Unlike the
+    /// other refusals this one does change state: the session it named has ended (its
+    /// effects must be carried out), and the client signs in afresh.
+    case resumeImpossible
 
     /// A stable, machine-readable name for the wire protocol.
     public var code: String {
@@ -58,6 +63,7 @@ public enum PresenceError: Error, Hashable, Sendable {
         case .callStateMismatch: "call_state_mismatch"
         case .alreadyInCall: "already_in_call"
         case .notPermitted: "not_permitted"
+        case .resumeImpossible: "resume_impossible"
         }
     }
 }

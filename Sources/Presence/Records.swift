@@ -21,6 +21,9 @@ struct Reveal: Sendable {
 struct UserRecord: Sendable {
     let id: UserID
     var chosen: ChosenStatus = .online
+    /// Whether `chosen` was set in this process (loaded at a sign-in or chosen by the
+    /// user); once it is, storage's copy is never newer.
+    var isChosenKnown = false
     var offlineMail: OfflineMailPreference = .unknown
     /// Slots of the user's sessions, live or in grace.
     var sessions: [Int] = []

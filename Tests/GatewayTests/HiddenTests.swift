@@ -12,7 +12,10 @@ import Testing
     /// - Parameter bobLeaves: how Bob disappears (hides, or logs out).
     /// - Returns: every message Alice received after Bob left, as raw text.
     func aliceTranscript(_ bobLeaves: (PresenceConnection) throws -> Void, bobGotChat: inout Bool) throws -> [String] {
-        let g = try RunningGateway { $0.clock = { Instant(milliseconds: 1_800_000_000_000) } }
+        let g = try RunningGateway {
+            $0.clock = { Instant(milliseconds: 1_800_000_000_000) }
+            $0.monotonicClock = { Instant(milliseconds: 5_000_000) }
+        }
         for n in ["alice", "bob"] { try g.signUp(n) }
         let (alice, _) = try g.signIn("alice")
         let (bob, _) = try g.signIn("bob")

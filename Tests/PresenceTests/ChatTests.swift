@@ -25,6 +25,57 @@ struct ChatTests {
         #expect(world.events(to: a, in: world.last) == [.chatAccepted(ChatAck(clientMessageID: "m-1", messageID: MessageID(41), receipt: .delivered))])
         #expect(world.events(to: aPhone, in: world.last) == [chat])  // the sender's other device
         #expect(world.sideEffects(in: world.last) == [])
+        // The sender is answered first, before anything is queued for the recipient.
+        let ack = ChatAck(clientMessageID: "m-1", messageID: MessageID(41), receipt: .delivered)
+        #expect(world.last.first == .answerSend(sender: user("a@x.io"), clientMessageID: "m-1", outcome: .accepted(ack)))
+    }
+
+    @Test func testSenderIsAnsweredFirstAndAlikeForAHiddenOrALoggedOutRecipient() throws {
+        // What the sender's side sees (answers, and the order of everything before the
+        // recipient's copy) must not depend on whether the recipient is signed in hidden.
+        func senderSide(recipientHidden: Bool) throws -> [Effect] {
+            var world = World()
+            let a = try world.signIn("a@x.io", 1, contacts: ["b@x.io"])
+            if recipientHidden {
+                let b = try world.signIn("b@x.io", 2, contacts: ["a@x.io"])
+                try world.run(.setStatus(b, .hidden))
+            }
+            try world.run(.send(a, to: user("b@x.io"), clientMessageID: "m-1", body: "hello"))
+            try world.run(.messageCommitted(world.lastTicket!, MessageID(7)))
+            // The prefix up to the first effect meant for the recipient.
+            return Array(world.last.prefix { effect in
+                if case .deliver(.chat, _) = effect { return false }
+                return true
+            })
+        }
+        // answerSend, then chatAccepted to the sending session, before anything else.
+        // (Sequences differ: in one world the sender saw the recipient sign in.)
+        func shape(_ effects: [Effect]) -> [Effect] {
+            effects.prefix(2).map { effect in
+                if case .deliver(let event, let to) = effect { return .deliver(event, to: to.map { Delivery(session: $0.session, sequence: 0) }) }
+                return effect
+            }
+        }
+        let hidden = try senderSide(recipientHidden: true)
+        let loggedOut = try senderSide(recipientHidden: false)
+        #expect(hidden.count == 2)
+        #expect(shape(hidden) == shape(loggedOut))
+        #expect(shape(hidden).map { if case .answerSend = $0 { "answer" } else { "deliver" } } == ["answer", "deliver"])
+    }
+
+    @Test func testSendIsAnsweredEvenWhenTheSendingSessionIsGone() throws {
+        var world = World()
+        let a = try world.signIn("a@x.io", 1, contacts: ["b@x.io"])
+        try world.run(.send(a, to: user("b@x.io"), clientMessageID: "m-1", body: "hello"))
+        let ticket = world.lastTicket!
+        try world.run(.signOut(a))
+        try world.run(.messageCommitted(ticket, MessageID(3)))
+        #expect(world.sendAnswers(in: world.last) == [
+            .answerSend(sender: user("a@x.io"), clientMessageID: "m-1",
+                        outcome: .accepted(ChatAck(clientMessageID: "m-1", messageID: MessageID(3), receipt: .stored)))])
+        try world.run(.send(try world.signIn("a@x.io", 2, contacts: ["b@x.io"]), to: user("b@x.io"), clientMessageID: "m-2", body: "x"))
+        try world.run(.messageFailed(world.lastTicket!))
+        #expect(world.sendAnswers(in: world.last) == [.answerSend(sender: user("a@x.io"), clientMessageID: "m-2", outcome: .failed)])
     }
 
     @Test func testRetriedSendIsStoredOnceAndAckedAgain() throws {

@@ -38,8 +38,11 @@ struct ResumeTests {
             try world.run(.setStatus(b, .busy))
             try world.run(.setStatus(b, .online))
         }
-        try world.run(.resume(a, lastSeenSequence: 2))
+        // One truthful answer: refused, not accepted and then closed. The session ends.
+        #expect(world.refusal(.resume(a, lastSeenSequence: 2)) == .resumeImpossible)
         #expect(world.sideEffects(in: world.last) == [.close(a, reason: .resumeImpossible)])
+        #expect(world.deliveries(to: a, in: world.last).isEmpty)
+        #expect(world.refusal(.resume(a, lastSeenSequence: 2)) == .unknownSession)
         #expect(CloseReason.resumeImpossible.clientAction == .signInAgain)
     }
 
@@ -58,7 +61,7 @@ struct ResumeTests {
         try world.run(.heartbeat(a, lastSeenSequence: 3))
         try world.run(.connectionLost(a))
         // A client cannot resume from before what it acknowledged.
-        try world.run(.resume(a, lastSeenSequence: 1))
+        #expect(world.refusal(.resume(a, lastSeenSequence: 1)) == .resumeImpossible)
         #expect(world.sideEffects(in: world.last) == [.close(a, reason: .resumeImpossible)])
     }
 

@@ -44,4 +44,23 @@ struct StatusTests {
         try world.run(.setStatus(a, .online))
         #expect(world.last.isEmpty)
     }
+
+    @Test func testTheCoresNewerChoiceWinsOverAStaleStoredOneAtTheNextSignIn() throws {
+        // "Hide, log out, sign in" before the hidden choice committed (or after its write
+        // failed): storage still says online, and the core's newer value must win.
+        var world = World()
+        let w = try world.signIn("w@x.io", 9, contacts: ["a@x.io"])
+        let a = try world.signIn("a@x.io", 1, contacts: ["w@x.io"])
+        try world.run(.setStatus(a, .hidden))
+        try world.run(.signOut(a))
+        let again = try world.signIn("a@x.io", 2, chosen: .online, contacts: ["w@x.io"])
+        #expect(world.events(to: again, in: world.last).first.map { event -> ChosenStatus? in
+            if case .snapshot(let s) = event { return s.chosenStatus }
+            return nil
+        } == .hidden)
+        #expect(world.presence(of: "a@x.io", seenBy: w).last == .offline)
+        // Positive control: choosing online now does reach the contact.
+        try world.run(.setStatus(again, .online))
+        #expect(world.presence(of: "a@x.io", seenBy: w).last == .online)
+    }
 }

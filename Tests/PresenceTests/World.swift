@@ -85,8 +85,19 @@ struct World {
     }
 
     /// Effects other than deliveries, e.g. persist and mail effects, from `effects`.
+    /// Everything but deliveries and `send` answers (what goes back to clients).
     func sideEffects(in effects: [Effect]? = nil) -> [Effect] {
-        (effects ?? log).filter { if case .deliver = $0 { return false } else { return true } }
+        (effects ?? log).filter {
+            switch $0 {
+            case .deliver, .answerSend: false
+            default: true
+            }
+        }
+    }
+
+    /// The `send` answers, in order.
+    func sendAnswers(in effects: [Effect]? = nil) -> [Effect] {
+        (effects ?? log).filter { if case .answerSend = $0 { true } else { false } }
     }
 
     /// The ticket of the most recent `persistMessage`.

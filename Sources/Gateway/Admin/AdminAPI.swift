@@ -64,18 +64,18 @@ enum AdminAPI {
 
     // MARK: - Responses (built on the presence thread)
 
-    static func sessions(_ list: [SessionSummary]) -> HTTPResponse {
+    static func sessions(_ list: [SessionSummary], wall: WallTimeMapping) -> HTTPResponse {
         var json = JSONWriter()
         json.beginObject()
         json.key("sessions")
         json.beginArray()
-        for s in list { write(s, into: &json) }
+        for s in list { write(s, wall: wall, into: &json) }
         json.endArray()
         json.endObject()
         return HTTPWire.jsonResponse(200, json.bytes)
     }
 
-    static func explanation(_ e: PresenceExplanation?, of user: UserID) -> HTTPResponse {
+    static func explanation(_ e: PresenceExplanation?, of user: UserID, wall: WallTimeMapping) -> HTTPResponse {
         guard let e else {
             return HTTPWire.errorResponse(ErrorReply(code: "unknown_user", message: "\(user.email) has no presence on this gateway.",
                                                      httpStatus: 404))
@@ -90,13 +90,13 @@ enum AdminAPI {
         json.key("rule"); json.string(e.rule)
         json.key("sessions")
         json.beginArray()
-        for s in e.sessions { write(s, into: &json) }
+        for s in e.sessions { write(s, wall: wall, into: &json) }
         json.endArray()
         json.endObject()
         return HTTPWire.jsonResponse(200, json.bytes)
     }
 
-    static func write(_ s: SessionSummary, into json: inout JSONWriter) {
+    static func write(_ s: SessionSummary, wall: WallTimeMapping, into json: inout JSONWriter) {
         json.beginObject()
         json.key("session"); json.string(String(s.session.rawValue))
         json.key("user")
@@ -104,7 +104,7 @@ enum AdminAPI {
         json.key("device"); json.string(s.device.wireName)
         json.key("connected"); json.bool(s.isConnected)
         json.key("idle"); json.bool(s.isIdle)
-        json.key("lastActivity"); json.number(s.lastActivity.milliseconds)
+        json.key("lastActivity"); json.number(wall.wall(s.lastActivity).milliseconds)
         json.endObject()
     }
 }

@@ -35,6 +35,8 @@ struct GatewayMetrics: Sendable {
     let outboxDepth: CoreMetrics.Gauge
     /// `presence_storage_commit_seconds`: one group commit (BEGIN through COMMIT).
     let storageCommit: CoreMetrics.Timer
+    /// `presence_overloaded_total`: client ops refused `overloaded` (presence mailbox full).
+    let overloaded: CoreMetrics.Counter
 
     static let fanOutLabel = "presence_fanout_seconds"
     static let storageCommitLabel = "presence_storage_commit_seconds"
@@ -77,6 +79,7 @@ struct GatewayMetrics: Sendable {
         }
         outboxDepth = CoreMetrics.Gauge(label: "presence_outbox_depth", factory: f)
         storageCommit = CoreMetrics.Timer(label: Self.storageCommitLabel, factory: f)
+        overloaded = CoreMetrics.Counter(label: "presence_overloaded_total", factory: f)
     }
 
     /// `presence_closes_total{code}` for one close code; callers cache it (see `GatewayHandler`).

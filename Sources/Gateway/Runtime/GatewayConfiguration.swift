@@ -16,9 +16,15 @@ public struct GatewayConfiguration: Sendable {
     public var presence = PresenceConfiguration()
     /// Password policy, reset lifetime, mail templates.
     public var accounts = AccountsConfiguration()
-    /// The presence clock (milliseconds since the epoch). Tests freeze it to compare
-    /// transcripts byte for byte.
-    public var clock: @Sendable () -> Instant = { PresenceThread.wallClock() }
+    /// The wall clock of timestamps on the wire (milliseconds since the epoch). Tests
+    /// freeze it, with `monotonicClock`, to compare transcripts byte for byte, or step it
+    /// to show that deadlines do not follow it.
+    public var clock: @Sendable () -> Instant = PresenceClock.systemWall
+    /// The clock of every presence deadline: it never steps. See `PresenceClock`.
+    public var monotonicClock: @Sendable () -> Instant = PresenceClock.systemMonotonic
+    /// Inputs that may wait for the presence thread before client ops are refused with
+    /// `overloaded` (see `Mailbox`).
+    public var presenceMailboxCapacity = 65_536
     /// Password hashing cost (scrypt); tests lower it.
     public var passwordHasher = PasswordHasher()
     /// Threads for blocking account work (scrypt costs ~32 MiB and ~100 ms each).

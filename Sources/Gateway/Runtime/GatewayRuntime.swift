@@ -90,11 +90,12 @@ final class GatewayRuntime: @unchecked Sendable {
     }
 
     /// Stores a chat message; `done` runs after its COMMIT (on the writer thread).
-    func commitMessage(_ message: OutgoingMessage, done: @escaping @Sendable (Result<Int64, any Error>) -> Void) {
+    /// - Parameter sentAt: the wall-clock time of `message.sentAt` (a monotonic instant).
+    func commitMessage(_ message: OutgoingMessage, sentAt: Instant, done: @escaping @Sendable (Result<Int64, any Error>) -> Void) {
         writer.submit({ db in
             try MessageStore(db).append(sender: message.sender.email, recipient: message.recipient.email,
                                         clientMessageID: message.clientMessageID, body: message.body,
-                                        at: message.sentAt.milliseconds).id
+                                        at: sentAt.milliseconds).id
         }, completion: done)
     }
 

@@ -26,6 +26,8 @@ enum PresenceInput: Sendable {
     case connectionLost(SessionID, ConnectionID)
     /// An operator's question (see `AdminAPI`); the answer goes to `respond`.
     case inspect(AdminAPI.Query, respond: @Sendable (HTTPResponse) -> Void)
+    /// Counts of the thread's own tables, for tests and diagnostics.
+    case probe(@Sendable (PresenceThread.Counts) -> Void)
     /// Stop after draining the queue.
     case stop
 }
@@ -42,16 +44,16 @@ struct SessionLink: Sendable {
     var device: Presence.DeviceKind? = nil
 }
 
-/// The one thread that owns the presence core. Inputs arrive on a queue; the thread applies
-/// them with the wall-clock time, sleeps until the core's next deadline, and carries out
+/// The one thread that owns the presence core. Inputs arrive in a bounded `Mailbox`; the
+/// thread applies them at the monotonic time (`PresenceClock`), sleeps until the core's
+/// next deadline, and carries out
 /// every effect: deliveries are encoded once and handed to the event loops, writes go to the
 /// storage writer (acks only after COMMIT), mail to the account workers.
 ///
-/// `@unchecked Sendable`: `inbox` is a `Mutex`; `core`, `links`, `pendingSends` and
+/// `@unchecked Sendable`: `inbox` is thread-safe; `core`, `links`, `waitingSends` and
 /// `effects` are touched only by the thread started in `start()`.
 final class PresenceThread: @unchecked Sendable {
-    private let inbox = Mutex<[PresenceInput]>([])
-    private let condition = NSCondition()
+    private let inbox: Mailbox<PresenceInput>
     private var core: PresenceCore
     private var links: [SessionID: SessionLink] = [:]
     /// `send` requests waiting for their commit, by sender and client message ID: the reply
@@ -71,21 +73,17 @@ final class PresenceThread: @unchecked Sendable {
     private let finished = DispatchGroup()
     private let log = Logger(label: "presence")
 
-    private let clock: @Sendable () -> Instant
+    let clock: PresenceClock
 
     init(configuration: PresenceConfiguration, runtime: GatewayRuntime) {
-        clock = runtime.configuration.clock
-        core = PresenceCore(configuration: configuration, now: clock())
+        clock = PresenceClock(wall: runtime.configuration.clock, monotonic: runtime.configuration.monotonicClock)
+        inbox = Mailbox(capacity: runtime.configuration.presenceMailboxCapacity)
+        core = PresenceCore(configuration: configuration, now: clock.monotonic())
         self.runtime = runtime
     }
 
-    func now() -> Instant { clock() }
-
-    static func wallClock() -> Instant {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Instant(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
-    }
+    /// The core's time: monotonic, never the wall clock.
+    func now() -> Instant { clock.monotonic() }
 
     func start() {
         finished.enter()
@@ -97,13 +95,24 @@ final class PresenceThread: @unchecked Sendable {
         t.start()
     }
 
-    /// Queues an input from any thread.
+    /// Queues an input whose number is bounded by something already admitted (a commit
+    /// result, a lost connection, a sign-in the accounts accepted): never refused.
     func post(_ input: PresenceInput) {
-        inbox.withLock { $0.append(input) }
-        condition.lock()
-        condition.signal()
-        condition.unlock()
+        inbox.postAdmitted(input)
     }
+
+    /// Queues a client's op, or answers it `overloaded` when the mailbox is full: a flood
+    /// of ops waits in no unbounded queue.
+    func offer(_ input: PresenceInput, replyTo target: ReplyTarget) {
+        do { try inbox.post(input) } catch {
+            runtime.metrics.overloaded.increment()
+            runtime.server.send(target.connection, opcode: .text,
+                                payload: ReplyEncoder.error(id: target.requestID, ErrorReply(WireError.overloaded)))
+        }
+    }
+
+    /// Inputs waiting now (a gauge).
+    var backlog: Int { inbox.count }
 
     func stop() {
         post(.stop)
@@ -113,18 +122,10 @@ final class PresenceThread: @unchecked Sendable {
     private func run() {
         var batch: [PresenceInput] = []
         while true {
-            inbox.withLock { swap(&batch, &$0) }
+            // Sleep at most until the core's next deadline (a relative, monotonic wait).
+            let wait = core.nextDeadline.map { Int(clamping: max(0, $0.milliseconds - now().milliseconds)) } ?? 60_000
+            inbox.receive(into: &batch, timeoutMilliseconds: min(wait, 60_000))
             if batch.isEmpty {
-                condition.lock()
-                if inbox.withLock({ $0.isEmpty }) {
-                    if let due = core.nextDeadline {
-                        let wait = Double(max(0, due.milliseconds - now().milliseconds)) / 1000
-                        condition.wait(until: Date(timeIntervalSinceNow: min(wait, 60)))
-                    } else {
-                        condition.wait(until: Date(timeIntervalSinceNow: 60))
-                    }
-                }
-                condition.unlock()
                 core.advance(to: now(), into: &effects)
                 perform()
                 continue
@@ -179,7 +180,10 @@ final class PresenceThread: @unchecked Sendable {
                     runtime.server.send(target.connection, opcode: .text, payload: reply ?? ReplyEncoder.ok(id: target.requestID))
                 }
             } catch {
-                if let sendKey { waitingSends[sendKey]?.removeLast() }
+                if let sendKey {
+                    waitingSends[sendKey]?.removeLast()
+                    if waitingSends[sendKey]?.isEmpty == true { waitingSends[sendKey] = nil }
+                }
                 if let target { runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error))) }
             }
         case .resume(let token, let lastSeq, let target):
@@ -190,6 +194,8 @@ final class PresenceThread: @unchecked Sendable {
             }
             let old = link.connection
             link.connection = target.connection
+            // A refusal (`resume_impossible`) ends the session: its close effect then finds
+            // the old link, never this connection, which stays open for a fresh sign-in.
             if start(.resume(token.session, lastSeenSequence: lastSeq), session: token.session, link: link, target: target,
                      reply: ReplyEncoder.resume(id: target.requestID, session: token.session), at: time),
                let old, old != target.connection {
@@ -203,9 +209,9 @@ final class PresenceThread: @unchecked Sendable {
         case .inspect(let query, let respond):
             switch query {
             case .sessions:
-                respond(AdminAPI.sessions(core.sessionSummaries))
+                respond(AdminAPI.sessions(core.sessionSummaries, wall: clock.mapping()))
             case .explain(let user):
-                respond(AdminAPI.explanation(core.explain(user), of: user))
+                respond(AdminAPI.explanation(core.explain(user), of: user, wall: clock.mapping()))
             case .kick(let session):
                 do {
                     try core.apply(.signOut(session), at: time, into: &effects)
@@ -214,9 +220,18 @@ final class PresenceThread: @unchecked Sendable {
                     respond(HTTPWire.errorResponse(ErrorReply(error)))
                 }
             }
+        case .probe(let respond):
+            respond(Counts(sessions: core.sessionCount, links: links.count, waitingSends: waitingSends.count))
         case .stop:
             return
         }
+    }
+
+    /// Sizes of the presence thread's tables.
+    struct Counts: Sendable {
+        var sessions: Int
+        var links: Int
+        var waitingSends: Int
     }
 
     /// Starts (or resumes) a session on a connection: the core first, and only if it agrees
@@ -261,7 +276,7 @@ final class PresenceThread: @unchecked Sendable {
         case .persistChosenStatus(let user, let status):
             runtime.write { db in _ = try PresenceStore(db).setChosenStatus(of: user.email, to: status.wireName) }
         case .persistContact(let record):
-            let now = now().milliseconds
+            let now = clock.wall().milliseconds
             runtime.write { db in
                 let store = ContactStore(db)
                 switch record.state {
@@ -276,7 +291,7 @@ final class PresenceThread: @unchecked Sendable {
                 }
             }
         case .persistMessage(let message):
-            runtime.commitMessage(message) { [self] result in
+            runtime.commitMessage(message, sentAt: clock.mapping().wall(message.sentAt)) { [self] result in
                 switch result {
                 case .success(let id): post(.command(.messageCommitted(message.ticket, MessageID(UInt64(id))), target: nil))
                 case .failure: post(.command(.messageFailed(message.ticket), target: nil))
@@ -285,28 +300,19 @@ final class PresenceThread: @unchecked Sendable {
         case .markDelivered(let id, _):
             runtime.write { db in _ = try MessageStore(db).markDelivered(ids: [Int64(id.rawValue)]) }
         case .persistMissedCall(let call):
+            let at = clock.mapping().wall(call.at).milliseconds
             runtime.write { db in
                 try PresenceStore(db).recordMissedCall(callID: Int64(call.call.rawValue), caller: call.caller.email,
-                                                       callee: call.callee.email, at: call.at.milliseconds)
+                                                       callee: call.callee.email, at: at)
             }
         case .sendOfflineMail(let mail):
             runtime.queueOfflineMail(mail)
+        case .answerSend(let sender, let clientMessageID, let outcome):
+            answerSends(SendKey(sender: sender, clientMessageID: clientMessageID), outcome)
         }
     }
 
     private func deliver(_ event: Event, _ deliveries: [Delivery]) {
-        // The requests behind a committed (or failed) send get their reply now, never before.
-        switch event {
-        case .chatAccepted(let ack):
-            answerSends(ack.clientMessageID, deliveries) { ReplyEncoder.chatAccepted(id: $0, ack) }
-        case .chatFailed(let clientMessageID):
-            answerSends(clientMessageID, deliveries) {
-                ReplyEncoder.error(id: $0, ErrorReply(code: "storage_failed", message: "The message was not stored; send it again.",
-                                                      httpStatus: 503))
-            }
-        default:
-            break
-        }
         var recipients: [(ConnectionID, UInt64)] = []
         recipients.reserveCapacity(deliveries.count)
         for d in deliveries {
@@ -314,16 +320,26 @@ final class PresenceThread: @unchecked Sendable {
         }
         guard !recipients.isEmpty else { return }
         // Encoded once for every recipient; each gets only its own `{"seq":N,` prefix.
-        let body = EventEncoder.encodeEventBody(event)
+        // Timestamps leave as wall-clock time (`PresenceClock`).
+        let body = EventEncoder.encodeEventBody(event, wallOffset: clock.mapping().offset)
         runtime.server.deliver(body: body, to: recipients) { seq, buffer in EventEncoder.eventPrefix(seq: seq, into: &buffer) }
         hasDelivered = true
     }
 
-    private func answerSends(_ clientMessageID: String, _ deliveries: [Delivery], _ reply: (String) -> [UInt8]) {
-        for d in deliveries {
-            guard let sender = links[d.session]?.user,
-                  let targets = waitingSends.removeValue(forKey: SendKey(sender: sender, clientMessageID: clientMessageID)) else { continue }
-            for t in targets { runtime.server.send(t.connection, opcode: .text, payload: reply(t.requestID)) }
+    /// Answers every request waiting on this send, from whichever sessions, whether or not
+    /// any of them is still connected, and forgets the key: the one place entries leave.
+    private func answerSends(_ key: SendKey, _ outcome: SendOutcome) {
+        guard let targets = waitingSends.removeValue(forKey: key) else { return }
+        for t in targets {
+            let reply: [UInt8]
+            switch outcome {
+            case .accepted(let ack):
+                reply = ReplyEncoder.chatAccepted(id: t.requestID, ack)
+            case .failed:
+                reply = ReplyEncoder.error(id: t.requestID, ErrorReply(code: "storage_failed", message: "The message was not stored; send it again.",
+                                                                      httpStatus: 503))
+            }
+            runtime.server.send(t.connection, opcode: .text, payload: reply)
         }
     }
 }

@@ -39,6 +39,7 @@ public struct ErrorReply: Error, Hashable, Sendable {
         case .notFound: status = 404
         case .methodNotAllowed: status = 405
         case .internalError(let seconds): status = 500; retryAfter = seconds
+        case .overloaded: status = 503; retryAfter = 1
         default: break
         }
         self.init(code: error.code, message: error.message, retryAfterSeconds: retryAfter, field: error.field,
@@ -47,7 +48,7 @@ public struct ErrorReply: Error, Hashable, Sendable {
 
     /// A refusal of the presence core.
     public init(_ error: PresenceError) {
-        self.init(code: error.code, message: Self.message(for: error), httpStatus: error == .notPermitted ? 403 : 409)
+        self.init(code: error.code, message: Self.message(for: error), httpStatus: error == .notPermitted ? 403 : error == .resumeImpossible ? 410 : 409)
     }
 
     /// A refusal of the account service. Its `code`, `message` and `httpStatus` decide.
@@ -89,6 +90,7 @@ public struct ErrorReply: Error, Hashable, Sendable {
         case .callStateMismatch: "The call is not in a state that allows this."
         case .alreadyInCall: "You are already in a call."
         case .notPermitted: "You are not allowed to watch one of these users."
+        case .resumeImpossible: "The events missed since the connection dropped are gone; sign in again."
         }
     }
 }

@@ -9,13 +9,15 @@ import Presence
 /// starts with `"type"`, so the prefix's trailing comma is always right.
 public enum EventEncoder {
     /// The event as JSON, without its opening brace and without `seq`; it ends with `}`.
-    public static func encodeEventBody(_ event: Event) -> [UInt8] {
+    /// - Parameter wallOffset: added to every timestamp (`lastSeen`, `sentAt`): the core
+    ///   keeps monotonic instants, the wire carries wall-clock time (`WallTimeMapping`).
+    public static func encodeEventBody(_ event: Event, wallOffset: Int64 = 0) -> [UInt8] {
         var json = JSONWriter(capacity: 128)
         switch event {
         case .snapshot(let snapshot):
             json.key("type"); json.string("snapshot")
             json.key("status"); json.string(snapshot.chosenStatus.wireName)
-            json.key("contacts"); writePresenceList(snapshot.contacts, into: &json)
+            json.key("contacts"); writePresenceList(snapshot.contacts, wallOffset: wallOffset, into: &json)
             json.key("incoming"); writeUsers(snapshot.incomingRequests, into: &json)
             json.key("outgoing"); writeUsers(snapshot.outgoingRequests, into: &json)
         case .ownStatus(let status):
@@ -24,7 +26,7 @@ public enum EventEncoder {
         case .presence(let user, let view):
             json.key("type"); json.string("presence")
             json.key("user"); json.string(user.email)
-            writeView(view, into: &json)
+            writeView(view, wallOffset: wallOffset, into: &json)
         case .contactRequestReceived(let from):
             json.key("type"); json.string("contactRequest")
             json.key("from"); json.string(from.email)
@@ -34,13 +36,13 @@ public enum EventEncoder {
         case .contactAdded(let user, let view):
             json.key("type"); json.string("contactAdded")
             json.key("user"); json.string(user.email)
-            writeView(view, into: &json)
+            writeView(view, wallOffset: wallOffset, into: &json)
         case .contactRemoved(let user):
             json.key("type"); json.string("contactRemoved")
             json.key("user"); json.string(user.email)
         case .chat(let message):
             json.key("type"); json.string("chat")
-            writeMessageFields(message, into: &json)
+            writeMessageFields(message, wallOffset: wallOffset, into: &json)
         case .chatAccepted(let ack):
             json.key("type"); json.string("chatAccepted")
             json.key("clientMessageId"); json.string(ack.clientMessageID)
@@ -74,7 +76,7 @@ public enum EventEncoder {
             json.key("reason"); json.string(reason.wireName)
         case .subscriptionSnapshot(let users):
             json.key("type"); json.string("subscriptionSnapshot")
-            json.key("users"); writePresenceList(users, into: &json)
+            json.key("users"); writePresenceList(users, wallOffset: wallOffset, into: &json)
         case .subscriptionEnded(let user):
             json.key("type"); json.string("subscriptionEnded")
             json.key("user"); json.string(user.email)
@@ -130,19 +132,19 @@ public enum EventEncoder {
     // MARK: - Shared shapes
 
     /// `"status":…` and, only while offline and known, `"lastSeen":ms`.
-    static func writeView(_ view: PresenceView, into json: inout JSONWriter) {
+    static func writeView(_ view: PresenceView, wallOffset: Int64 = 0, into json: inout JSONWriter) {
         json.key("status"); json.string(view.status.wireName)
         if let lastSeen = view.lastSeen {
-            json.key("lastSeen"); json.number(lastSeen.milliseconds)
+            json.key("lastSeen"); json.number(lastSeen.milliseconds &+ wallOffset)
         }
     }
 
-    static func writePresenceList(_ list: [ContactPresence], into json: inout JSONWriter) {
+    static func writePresenceList(_ list: [ContactPresence], wallOffset: Int64 = 0, into json: inout JSONWriter) {
         json.beginArray()
         for entry in list {
             json.beginObject()
             json.key("user"); json.string(entry.user.email)
-            writeView(entry.view, into: &json)
+            writeView(entry.view, wallOffset: wallOffset, into: &json)
             json.endObject()
         }
         json.endArray()
@@ -155,13 +157,13 @@ public enum EventEncoder {
     }
 
     /// The members of a chat message, shared by the `chat` event and `history` pages.
-    static func writeMessageFields(_ message: ChatMessage, into json: inout JSONWriter) {
+    static func writeMessageFields(_ message: ChatMessage, wallOffset: Int64 = 0, into json: inout JSONWriter) {
         json.key("messageId"); json.number(message.id.rawValue)
         json.key("from"); json.string(message.sender.email)
         json.key("to"); json.string(message.recipient.email)
         json.key("clientMessageId"); json.string(message.clientMessageID)
         json.key("body"); json.string(message.body)
-        json.key("sentAt"); json.number(message.sentAt.milliseconds)
+        json.key("sentAt"); json.number(message.sentAt.milliseconds &+ wallOffset)
     }
 
     /// A call payload is the compact JSON text the decoder produced from the client's

@@ -47,6 +47,9 @@ public enum WireError: Error, Hashable, Sendable {
     case methodNotAllowed
     /// The server failed (storage, a bug). Safe to retry after `retryAfterSeconds`.
     case internalError(retryAfterSeconds: Int?)
+    /// Too much work is queued for the presence thread; the op was not carried out.
+    /// Safe to retry after a second.
+    case overloaded
 
     /// The stable snake_case code of the error.
     public var code: String {
@@ -72,6 +75,7 @@ public enum WireError: Error, Hashable, Sendable {
         case .notFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"
         case .internalError: "internal_error"
+        case .overloaded: "overloaded"
         }
     }
 
@@ -99,6 +103,7 @@ public enum WireError: Error, Hashable, Sendable {
         case .notFound: "There is nothing at this address."
         case .methodNotAllowed: "This address does not accept this method."
         case .internalError: "The server could not complete the request. Try again."
+        case .overloaded: "The server is too busy to take this now; nothing was done. Try again shortly."
         }
     }
 
