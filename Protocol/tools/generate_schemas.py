@@ -193,7 +193,7 @@ def main():
     write("closing", "closing", "Sent just before an application close (4000-4999).",
           {"type": {"const": "closing"}, "code": {"type": "integer", "minimum": 4000, "maximum": 4999},
            "reason": {"enum": ["signed_out", "session_expired", "resume_impossible", "reauthenticate", "account_deleted",
-                               "sign_in_timeout"]},
+                               "sign_in_timeout", "heartbeat_timeout", "too_many_sessions"]},
            "advice": {"enum": ["reconnectAndResume", "signInAgain", "stop"]}, "message": {"type": "string"}},
           ["type", "code", "reason", "advice", "message"])
 

@@ -21,7 +21,7 @@ public final class Gateway: Sendable {
     public init(configuration: GatewayConfiguration) throws {
         let runtime = try GatewayRuntime(configuration: configuration)
         self.runtime = runtime
-        runtime.presence = PresenceThread(configuration: configuration.presence, runtime: runtime)
+        runtime.presence = PresenceThread(configuration: configuration.effectivePresence, runtime: runtime)
         var handlers: [GatewayHandler] = []
         runtime.server = try Server(configuration: configuration.server) { _ in
             let h = GatewayHandler(runtime: runtime)

@@ -51,10 +51,7 @@ public final class GatewayHandler: ConnectionHandler {
     init(runtime: GatewayRuntime) {
         self.runtime = runtime
         let c = runtime.configuration
-        // Clients heartbeat a little more often than the transport would ping them, so a
-        // healthy client is never pinged.
-        let heartbeat = max(1, Int(c.server.heartbeatIntervalMilliseconds / 1000) - 5)
-        hello = ServerHello(server: "presenced/0.1.0", heartbeatSeconds: heartbeat,
+        hello = ServerHello(server: "presenced/0.1.0", heartbeatSeconds: c.clientHeartbeatSeconds,
                             resumeWindowSeconds: Int(c.presence.disconnectGrace.components.seconds),
                             signInTimeoutSeconds: c.signInTimeoutSeconds).encoded()
     }

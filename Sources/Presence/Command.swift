@@ -128,3 +128,21 @@ public enum ContactState: Hashable, Sendable {
     /// The other side asked; this side has not answered.
     case requestedByThem
 }
+
+extension Command {
+    /// The session that sent this command, if a client did (not for storage outcomes or
+    /// account changes). Anything from a session counts as hearing from it.
+    var session: SessionID? {
+        switch self {
+        case .signIn, .signInSubscriber, .messageCommitted, .messageFailed, .changeProfile, .deleteAccount,
+             .connectionLost, .resume:
+            nil
+        case .signOut(let s), .heartbeat(let s, _), .activity(let s), .setStatus(let s, _),
+             .requestContact(let s, _), .acceptContact(let s, _), .declineContact(let s, _), .removeContact(let s, _),
+             .send(let s, _, _, _), .invite(let s, _, _, _), .ringing(let s, _), .accept(let s, _, _),
+             .decline(let s, _), .cancel(let s, _), .hangUp(let s, _), .signal(let s, _, _),
+             .subscribe(let s, _), .unsubscribe(let s, _):
+            s
+        }
+    }
+}

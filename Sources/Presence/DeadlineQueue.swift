@@ -12,6 +12,8 @@ enum DeadlineKind: Hashable, Sendable {
     case ringTimeout(CallID)
     /// Some reveal of a hidden user may have run out.
     case revealCheck(UserRef)
+    /// Check whether a connected session has been silent too long. At most one per session.
+    case silenceCheck(slot: Int, generation: UInt32)
 }
 
 /// The core's pending deadlines, earliest first: a binary min-heap, ties broken by

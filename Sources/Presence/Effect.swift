@@ -77,12 +77,17 @@ public enum CloseReason: Hashable, Sendable {
     case reauthenticate
     /// The account was deleted.
     case accountDeleted
+    /// Nothing, not even a heartbeat, arrived for `PresenceConfiguration.silenceTimeout`.
+    case heartbeatTimeout
+    /// The user signed in on more devices than `PresenceConfiguration.maxSessionsPerUser`;
+    /// this was the oldest session.
+    case sessionLimit
 
     /// What the client should do next.
     public var clientAction: ClientAction {
         switch self {
-        case .signedOut, .accountDeleted: .stop
-        case .sessionExpired, .resumeImpossible: .signInAgain
+        case .signedOut, .accountDeleted, .sessionLimit: .stop
+        case .sessionExpired, .resumeImpossible, .heartbeatTimeout: .signInAgain
         case .reauthenticate: .reauthenticate
         }
     }

@@ -147,3 +147,25 @@ public enum CallEndReason: Hashable, Sendable {
     /// The other party's session ended (grace expired, signed out, closed).
     case connectionLost
 }
+
+extension Event {
+    /// Roughly the bytes this event pins while a session's replay ring holds it: its
+    /// variable parts (bodies, payloads, lists) plus a fixed 64 for the rest. What the
+    /// ring's byte bound (`PresenceConfiguration.replayByteCapacity`) counts.
+    var replayCost: Int {
+        switch self {
+        case .chat(let m):
+            64 + m.body.utf8.count + m.clientMessageID.utf8.count + m.sender.email.utf8.count + m.recipient.email.utf8.count
+        case .snapshot(let s):
+            64 + 48 * s.contacts.count + 32 * (s.incomingRequests.count + s.outgoingRequests.count)
+        case .subscriptionSnapshot(let list):
+            64 + 48 * list.count
+        case .callIncoming(_, _, let payload), .callAccepted(_, let payload), .callSignal(_, let payload):
+            64 + payload.utf8.count
+        case .chatAccepted(let ack):
+            64 + ack.clientMessageID.utf8.count
+        default:
+            64
+        }
+    }
+}

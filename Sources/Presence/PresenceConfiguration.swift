@@ -20,6 +20,18 @@ public struct PresenceConfiguration: Hashable, Sendable {
     /// Events kept per session for resume. A client further behind than this must sign in
     /// afresh. Default 256.
     public var replayCapacity: Int
+    /// Bytes of events (`Event.replayCost`) kept per session for resume, whatever their
+    /// number: 256 chats of 16 KiB would otherwise pin 4 MiB per session. Default 64 KiB.
+    /// Chats are durable, so a client past this signs in afresh and reads them from the
+    /// backlog.
+    public var replayByteCapacity: Int
+    /// A connected session from which nothing (not even a `heartbeat`) arrives for this long
+    /// ends with `CloseReason.heartbeatTimeout`. `.zero` turns the check off. The gateway
+    /// sets it to two heartbeat intervals. Default off.
+    public var silenceTimeout: Duration
+    /// Sessions one user may hold (live or in grace). A sign-in beyond it ends the user's
+    /// oldest session (one in grace first) with `CloseReason.sessionLimit`. Default 10.
+    public var maxSessionsPerUser: Int
     /// Client message IDs remembered per sender for retry deduplication. Default 256.
     public var dedupeWindow: Int
     /// The largest chat body, in UTF-8 bytes. Default 16 KiB.
@@ -33,6 +45,9 @@ public struct PresenceConfiguration: Hashable, Sendable {
         ringTimeout: Duration = .seconds(45),
         revealDuration: Duration = .seconds(600),
         replayCapacity: Int = 256,
+        replayByteCapacity: Int = 65_536,
+        silenceTimeout: Duration = .zero,
+        maxSessionsPerUser: Int = 10,
         dedupeWindow: Int = 256,
         maxMessageBytes: Int = 16_384
     ) {
@@ -42,6 +57,9 @@ public struct PresenceConfiguration: Hashable, Sendable {
         self.ringTimeout = ringTimeout
         self.revealDuration = revealDuration
         self.replayCapacity = replayCapacity
+        self.replayByteCapacity = replayByteCapacity
+        self.silenceTimeout = silenceTimeout
+        self.maxSessionsPerUser = maxSessionsPerUser
         self.dedupeWindow = dedupeWindow
         self.maxMessageBytes = maxMessageBytes
     }

@@ -19,10 +19,12 @@ extension PresenceCore {
         mergeContacts(of: user, request.contacts)
 
         let slot = allocateSlot(for: SessionRecord(
-            id: request.session, owner: user, device: request.device, lastActivity: now,
-            replay: ReplayBuffer(capacity: configuration.replayCapacity)))
+            id: request.session, owner: user, device: request.device, lastActivity: now, lastHeard: now,
+            replay: newReplayBuffer()))
         users[user.i].sessions.append(slot)
         scheduleIdleCheck(slot, at: now.adding(idleAfterMilliseconds))
+        scheduleSilenceCheck(slot)
+        enforceSessionLimit(of: user, keeping: slot, into: &effects)
 
         send(.snapshot(snapshot(for: user)), toSlot: slot, into: &effects)
         // The backlog is marked delivered only when a heartbeat acknowledges it.
@@ -75,6 +77,8 @@ extension PresenceCore {
             throw .resumeImpossible
         }
         sessions[slot]!.connection = .connected
+        sessions[slot]!.lastHeard = now
+        scheduleSilenceCheck(slot)
         acknowledge(slot, through: sequence, into: &effects)
         for missed in sessions[slot]!.replay.events(after: sequence) {
             effects.append(.deliver(missed.event, to: [Delivery(session: session, sequence: missed.sequence)]))
@@ -167,6 +171,56 @@ extension PresenceCore {
             }
         } else {
             scheduleIdleCheck(slot, at: due)
+        }
+    }
+}
+
+// MARK: - Bounded per-session resources
+
+extension PresenceCore {
+    func newReplayBuffer() -> ReplayBuffer {
+        ReplayBuffer(capacity: configuration.replayCapacity, byteCapacity: configuration.replayByteCapacity)
+    }
+
+    /// Anything from the session counts as hearing from it (heartbeats included).
+    mutating func noteHeard(_ session: SessionID) {
+        guard let slot = slotBySession[session] else { return }
+        sessions[slot]!.lastHeard = now
+    }
+
+    mutating func scheduleSilenceCheck(_ slot: Int) {
+        guard silenceMilliseconds > 0, !sessions[slot]!.isSilenceCheckScheduled else { return }
+        sessions[slot]!.isSilenceCheckScheduled = true
+        deadlines.insert(at: sessions[slot]!.lastHeard.adding(silenceMilliseconds),
+                         .silenceCheck(slot: slot, generation: slotGenerations[slot]))
+    }
+
+    /// Like the idle check: hearing from the session does not move the queued check; the
+    /// check re-arms itself for the latest word. A session in its grace period is not
+    /// checked (it has no connection to be silent on); `resume` re-arms it.
+    mutating func checkSilence(_ slot: Int, into effects: inout [Effect]) {
+        sessions[slot]!.isSilenceCheckScheduled = false
+        guard sessions[slot]!.isConnected else { return }
+        if now >= sessions[slot]!.lastHeard.adding(silenceMilliseconds) {
+            endSession(slot, closing: .heartbeatTimeout, callEnd: .connectionLost, into: &effects)
+        } else {
+            scheduleSilenceCheck(slot)
+        }
+    }
+
+    /// Ends the user's oldest sessions beyond `maxSessionsPerUser`: those in their grace
+    /// period first, then the least recently heard. Never `keeping` (the new sign-in).
+    mutating func enforceSessionLimit(of user: UserRef, keeping: Int, into effects: inout [Effect]) {
+        let limit = max(1, configuration.maxSessionsPerUser)
+        while users[user.i].sessions.count > limit {
+            let candidates = users[user.i].sessions.filter { $0 != keeping }
+            let oldest = candidates.min { a, b in
+                let sa = sessions[a]!, sb = sessions[b]!
+                if sa.isConnected != sb.isConnected { return !sa.isConnected }
+                return sa.lastHeard < sb.lastHeard
+            }
+            guard let oldest else { return }
+            endSession(oldest, closing: .sessionLimit, callEnd: .connectionLost, into: &effects)
         }
     }
 }

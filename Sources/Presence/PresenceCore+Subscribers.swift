@@ -10,10 +10,10 @@ extension PresenceCore {
         var refs = Set<UserRef>()
         refs.reserveCapacity(allowed.count)
         for user in allowed { refs.insert(intern(user)) }
-        var record = SessionRecord(id: session, owner: nil, device: .web, lastActivity: now,
-                                   replay: ReplayBuffer(capacity: configuration.replayCapacity))
+        var record = SessionRecord(id: session, owner: nil, device: .web, lastActivity: now, lastHeard: now,
+                                   replay: newReplayBuffer())
         record.allowed = refs
-        _ = allocateSlot(for: record)
+        scheduleSilenceCheck(allocateSlot(for: record))
     }
 
     /// All or nothing: one user outside the allowed set refuses the whole request. The

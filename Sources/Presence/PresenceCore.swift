@@ -26,6 +26,7 @@ public struct PresenceCore: Sendable {
     let debounceMilliseconds: Int64
     let ringMilliseconds: Int64
     let revealMilliseconds: Int64
+    let silenceMilliseconds: Int64
 
     var users: [UserRecord] = []
     var userRefs: [UserID: UserRef] = [:]
@@ -53,6 +54,7 @@ public struct PresenceCore: Sendable {
         debounceMilliseconds = max(0, configuration.debounce.wholeMilliseconds)
         ringMilliseconds = max(0, configuration.ringTimeout.wholeMilliseconds)
         revealMilliseconds = max(0, configuration.revealDuration.wholeMilliseconds)
+        silenceMilliseconds = max(0, configuration.silenceTimeout.wholeMilliseconds)
     }
 
     /// When the core next needs `advance(to:into:)`, or `nil` if nothing is pending. Never
@@ -72,6 +74,7 @@ public struct PresenceCore: Sendable {
     ///   carried out.
     public mutating func apply(_ command: Command, at time: Instant, into effects: inout [Effect]) throws(PresenceError) {
         advance(to: time, into: &effects)
+        if let session = command.session { noteHeard(session) }
         switch command {
         case .signIn(let request): try signIn(request, into: &effects)
         case .signInSubscriber(let session, let allowed): try signInSubscriber(session, allowed: allowed, into: &effects)

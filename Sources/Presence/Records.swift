@@ -67,8 +67,11 @@ struct SessionRecord: Sendable {
     let device: DeviceKind
     var connection = SessionConnection.connected
     var lastActivity: Instant
+    /// When anything (a heartbeat included) last arrived from this session.
+    var lastHeard: Instant
     var isIdle = false
     var isIdleCheckScheduled = false
+    var isSilenceCheckScheduled = false
     var replay: ReplayBuffer
     /// Subscribers only: who it may watch, and who it watches.
     var allowed: Set<UserRef> = []

@@ -9,22 +9,37 @@ struct ReplayBuffer: Sendable {
     private var start = 0
     private(set) var count = 0
     let capacity: Int
+    /// The most `Event.replayCost` bytes held; the oldest events go first past it.
+    let byteCapacity: Int
+    /// `replayCost` of the events held.
+    private(set) var bytes = 0
     /// The sequence the next event gets. Sequences start at 1; 0 means "nothing seen".
     private(set) var nextSequence: UInt64 = 1
 
-    init(capacity: Int) {
+    init(capacity: Int, byteCapacity: Int = .max) {
         self.capacity = max(0, capacity)
+        self.byteCapacity = max(0, byteCapacity)
     }
 
     /// The highest sequence handed out so far (0 for none).
     var lastSequence: UInt64 { nextSequence - 1 }
 
-    /// Records `event` and returns its sequence. When full, the oldest event is forgotten.
+    /// Records `event` and returns its sequence. When full (by count or by bytes), the
+    /// oldest events are forgotten; an event larger than the whole byte budget is not kept
+    /// (a resume from before it is then impossible, and the client signs in afresh).
     mutating func append(_ event: Event) -> UInt64 {
         let sequence = nextSequence
         nextSequence += 1
         guard capacity > 0 else { return sequence }
+        let cost = event.replayCost
+        guard cost <= byteCapacity else {
+            dropAll()
+            return sequence
+        }
+        while count > 0, bytes + cost > byteCapacity { dropOldest() }
+        bytes += cost
         if count == capacity {
+            bytes -= storage[start].replayCost
             storage[start] = event
             start = (start + 1) % capacity
             return sequence
@@ -67,14 +82,32 @@ struct ReplayBuffer: Sendable {
         let dropping = Int(min(sequence - oldest + 1, UInt64(count)))
         for _ in 0..<dropping {
             body(storage[start])
+            bytes -= storage[start].replayCost
             start = (start + 1) % capacity
         }
         count -= dropping
-        if count == 0 {
-            // Release the ring too: a session whose client has everything owns no buffer,
-            // which is most sessions most of the time. The next event allocates it again.
-            storage = []
-            start = 0
-        }
+        if count == 0 { releaseStorage() }
+    }
+
+    /// Forgets the oldest event (the client may not have it: a resume from before it is
+    /// no longer possible).
+    private mutating func dropOldest() {
+        bytes -= storage[start].replayCost
+        start = (start + 1) % capacity
+        count -= 1
+        if count == 0 { releaseStorage() }
+    }
+
+    private mutating func dropAll() {
+        count = 0
+        releaseStorage()
+    }
+
+    /// A session whose client has everything owns no buffer, which is most sessions most
+    /// of the time. The next event allocates it again.
+    private mutating func releaseStorage() {
+        storage = []
+        start = 0
+        bytes = 0
     }
 }

@@ -123,6 +123,8 @@ import WebSocket
         (.reauthenticate, .reauthenticate, 4003, .signInAgain),
         (.accountDeleted, .accountDeleted, 4004, .stop),
         (nil, .signInTimeout, 4005, .signInAgain),
+        (.heartbeatTimeout, .heartbeatTimeout, 4006, .signInAgain),
+        (.sessionLimit, .tooManySessions, 4007, .stop),
     ]
 
     @Test(arguments: closeTable.indices)

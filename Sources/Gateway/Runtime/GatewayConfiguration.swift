@@ -76,3 +76,18 @@ public struct GatewayConfiguration: Sendable {
     var databasePath: String { databaseFile ?? (dataDirectory as NSString).appendingPathComponent("presence.sqlite3") }
     var spoolPath: String { mailSpoolDirectory ?? (dataDirectory as NSString).appendingPathComponent("mail") }
 }
+
+extension GatewayConfiguration {
+    /// The application heartbeat interval told to clients in `hello`: a little under the
+    /// transport's ping interval, so a healthy client is never pinged.
+    public var clientHeartbeatSeconds: Int { max(1, Int(server.heartbeatIntervalMilliseconds / 1000) - 5) }
+
+    /// The presence tunables as the core runs them: the silence timeout, unless set, is
+    /// two client heartbeat intervals (a session that sends nothing for that long is
+    /// closed with 4006).
+    var effectivePresence: PresenceConfiguration {
+        var p = presence
+        if p.silenceTimeout == .zero { p.silenceTimeout = .seconds(2 * clientHeartbeatSeconds) }
+        return p
+    }
+}

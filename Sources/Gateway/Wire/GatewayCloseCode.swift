@@ -31,6 +31,12 @@ public enum GatewayCloseCode: UInt16, Hashable, Sendable, CaseIterable {
     case accountDeleted = 4004
     /// The connection did not sign in (or resume) within the sign-in timeout after `hello`.
     case signInTimeout = 4005
+    /// Nothing, not even a `heartbeat`, arrived for two heartbeat intervals
+    /// (`CloseReason.heartbeatTimeout`).
+    case heartbeatTimeout = 4006
+    /// A sign-in on another device went past the per-user session limit, and this was the
+    /// oldest session (`CloseReason.sessionLimit`).
+    case tooManySessions = 4007
 
     /// The code for a reason the presence core closes a session with.
     public init(_ reason: CloseReason) {
@@ -40,6 +46,8 @@ public enum GatewayCloseCode: UInt16, Hashable, Sendable, CaseIterable {
         case .resumeImpossible: self = .resumeImpossible
         case .reauthenticate: self = .reauthenticate
         case .accountDeleted: self = .accountDeleted
+        case .heartbeatTimeout: self = .heartbeatTimeout
+        case .sessionLimit: self = .tooManySessions
         }
     }
 
@@ -56,6 +64,8 @@ public enum GatewayCloseCode: UInt16, Hashable, Sendable, CaseIterable {
         case .reauthenticate: "reauthenticate"
         case .accountDeleted: "account_deleted"
         case .signInTimeout: "sign_in_timeout"
+        case .heartbeatTimeout: "heartbeat_timeout"
+        case .tooManySessions: "too_many_sessions"
         }
     }
 
@@ -68,14 +78,16 @@ public enum GatewayCloseCode: UInt16, Hashable, Sendable, CaseIterable {
         case .reauthenticate: "Your account changed. Sign in again to apply the change."
         case .accountDeleted: "Your account was deleted."
         case .signInTimeout: "No sign-in arrived in time."
+        case .heartbeatTimeout: "Nothing arrived from this device for two heartbeat intervals. Sign in again."
+        case .tooManySessions: "You signed in on too many devices; this one, the oldest, was signed out."
         }
     }
 
     /// What the client must do next.
     public var advice: ReconnectAdvice {
         switch self {
-        case .signedOut, .accountDeleted: .stop
-        case .sessionExpired, .resumeImpossible, .reauthenticate, .signInTimeout: .signInAgain
+        case .signedOut, .accountDeleted, .tooManySessions: .stop
+        case .sessionExpired, .resumeImpossible, .reauthenticate, .signInTimeout, .heartbeatTimeout: .signInAgain
         }
     }
 

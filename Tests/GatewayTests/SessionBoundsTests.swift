@@ -1,0 +1,90 @@
+import Foundation
+@testable import Gateway
+import Presence
+import PresenceClient
+import Testing
+
+/// Bounded per-session resources, end to end: heartbeat enforcement (4006), the per-user
+/// session limit (4007) and the replay ring's byte bound.
+@Suite(.serialized) struct SessionBoundsTests {
+    /// Reads until the server closes; - Returns: the `closing` notice and the close code.
+    func closing(_ c: PresenceConnection) throws -> (notice: [String: Any]?, code: UInt16?) {
+        var notice: [String: Any]?
+        while true {
+            do {
+                let m = try c.next()
+                if m["type"] as? String == "closing" { notice = m }
+            } catch let closed as PresenceConnection.Closed {
+                return (notice, closed.code)
+            }
+        }
+    }
+
+    @Test func aSessionThatSendsNothingForTwoHeartbeatsIsClosedWith4006() throws {
+        let g = try RunningGateway { $0.presence.silenceTimeout = .seconds(1) }
+        for n in ["alice", "bob"] { try g.signUp(n) }
+        let (silent, _) = try g.signIn("alice")
+        let (beating, _) = try g.signIn("bob")
+        let started = Date()
+        // Bob heartbeats every 300 ms for 2.5 s; Alice sends nothing.
+        while Date().timeIntervalSince(started) < 2.5 {
+            #expect(try beating.call("heartbeat", ["lastSeq": 0])["type"] as? String == "ok")
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        let (notice, code) = try closing(silent)
+        #expect(code == 4006)
+        #expect(notice?["code"] as? Int == 4006)
+        // Positive control: the heartbeating session is still signed in and answering.
+        #expect(try beating.call("activity")["type"] as? String == "ok")
+    }
+
+    @Test func aSignInPastTheSessionLimitSignsOutTheOldestWith4007() throws {
+        let g = try RunningGateway { $0.presence.maxSessionsPerUser = 2 }
+        try g.signUp("alice")
+        let (first, _) = try g.signIn("alice")
+        let (second, _) = try g.signIn("alice")
+        let (third, _) = try g.signIn("alice")
+        let (notice, code) = try closing(first)
+        #expect(code == 4007)
+        #expect(notice?["reason"] as? String == "too_many_sessions")
+        #expect(try second.call("activity")["type"] as? String == "ok")
+        #expect(try third.call("activity")["type"] as? String == "ok")
+    }
+
+    @Test func theReplayRingIsBoundedInBytesAndChatsStillArriveThroughTheBacklog() throws {
+        let g = try RunningGateway { $0.presence.replayByteCapacity = 4_000 }
+        for n in ["alice", "bob"] { try g.signUp(n) }
+        var (alice, reply) = try g.signIn("alice")
+        let (bob, _) = try g.signIn("bob")
+        try g.befriend((alice, "alice"), (bob, "bob"))
+        let body = String(repeating: "b", count: 1_500)
+
+        func dropAndMiss(_ chats: Int) throws -> (token: String, lastSeq: Int) {
+            let token = try #require(reply["resumeToken"] as? String)
+            _ = try alice.call("heartbeat", ["lastSeq": RuntimeRaceTests.highestSeq(alice)])
+            let lastSeq = RuntimeRaceTests.highestSeq(alice)
+            try alice.socket.send(.close, [0x03, 0xE8])
+            _ = alice.socket.serverClosedConnection()
+            for i in 0..<chats {
+                #expect(try bob.call("send", ["to": "alice@example.com", "clientMessageId": "m\(lastSeq)-\(i)", "body": body])["type"] as? String == "ok")
+            }
+            return (token, lastSeq)
+        }
+        // Positive control: two chats (about 3 KB) fit, and the resume replays them.
+        var (token, lastSeq) = try dropAndMiss(2)
+        alice = try PresenceConnection(port: g.port, timeoutSeconds: 10)
+        #expect(try alice.call("resume", ["resumeToken": token, "lastSeq": lastSeq])["type"] as? String == "ok")
+        _ = try alice.event("chat")
+        _ = try alice.event("chat")
+        reply["resumeToken"] = token
+        // Three chats (about 4.6 KB) do not: the resume is refused, and a fresh sign-in
+        // gets all three from storage's backlog.
+        (token, lastSeq) = try dropAndMiss(3)
+        alice = try PresenceConnection(port: g.port, timeoutSeconds: 10)
+        let refused = try alice.call("resume", ["resumeToken": token, "lastSeq": lastSeq])
+        #expect(refused["code"] as? String == "resume_impossible")
+        #expect(try alice.call("signIn", ["method": "password", "email": "alice@example.com",
+                                          "password": RunningGateway.password, "device": "desktop"])["type"] as? String == "ok")
+        for _ in 0..<3 { #expect(try alice.event("chat")["body"] as? String == body) }
+    }
+}
