@@ -12,6 +12,8 @@ enum DeadlineKind: Hashable, Sendable {
     case ringTimeout(CallID)
     /// Some reveal of a hidden user may have run out.
     case revealCheck(UserRef)
+    /// The users restored after a restart for this instant stop being held.
+    case restoreEnd
 }
 
 /// The core's pending deadlines, earliest first: a binary min-heap, ties broken by

@@ -17,6 +17,8 @@ extension PresenceCore {
             users[user.i].revealCheckAt = nil
             scheduleNextRevealCheck(user)
             markDirty(user, into: &effects)
+        case .restoreEnd:
+            endRestore(at: instant, into: &effects)
         }
     }
 
@@ -33,6 +35,8 @@ extension PresenceCore {
             return calls[id]?.phase != .ringing(timeout: instant)
         case .revealCheck(let user):
             return users[user.i].revealCheckAt != instant
+        case .restoreEnd:
+            return restoredUntil[instant] == nil
         }
     }
 
