@@ -29,11 +29,17 @@ extension PresenceCore {
     /// process saw leave, with their `lastSeen`. Those last are included so that a hidden
     /// user's stored row looks like a logged-out user's, and so `lastSeen` survives too.
     ///
+    /// A change still inside its debounce window settles here: its row is the view
+    /// contacts would have been told at the end of the window. Every contact gets a fresh
+    /// snapshot after the restart anyway, so nothing is skipped, and a user who logged out
+    /// just before the drain keeps the `lastSeen` of that moment.
+    ///
     /// Reveals are left out on purpose: they end at a restart.
     public func shownToContacts() -> [ShownPresence] {
         var shown: [ShownPresence] = []
-        for record in users where record.publishedPublic != .offline {
-            shown.append(ShownPresence(user: record.id, view: record.publishedPublic))
+        for (index, record) in users.enumerated() {
+            let view = record.isPublishScheduled ? publicView(of: UserRef(index: UInt32(index))) : record.publishedPublic
+            if view != .offline { shown.append(ShownPresence(user: record.id, view: view)) }
         }
         return shown
     }

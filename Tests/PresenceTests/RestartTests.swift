@@ -57,6 +57,21 @@ struct RestartTests {
         #expect(drained.shown.count == 6)
     }
 
+    @Test func testAChangeStillInItsDebounceWindowSettlesAtTheDrain() throws {
+        var world = World(Self.configuration)  // debounce 1 s
+        try world.signIn("alice@x.io", 1, contacts: ["bob@x.io", "carol@x.io"])
+        let bob = try world.signIn("bob@x.io", 2, contacts: ["alice@x.io"])
+        let carol = try world.signIn("carol@x.io", 3, contacts: ["alice@x.io"])
+        world.wait(.seconds(5))
+        let bobLeftAt = world.time
+        try world.run(.signOut(bob))
+        try world.run(.setStatus(carol, .busy))
+        world.wait(.milliseconds(300))  // both still unpublished
+        let byUser = Dictionary(uniqueKeysWithValues: world.core.shownToContacts().map { ($0.user.email, $0.view) })
+        #expect(byUser["bob@x.io"] == PresenceView(status: .offline, lastSeen: bobLeftAt))
+        #expect(byUser["carol@x.io"] == PresenceView(status: .busy))
+    }
+
     @Test func testUsersBackWithinTheGraceShowContactsNothing() throws {
         let drained = try Self.drainedWorld()
         var world = try Self.restartedWorld(drained)
