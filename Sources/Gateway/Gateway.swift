@@ -44,17 +44,22 @@ public final class Gateway: Sendable {
     }
 
     public func start() {
+        // Before any sign-in can reach the core: contacts keep seeing what they saw.
+        RestartHandover.restore(into: runtime)
         runtime.presence.start()
         outbox.start()
         runtime.server.start()
     }
 
-    /// Drains: not ready, Close 1001 to every client (their sessions' grace periods carry
-    /// them through a restart), then flushes storage and stops the workers.
+    /// Drains: not ready, Close 1001 to every client, keeps what contacts are shown of
+    /// each user (the next process shows it through the disconnect grace, so a restart
+    /// shows contacts nothing), then flushes storage and stops the workers.
     public func shutdown() {
         runtime.draining.store(true, ordering: .relaxed)
         runtime.server.shutdown()
         runtime.presence.stop()
+        // After the thread ended, so the core is final; before the writer closes.
+        RestartHandover.persist(from: runtime)
         runtime.accounts.stop()
         runtime.writer.close()
         outbox.stop()

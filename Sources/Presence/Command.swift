@@ -66,6 +66,10 @@ public enum Command: Sendable {
     /// The account is gone: sessions close with `CloseReason.accountDeleted`, calls end,
     /// contacts see the user go offline and then leave their lists.
     case deleteAccount(UserID)
+    /// After a restart, before any sign-in: what contacts were shown of these users before
+    /// the drain. They keep looking so until `until`; then those with no session are
+    /// recomputed (offline) and published. See `PresenceCore.shownToContacts()`.
+    case restoreShown([ShownPresence], until: Instant)
 }
 
 /// What the gateway knows when a user session signs in. Storage is outside the core, so
@@ -135,7 +139,7 @@ extension Command {
     var session: SessionID? {
         switch self {
         case .signIn, .signInSubscriber, .messageCommitted, .messageFailed, .changeProfile, .deleteAccount,
-             .connectionLost, .resume:
+             .connectionLost, .resume, .restoreShown:
             nil
         case .signOut(let s), .heartbeat(let s, _), .activity(let s), .setStatus(let s, _),
              .requestContact(let s, _), .acceptContact(let s, _), .declineContact(let s, _), .removeContact(let s, _),

@@ -14,6 +14,8 @@ enum DeadlineKind: Hashable, Sendable {
     case revealCheck(UserRef)
     /// Check whether a connected session has been silent too long. At most one per session.
     case silenceCheck(slot: Int, generation: UInt32)
+    /// The users restored after a restart for this instant stop being held.
+    case restoreEnd
 }
 
 /// The core's pending deadlines, earliest first: a binary min-heap, ties broken by

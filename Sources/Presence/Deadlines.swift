@@ -19,6 +19,8 @@ extension PresenceCore {
             markDirty(user, into: &effects)
         case .silenceCheck(let slot, _):
             checkSilence(slot, into: &effects)
+        case .restoreEnd:
+            endRestore(at: instant, into: &effects)
         }
     }
 
@@ -37,6 +39,8 @@ extension PresenceCore {
             return users[user.i].revealCheckAt != instant
         case .silenceCheck(let slot, let generation):
             return slotGenerations[slot] != generation
+        case .restoreEnd:
+            return restoredUntil[instant] == nil
         }
     }
 

@@ -41,6 +41,8 @@ public struct PresenceCore: Sendable {
     var pendingMessages: [MessageTicket: PendingMessage] = [:]
     var nextTicket: UInt64 = 1
     var deadlines = DeadlineQueue()
+    /// Users restored by `Command.restoreShown`, by the instant their restore window ends.
+    var restoredUntil: [Instant: [UserRef]] = [:]
 
     /// Creates an empty core.
     /// - Parameters:
@@ -105,6 +107,7 @@ public struct PresenceCore: Sendable {
         case .changeProfile(let user, let isOfflineMailEnabled):
             changeProfile(user, isOfflineMailEnabled: isOfflineMailEnabled, into: &effects)
         case .deleteAccount(let user): deleteAccount(user, into: &effects)
+        case .restoreShown(let rows, let until): restoreShown(rows, until: until)
         }
         pruneStaleDeadlines()
     }

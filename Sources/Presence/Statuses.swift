@@ -39,7 +39,8 @@ public struct PresenceView: Hashable, Sendable, CustomStringConvertible {
     /// The observed status.
     public var status: PresenceStatus
     /// When the user was last seen going offline. Only set while `status` is `.offline`,
-    /// and only if this process saw the user leave; it is in-memory, not persisted. For a
+    /// and only if this process (or the one it replaced, see `Command.restoreShown`) saw
+    /// the user leave; it is kept in memory and stored only at a drain. For a
     /// hidden user it is the moment they went hidden, which is what it would be had they
     /// logged out instead.
     public var lastSeen: Instant?

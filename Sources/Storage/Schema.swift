@@ -22,6 +22,9 @@ public enum Schema {
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: version1),
         Migration(version: 2, sql: version2),
+        // Versions 3 and 4 come from other branches; the migrator runs every step above
+        // the file's version in order, so a gap is harmless.
+        Migration(version: 5, sql: version5ShownPresence),
     ]
 
     /// The version this binary writes.
@@ -152,5 +155,20 @@ public enum Schema {
             at INTEGER NOT NULL
         );
         CREATE INDEX missed_calls_by_callee ON missed_calls (callee, at);
+        """
+
+    // MARK: - Version 5: presence shown at drain (kept apart so its number can change)
+
+    /// What contacts were shown of each user when the gateway drained: the next process
+    /// keeps showing it through the disconnect grace, so a restart shows contacts nothing.
+    /// The public view only (a hidden user is `offline`), so a row never reveals Hidden.
+    /// No foreign key: rows live for one restart, and a deleted account's row is harmless.
+    static let version5ShownPresence = """
+        CREATE TABLE shown_presence (
+            account_id TEXT PRIMARY KEY NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('offline', 'idle', 'mobile', 'online', 'busy')),
+            last_seen INTEGER,                 -- only for offline, when known
+            drained_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
         """
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Presence
+import Synchronization
 
 /// The presence runtime's two clocks.
 ///
@@ -15,6 +16,16 @@ public struct PresenceClock: Sendable {
     public var wall: @Sendable () -> Instant
     /// Milliseconds on a clock that never steps: for deadlines.
     public var monotonic: @Sendable () -> Instant
+    /// The last offset handed out (see `mapping()`).
+    private let offset = OffsetCache()
+
+    /// `wall − monotonic` as last handed out. Reading the two clocks is not one atomic
+    /// act, so a fresh difference jitters by a millisecond; a timestamp converted twice
+    /// (a `lastSeen` sent now and again in a later snapshot, or stored at drain) must read
+    /// the same. The offset therefore moves only when the wall clock really stepped.
+    private final class OffsetCache: Sendable {
+        let value = Atomic<Int64>(.min)
+    }
 
     /// Creates a clock pair; the defaults are `CLOCK_REALTIME` and `CLOCK_MONOTONIC`.
     public init(wall: @escaping @Sendable () -> Instant = PresenceClock.systemWall,
@@ -34,9 +45,14 @@ public struct PresenceClock: Sendable {
         return Instant(milliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000)
     }
 
-    /// The mapping between the two clocks right now.
+    /// The mapping between the two clocks right now: the previous offset unless the wall
+    /// clock moved more than 50 ms against the monotonic one since (a step, or drift).
     public func mapping() -> WallTimeMapping {
-        WallTimeMapping(offset: wall().milliseconds - monotonic().milliseconds)
+        let fresh = wall().milliseconds - monotonic().milliseconds
+        let last = offset.value.load(ordering: .relaxed)
+        if last != .min, abs(fresh - last) <= 50 { return WallTimeMapping(offset: last) }
+        offset.value.store(fresh, ordering: .relaxed)
+        return WallTimeMapping(offset: fresh)
     }
 }
 

@@ -51,10 +51,12 @@ struct SessionLink: Sendable {
 /// storage writer (acks only after COMMIT), mail to the account workers.
 ///
 /// `@unchecked Sendable`: `inbox` is thread-safe; `core`, `links`, `waitingSends` and
-/// `effects` are touched only by the thread started in `start()`.
+/// `effects` are touched only by the thread started in `start()` (and `core` by the
+/// restart handover before that thread starts and after it ended, see
+/// `PresenceThread+Restart.swift`).
 final class PresenceThread: @unchecked Sendable {
     private let inbox: Mailbox<PresenceInput>
-    private var core: PresenceCore
+    var core: PresenceCore
     private var links: [SessionID: SessionLink] = [:]
     /// `send` requests waiting for their commit, by sender and client message ID: the reply
     /// goes out when the core acks the sender (`chatAccepted`), never before. A retry of a
@@ -70,7 +72,7 @@ final class PresenceThread: @unchecked Sendable {
     /// Whether the input being handled handed deliveries to the loops (fan-out metric).
     private var hasDelivered = false
     private unowned let runtime: GatewayRuntime
-    private let finished = DispatchGroup()
+    let finished = DispatchGroup()
     private let log = Logger(label: "presence")
 
     let clock: PresenceClock
