@@ -3,11 +3,12 @@
 
 extension PresenceCore {
     /// The product applies profile changes at the next sign-in, so every session of the
-    /// user is closed with `reauthenticate`. The offline-mail flag counts at once.
-    mutating func changeProfile(_ id: UserID, isOfflineMailEnabled: Bool, into effects: inout [Effect]) {
+    /// user but `kept` is closed with `reauthenticate`. The offline-mail flag counts at once.
+    mutating func changeProfile(_ id: UserID, isOfflineMailEnabled: Bool, except kept: SessionID?,
+                                into effects: inout [Effect]) {
         let user = intern(id)
         users[user.i].offlineMail = isOfflineMailEnabled ? .enabled : .disabled
-        for slot in users[user.i].sessions {
+        for slot in users[user.i].sessions where sessions[slot]!.id != kept {
             endSession(slot, closing: .reauthenticate, callEnd: .connectionLost, into: &effects)
         }
     }

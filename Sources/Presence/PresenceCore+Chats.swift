@@ -2,8 +2,10 @@
 //
 // 1. `send` checks the contact, dedupes by (sender, client message ID) and emits
 //    `persistMessage`. Nothing is delivered yet.
-// 2. `messageCommitted` acks the sender, delivers to every session of the recipient
-//    (hidden or not) and to the sender's other sessions.
+// 2. `messageCommitted` acks the sending session first, then delivers to every session of
+//    the recipient (hidden or not) and to the sender's other sessions. A message committed
+//    after the two stopped being contacts is still delivered (it is stored), but it is no
+//    longer an act that reveals a hidden sender.
 // 3. A recipient with no session gets it in the backlog of their next sign-in; the first
 //    such message of an offline period also queues the one notification e-mail.
 
@@ -52,9 +54,12 @@ extension PresenceCore {
         let ack = ChatAck(clientMessageID: pending.clientMessageID, messageID: id, receipt: receipt)
         users[sender.i].sendWindow?.record(pending.clientMessageID, .committed(ack))
 
-        send(.chat(message), toSessionsOf: recipient, into: &effects)
+        // The sender's ack comes first, so the gateway answers the `send` before it encodes
+        // anything for the recipient: the sender's timing is then the same whether the
+        // recipient is hidden (signed in, gets a copy) or logged out (gets none).
         let senderSlot = slotBySession[pending.senderSession]
         if let senderSlot { send(.chatAccepted(ack), toSlot: senderSlot, into: &effects) }
+        send(.chat(message), toSessionsOf: recipient, into: &effects)
         send(.chat(message), toSessionsOf: sender, except: senderSlot, into: &effects)
 
         if users[recipient.i].sessions.isEmpty {

@@ -99,8 +99,8 @@ public struct PresenceCore: Sendable {
         case .signal(let session, let call, let payload): try signal(session, call, payload: payload, into: &effects)
         case .subscribe(let session, let targets): try subscribe(session, targets, into: &effects)
         case .unsubscribe(let session, let targets): try unsubscribe(session, targets, into: &effects)
-        case .changeProfile(let user, let isOfflineMailEnabled):
-            changeProfile(user, isOfflineMailEnabled: isOfflineMailEnabled, into: &effects)
+        case .changeProfile(let user, let isOfflineMailEnabled, let kept):
+            changeProfile(user, isOfflineMailEnabled: isOfflineMailEnabled, except: kept, into: &effects)
         case .deleteAccount(let user): deleteAccount(user, into: &effects)
         }
         pruneStaleDeadlines()

@@ -27,6 +27,28 @@ struct ChatTests {
         #expect(world.sideEffects(in: world.last) == [])
     }
 
+    /// The sender's ack is the first effect of a commit, before anything for the recipient,
+    /// so the gateway answers the sender with the same timing whether the recipient is
+    /// hidden (signed in: their copy is encoded too) or logged out (no copy).
+    @Test(arguments: [true, false])
+    func testCommitAcksTheSenderBeforeDeliveringToTheRecipient(recipientIsHidden: Bool) throws {
+        var world = World()
+        let a = try world.signIn("a@x.io", 1, contacts: ["b@x.io"])
+        let aPhone = try world.signIn("a@x.io", 2, device: .mobile, contacts: ["b@x.io"])
+        if recipientIsHidden { try world.signIn("b@x.io", 3, chosen: .hidden, contacts: ["a@x.io"]) }
+        try world.run(.send(a, to: user("b@x.io"), clientMessageID: "m-1", body: "hello"))
+        try world.run(.messageCommitted(world.lastTicket!, MessageID(41)))
+        let ack = Event.chatAccepted(ChatAck(clientMessageID: "m-1", messageID: MessageID(41), receipt: .stored))
+        guard case .deliver(let first, let recipients) = world.last.first else {
+            Issue.record("no delivery: \(world.last)")
+            return
+        }
+        #expect(first == ack)
+        #expect(recipients.map(\.session) == [a])
+        #expect(world.events(to: aPhone, in: world.last).count == 1)
+        #expect(world.events(to: session(3), in: world.last).count == (recipientIsHidden ? 1 : 0))
+    }
+
     @Test func testRetriedSendIsStoredOnceAndAckedAgain() throws {
         var world = World()
         let a = try world.signIn("a@x.io", 1, contacts: ["b@x.io"])
