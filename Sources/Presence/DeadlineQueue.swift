@@ -12,6 +12,8 @@ enum DeadlineKind: Hashable, Sendable {
     case ringTimeout(CallID)
     /// Some reveal of a hidden user may have run out.
     case revealCheck(UserRef)
+    /// A user record may no longer be needed (see `PresenceCore+Forgetting.swift`).
+    case forgetCheck(UserRef)
 }
 
 /// The core's pending deadlines, earliest first: a binary min-heap, ties broken by

@@ -17,6 +17,8 @@ extension PresenceCore {
             users[user.i].revealCheckAt = nil
             scheduleNextRevealCheck(user)
             markDirty(user, into: &effects)
+        case .forgetCheck(let user):
+            checkForget(user)
         }
     }
 
@@ -33,6 +35,8 @@ extension PresenceCore {
             return calls[id]?.phase != .ringing(timeout: instant)
         case .revealCheck(let user):
             return users[user.i].revealCheckAt != instant
+        case .forgetCheck(let user):
+            return users[user.i].forgetCheckAt != instant
         }
     }
 

@@ -27,10 +27,12 @@ extension PresenceCore {
         for contact in users[user.i].contacts {
             setRelation(user, contact, .none)
             send(.contactRemoved(id), toSessionsOf: contact, into: &effects)
+            scheduleForgetCheck(contact)
         }
         for other in users[user.i].requests {
             setRelation(user, other, .none)
             send(.contactRemoved(id), toSessionsOf: other, into: &effects)
+            scheduleForgetCheck(other)
         }
         for slot in users[user.i].subscribers {
             sessions[slot]!.watching.removeAll { $0 == user }
@@ -41,5 +43,6 @@ extension PresenceCore {
         fresh.offlineSince = users[user.i].offlineSince
         fresh.publicStatus = .offline
         users[user.i] = fresh
+        scheduleForgetCheck(user)
     }
 }

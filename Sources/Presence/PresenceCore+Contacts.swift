@@ -99,6 +99,7 @@ extension PresenceCore {
         setRelation(user, requester, .none)
         effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: requesterID, state: nil)))
         send(.contactRemoved(requesterID), toSessionsOf: user, into: &effects)
+        scheduleForgetCheck(requester)
     }
 
     /// Removes a contact or withdraws an outgoing request (both sides are told), or
@@ -120,5 +121,6 @@ extension PresenceCore {
         effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: otherID, state: nil)))
         send(.contactRemoved(otherID), toSessionsOf: user, into: &effects)
         send(.contactRemoved(users[user.i].id), toSessionsOf: other, into: &effects)
+        scheduleForgetCheck(other)
     }
 }

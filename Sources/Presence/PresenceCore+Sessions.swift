@@ -108,6 +108,7 @@ extension PresenceCore {
             }
             freeSlot(slot)
             effects.append(.close(record.id, reason: reason))
+            for allowed in record.allowed { scheduleForgetCheck(allowed) }
             return
         }
         users[user.i].sessions.removeAll { $0 == slot }
@@ -119,6 +120,7 @@ extension PresenceCore {
         }
         markDirty(user, into: &effects)
         effects.append(.close(record.id, reason: reason))
+        scheduleForgetCheck(user)
     }
 }
 

@@ -29,6 +29,8 @@ public struct PresenceCore: Sendable {
 
     var users: [UserRecord] = []
     var userRefs: [UserID: UserRef] = [:]
+    /// Indices of forgotten users, reused by the next `intern`.
+    var freeUserRefs: [UserRef] = []
     var sessions: [SessionRecord?] = []
     /// Bumped when a slot is freed, so deadlines for its previous session go stale.
     var slotGenerations: [UInt32] = []
@@ -134,6 +136,13 @@ public struct PresenceCore: Sendable {
 extension PresenceCore {
     mutating func intern(_ id: UserID) -> UserRef {
         if let ref = userRefs[id] { return ref }
+        if let reused = freeUserRefs.popLast() {
+            var fresh = UserRecord(id: id)
+            fresh.publishGeneration = users[reused.i].publishGeneration  // keeps old deadlines stale
+            users[reused.i] = fresh
+            userRefs[id] = reused
+            return reused
+        }
         let ref = UserRef(index: UInt32(users.count))
         users.append(UserRecord(id: id))
         userRefs[id] = ref
