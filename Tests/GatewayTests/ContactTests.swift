@@ -137,4 +137,31 @@ import Testing
         let settled = try alice.event("presence", where: Self.about("bob"))
         #expect(settled["status"] as? String == "online")
     }
+
+    /// The same race with a hidden acceptor: `contactAdded` reads offline and nothing
+    /// follows, as for a logged-out user (the test above is the positive control that a
+    /// follow-up would have arrived within the window).
+    @Test func aHiddenAcceptorIsOfflineInContactAddedAndNothingFollows() throws {
+        let g = try RunningGateway { $0.presence.debounce = .seconds(2) }
+        for n in ["alice", "bob"] { try g.signUp(n) }
+        do {
+            let (bob, _) = try g.signIn("bob")
+            _ = try bob.call("setStatus", ["status": "hidden"])  // persisted for the next sign-in
+            _ = try bob.call("logOut")
+        }
+        Thread.sleep(forTimeInterval: 2.5)  // bob's going-offline settles (lastSeen) first
+        let (alice, _) = try g.signIn("alice")
+        _ = try alice.call("requestContact", ["user": "bob@example.com"])
+        let (bob, _) = try g.signIn("bob")
+        #expect(try bob.event("snapshot")["status"] as? String == "hidden")
+        _ = try bob.call("acceptContact", ["user": "alice@example.com"])
+        let added = try alice.event("contactAdded")
+        #expect(added["user"] as? String == "bob@example.com")
+        #expect(added["status"] as? String == "offline")
+        #expect(added["lastSeen"] is Int)
+        let start = alice.transcript.count
+        Thread.sleep(forTimeInterval: 3)  // past bob's window
+        _ = try alice.call("activity")
+        #expect(Self.presence(of: "bob", in: alice, from: start).isEmpty)
+    }
 }
