@@ -223,7 +223,7 @@ def main():
     event("callAnsweredElsewhere", "To the callee's other devices: answered elsewhere.", {"call": R("id")}, ["call"])
     event("callSignal", "Signalling from the other party.", {"call": R("id"), "payload": R("payload")}, ["call", "payload"])
     event("callEnded", "The call is over.",
-          {"call": R("id"), "reason": {"enum": ["declined", "cancelled", "noAnswer", "busy", "hungUp", "connectionLost"]}},
+          {"call": R("id"), "reason": {"enum": ["declined", "cancelled", "noAnswer", "busy", "hungUp", "connectionLost", "contactRemoved"]}},
           ["call", "reason"])
     event("subscriptionSnapshot", "To a subscriber: current presence of the users it subscribed to.",
           {"users": entries}, ["users"])

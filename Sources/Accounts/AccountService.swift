@@ -128,7 +128,7 @@ public final class AccountService {
     // MARK: - Offline notices
 
     /// Queues the "you have a new message" mail if the recipient turned the offline
-    /// e-mail notification on and was not sent one within the notice interval.
+    /// e-mail notification on and no such mail to them is still waiting to go out.
     /// Call it in the transaction (or right after the commit) that stored the message.
     /// - Returns: whether a mail was queued.
     @discardableResult
@@ -136,8 +136,11 @@ public final class AccountService {
         guard let recipient = try accounts.find(id: recipientID), recipient.wantsOfflineEmail else { return false }
         let time = now()
         let templates = configuration.mail
-        let since = time - configuration.offlineNoticeIntervalMilliseconds
-        if try outbox.hasQueued(recipient: recipientID, subject: templates.offlineMessageSubject, after: since) {
+        // The presence core already sends at most one per offline period. A notice still
+        // waiting in the outbox (the mail relay is slow or down) says the same thing as a
+        // new one would, so it stands for both; once it has gone, a later offline period
+        // gets its own.
+        if try outbox.hasUnsent(recipient: recipientID, subject: templates.offlineMessageSubject) {
             return false
         }
         let sender = try accounts.find(id: senderID)

@@ -99,8 +99,6 @@ public struct AccountsConfiguration: Sendable {
                                     resetLinkBase: "http://localhost:8080/password-reset/")
     /// Whether Google sign-in with an unknown (verified) e-mail creates an account.
     public var createsAccountsForGoogleSignIn = true
-    /// At most one offline-message notice per recipient per this interval.
-    public var offlineNoticeIntervalMilliseconds: Int64 = 15 * 60_000
 
     public init() {}
 }

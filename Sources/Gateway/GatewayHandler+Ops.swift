@@ -46,6 +46,12 @@ extension GatewayHandler {
         case .history(let with, let before, let limit):
             runtime.accounts.submit { worker in
                 runtime.answer(target) {
+                    // Like chats and calls, history needs a current accepted contact; the
+                    // conversation stays stored and reads again if they reconnect.
+                    guard with != user else { throw PresenceError.cannotTargetSelf }
+                    guard try ContactStore(worker.database).areContacts(user.email, with.email) else {
+                        throw PresenceError.notAContact
+                    }
                     let records = try MessageStore(worker.database).history(
                         between: user.email, and: with.email, before: before.map { Int64($0.rawValue) }, limit: limit + 1)
                     return ReplyEncoder.history(id: target.requestID, HistoryPage(records: records, limit: limit))
@@ -67,7 +73,9 @@ extension GatewayHandler {
                     _ = try worker.service.changePassword(accountID: user.email, currentPassword: current, newPassword: new,
                                                           currentDeviceToken: deviceToken, sourceAddress: remoteAddress)
                     let profile = try worker.service.profile(accountID: user.email)
-                    return (ReplyEncoder.ok(id: target.requestID), .changeProfile(user, isOfflineMailEnabled: profile.wantsOfflineEmail))
+                    // This session proved the current password: only the others sign in again.
+                    return (ReplyEncoder.ok(id: target.requestID),
+                            .changeProfile(user, isOfflineMailEnabled: profile.wantsOfflineEmail, except: session))
                 }
             }
         case .deleteAccount(let password):

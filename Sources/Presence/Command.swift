@@ -59,10 +59,12 @@ public enum Command: Sendable {
     case subscribe(SessionID, [UserID])
     /// A subscriber session stops watching users.
     case unsubscribe(SessionID, [UserID])
-    /// The user edited their profile. The offline-mail flag takes effect at once; every
-    /// session of the user is closed with `CloseReason.reauthenticate`, because the
-    /// product applies profile changes at the next sign-in.
-    case changeProfile(UserID, isOfflineMailEnabled: Bool)
+    /// The user edited their profile or password. The offline-mail flag takes effect at
+    /// once; every session of the user but `except` is closed with
+    /// `CloseReason.reauthenticate`, because the product applies profile changes at the next
+    /// sign-in. `except` is the session that changed the password: it proved the current
+    /// one, so it stays (a profile edit and a password reset pass `nil`).
+    case changeProfile(UserID, isOfflineMailEnabled: Bool, except: SessionID? = nil)
     /// The account is gone: sessions close with `CloseReason.accountDeleted`, calls end,
     /// contacts see the user go offline and then leave their lists.
     case deleteAccount(UserID)

@@ -16,6 +16,8 @@ enum DeadlineKind: Hashable, Sendable {
     case silenceCheck(slot: Int, generation: UInt32)
     /// The users restored after a restart for this instant stop being held.
     case restoreEnd
+    /// A user record may no longer be needed (see `PresenceCore+Forgetting.swift`).
+    case forgetCheck(UserRef)
 }
 
 /// The core's pending deadlines, earliest first: a binary min-heap, ties broken by

@@ -21,6 +21,8 @@ extension PresenceCore {
             checkSilence(slot, into: &effects)
         case .restoreEnd:
             endRestore(at: instant, into: &effects)
+        case .forgetCheck(let user):
+            checkForget(user)
         }
     }
 
@@ -41,6 +43,8 @@ extension PresenceCore {
             return slotGenerations[slot] != generation
         case .restoreEnd:
             return restoredUntil[instant] == nil
+        case .forgetCheck(let user):
+            return users[user.i].forgetCheckAt != instant
         }
     }
 

@@ -146,6 +146,9 @@ public enum CallEndReason: Hashable, Sendable {
     case hungUp
     /// The other party's session ended (grace expired, signed out, closed).
     case connectionLost
+    /// One party removed the other as a contact while the call rang or ran: calls, like
+    /// presence and chats, happen only between current contacts.
+    case contactRemoved
 }
 
 extension Event {

@@ -3,11 +3,12 @@
 
 extension PresenceCore {
     /// The product applies profile changes at the next sign-in, so every session of the
-    /// user is closed with `reauthenticate`. The offline-mail flag counts at once.
-    mutating func changeProfile(_ id: UserID, isOfflineMailEnabled: Bool, into effects: inout [Effect]) {
+    /// user but `kept` is closed with `reauthenticate`. The offline-mail flag counts at once.
+    mutating func changeProfile(_ id: UserID, isOfflineMailEnabled: Bool, except kept: SessionID?,
+                                into effects: inout [Effect]) {
         let user = intern(id)
         users[user.i].offlineMail = isOfflineMailEnabled ? .enabled : .disabled
-        for slot in users[user.i].sessions {
+        for slot in users[user.i].sessions where sessions[slot]!.id != kept {
             endSession(slot, closing: .reauthenticate, callEnd: .connectionLost, into: &effects)
         }
     }
@@ -26,10 +27,12 @@ extension PresenceCore {
         for contact in users[user.i].contacts {
             setRelation(user, contact, .none)
             send(.contactRemoved(id), toSessionsOf: contact, into: &effects)
+            scheduleForgetCheck(contact)
         }
         for other in users[user.i].requests {
             setRelation(user, other, .none)
             send(.contactRemoved(id), toSessionsOf: other, into: &effects)
+            scheduleForgetCheck(other)
         }
         for slot in users[user.i].subscribers {
             sessions[slot]!.watching.removeAll { $0 == user }
@@ -40,5 +43,6 @@ extension PresenceCore {
         fresh.offlineSince = users[user.i].offlineSince
         fresh.publicStatus = .offline
         users[user.i] = fresh
+        scheduleForgetCheck(user)
     }
 }

@@ -180,6 +180,18 @@ extension PresenceCore {
         }
     }
 
+    /// Ends the call the two users have with each other, if any, with `contactRemoved` for
+    /// both. A callee whose devices were not rung (logged out, or silenced while looking
+    /// offline) is told nothing, as for any other end of such a call.
+    mutating func endCall(between a: UserRef, and b: UserRef, into effects: inout [Effect]) {
+        for id in [users[a.i].call, users[b.i].call] {
+            guard let id, let call = calls[id],
+                  (call.caller == a && call.callee == b) || (call.caller == b && call.callee == a) else { continue }
+            finish(id, callerReason: .contactRemoved, calleeReason: .contactRemoved, into: &effects)
+            return
+        }
+    }
+
     mutating func recordMissed(_ call: CallRecord, into effects: inout [Effect]) {
         effects.append(.persistMissedCall(MissedCall(call: call.id, caller: users[call.caller.i].id,
                                                      callee: users[call.callee.i].id, at: now)))

@@ -5,7 +5,9 @@
 // 2. `messageCommitted` acks the sender first (`answerSend`, then `chatAccepted`), then
 //    delivers to every session of the recipient (hidden or not) and to the sender's
 //    other sessions. Acking first keeps the sender's timing the same whether the
-//    recipient is signed in, hidden or logged out.
+//    recipient is signed in, hidden or logged out. A message committed after the two
+//    stopped being contacts is still delivered (it is stored), but it is no longer an
+//    act that reveals a hidden sender.
 // 3. A recipient with no session gets it in the backlog of their next sign-in; the first
 //    such message of an offline period also queues the one notification e-mail.
 
@@ -56,6 +58,9 @@ extension PresenceCore {
         let ack = ChatAck(clientMessageID: pending.clientMessageID, messageID: id, receipt: receipt)
         users[sender.i].sendWindow?.record(pending.clientMessageID, .committed(ack))
 
+        // The sender's answer comes first, so the gateway answers the `send` before it
+        // encodes anything for the recipient: the sender's timing is then the same whether
+        // the recipient is hidden (signed in, gets a copy) or logged out (gets none).
         effects.append(.answerSend(sender: users[sender.i].id, clientMessageID: pending.clientMessageID, outcome: .accepted(ack)))
         let senderSlot = slotBySession[pending.senderSession]
         if let senderSlot { send(.chatAccepted(ack), toSlot: senderSlot, into: &effects) }

@@ -99,10 +99,13 @@ extension PresenceCore {
         setRelation(user, requester, .none)
         effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: requesterID, state: nil)))
         send(.contactRemoved(requesterID), toSessionsOf: user, into: &effects)
+        scheduleForgetCheck(requester)
     }
 
     /// Removes a contact or withdraws an outgoing request (both sides are told), or
-    /// declines an incoming one (see `declineContact`).
+    /// declines an incoming one (see `declineContact`). A call between the two, ringing or
+    /// answered, ends at once with `contactRemoved` for both, before the removal itself, so
+    /// nothing of the call (an answer, a reveal) can land after it.
     mutating func removeContact(_ session: SessionID, _ otherID: UserID, into effects: inout [Effect]) throws(PresenceError) {
         let (slot, user) = try userSession(session)
         guard let other = userRefs[otherID] else { throw .notAContact }
@@ -113,9 +116,11 @@ extension PresenceCore {
         }
         guard current != .none else { throw .notAContact }
         noteActivity(slot, into: &effects)
+        endCall(between: user, and: other, into: &effects)
         setRelation(user, other, .none)
         effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: otherID, state: nil)))
         send(.contactRemoved(otherID), toSessionsOf: user, into: &effects)
         send(.contactRemoved(users[user.i].id), toSessionsOf: other, into: &effects)
+        scheduleForgetCheck(other)
     }
 }

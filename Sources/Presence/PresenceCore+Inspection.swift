@@ -28,6 +28,10 @@ public struct PresenceExplanation: Hashable, Sendable {
 }
 
 extension PresenceCore {
+    /// How many users the core holds a record for: signed in, in someone's list, watched, or
+    /// unused for less than a minute (`PresenceCore+Forgetting.swift`).
+    public var knownUserCount: Int { userRefs.count }
+
     /// Every session the core holds, live or in its grace period, subscribers included.
     public var sessionSummaries: [SessionSummary] {
         sessions.compactMap { $0 }.map(summary).sorted { $0.session.rawValue < $1.session.rawValue }

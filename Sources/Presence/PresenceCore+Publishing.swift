@@ -35,8 +35,13 @@ extension PresenceCore {
         var index = 0
         while index < users[user.i].reveals.count {
             let reveal = users[user.i].reveals[index]
+            // The visibility function answers only for accepted contacts: a reveal to
+            // anyone else is dropped untold (presence goes to current contacts only).
+            guard let revealed = view(of: user, for: .user(reveal.observer)) else {
+                users[user.i].reveals.remove(at: index)
+                continue
+            }
             let isLive = isRevealLive(user, to: reveal.observer)
-            let revealed = isLive ? (view(of: user, for: .user(reveal.observer)) ?? target) : target
             if revealed != reveal.published {
                 users[user.i].reveals[index].published = revealed
                 send(.presence(users[user.i].id, revealed), toSessionsOf: reveal.observer, into: &effects)

@@ -10,10 +10,13 @@
 //    between the two and restarted when it ends.
 //  - Ends early when the user chooses a status (Hidden again included) or signs out of
 //    every session. The contact then sees the public view again (offline).
+//  - Only accepted contacts are ever revealed to: an act that lands after the two stopped
+//    being contacts (a chat committed just after `removeContact`) reveals nothing, and
+//    removal drops any reveal between them.
 
 extension PresenceCore {
     mutating func noteAct(by actor: UserRef, toward observer: UserRef, into effects: inout [Effect]) {
-        guard users[actor.i].chosen == .hidden else { return }
+        guard users[actor.i].chosen == .hidden, relation(actor, observer) == .accepted else { return }
         let until = now.adding(revealMilliseconds)
         if let index = users[actor.i].reveals.firstIndex(where: { $0.observer == observer }) {
             users[actor.i].reveals[index].until = max(until, users[actor.i].reveals[index].until)

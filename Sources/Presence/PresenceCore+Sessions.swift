@@ -119,6 +119,7 @@ extension PresenceCore {
             }
             freeSlot(slot)
             effects.append(.close(record.id, reason: reason))
+            for allowed in record.allowed { scheduleForgetCheck(allowed) }
             return
         }
         users[user.i].sessions.removeAll { $0 == slot }
@@ -130,6 +131,7 @@ extension PresenceCore {
         }
         markDirty(user, into: &effects)
         effects.append(.close(record.id, reason: reason))
+        scheduleForgetCheck(user)
     }
 }
 

@@ -30,6 +30,8 @@ public struct PresenceCore: Sendable {
 
     var users: [UserRecord] = []
     var userRefs: [UserID: UserRef] = [:]
+    /// Indices of forgotten users, reused by the next `intern`.
+    var freeUserRefs: [UserRef] = []
     var sessions: [SessionRecord?] = []
     /// Bumped when a slot is freed, so deadlines for its previous session go stale.
     var slotGenerations: [UInt32] = []
@@ -104,8 +106,8 @@ public struct PresenceCore: Sendable {
         case .signal(let session, let call, let payload): try signal(session, call, payload: payload, into: &effects)
         case .subscribe(let session, let targets): try subscribe(session, targets, into: &effects)
         case .unsubscribe(let session, let targets): try unsubscribe(session, targets, into: &effects)
-        case .changeProfile(let user, let isOfflineMailEnabled):
-            changeProfile(user, isOfflineMailEnabled: isOfflineMailEnabled, into: &effects)
+        case .changeProfile(let user, let isOfflineMailEnabled, let kept):
+            changeProfile(user, isOfflineMailEnabled: isOfflineMailEnabled, except: kept, into: &effects)
         case .deleteAccount(let user): deleteAccount(user, into: &effects)
         case .restoreShown(let rows, let until): restoreShown(rows, until: until)
         }
@@ -140,6 +142,13 @@ public struct PresenceCore: Sendable {
 extension PresenceCore {
     mutating func intern(_ id: UserID) -> UserRef {
         if let ref = userRefs[id] { return ref }
+        if let reused = freeUserRefs.popLast() {
+            var fresh = UserRecord(id: id)
+            fresh.publishGeneration = users[reused.i].publishGeneration  // keeps old deadlines stale
+            users[reused.i] = fresh
+            userRefs[id] = reused
+            return reused
+        }
         let ref = UserRef(index: UInt32(users.count))
         users.append(UserRecord(id: id))
         userRefs[id] = ref

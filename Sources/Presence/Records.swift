@@ -48,6 +48,10 @@ struct UserRecord: Sendable {
     /// Whether this offline period's notification e-mail went out.
     var isOfflineMailSent = false
     var sendWindow: SendWindow?
+    /// When the record is checked for forgetting, if it is queued to be.
+    var forgetCheckAt: Instant?
+    /// A placeholder for a forgotten user, its index free for reuse.
+    var isForgotten = false
 
     init(id: UserID) {
         self.id = id

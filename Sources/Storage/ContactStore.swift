@@ -16,19 +16,29 @@ public struct ContactRecord: Sendable, Equatable {
     public var updatedAt: Int64
 }
 
-/// The `contacts` table: one row per pair of accounts, stored with the smaller ID first.
+/// The `contacts` table: one row per pair of accounts, stored with the smaller ID first;
+/// plus `contact_invitations`: requests to addresses that have no account, which read as
+/// the requester's pending outgoing requests and turn into `contacts` rows when the
+/// address signs up (a trigger, see `Schema`).
 public struct ContactStore {
     let database: Database
 
     public init(_ database: Database) { self.database = database }
 
     /// Records that `requester` asks to add `peer`. If `peer` had already asked
-    /// `requester`, the link becomes accepted (both want it).
+    /// `requester`, the link becomes accepted (both want it). If `peer` has no account the
+    /// request is kept as an invitation, and reads back the same way.
     /// - Returns: the state of the link afterwards.
     @discardableResult
     public func request(from requester: String, to peer: String, at now: Int64) throws -> ContactState {
         let (a, b) = Self.ordered(requester, peer)
         return try database.transaction {
+            guard try hasAccount(peer) else {
+                try database.execute(
+                    "INSERT OR IGNORE INTO contact_invitations (requester, invitee, created_at) VALUES (?, ?, ?)",
+                    requester, peer, now)
+                return .pending
+            }
             if let existing = try find(a, b) {
                 guard existing.state == .pending, existing.requestedBy != requester else { return existing.state }
                 try database.execute(
@@ -52,11 +62,16 @@ public struct ContactStore {
             now, a, b, requester) == 1
     }
 
-    /// Removes the link between two accounts, in whatever state. - Returns: whether it existed.
+    /// Removes the link between two accounts, in whatever state, or withdraws an
+    /// invitation between them. - Returns: whether it existed.
     @discardableResult
     public func remove(_ first: String, _ second: String) throws -> Bool {
         let (a, b) = Self.ordered(first, second)
-        return try database.execute("DELETE FROM contacts WHERE account_a = ? AND account_b = ?", a, b) == 1
+        let links = try database.execute("DELETE FROM contacts WHERE account_a = ? AND account_b = ?", a, b)
+        let invitations = try database.execute(
+            "DELETE FROM contact_invitations WHERE (requester = ?1 AND invitee = ?2) OR (requester = ?2 AND invitee = ?1)",
+            first, second)
+        return links + invitations > 0
     }
 
     /// Removes every link of the account. - Returns: the peers it was linked to.
@@ -64,16 +79,31 @@ public struct ContactStore {
     public func removeAll(of accountID: String) throws -> [String] {
         let peers = try contacts(of: accountID).map(\.peerID)
         try database.execute("DELETE FROM contacts WHERE account_a = ? OR account_b = ?", accountID, accountID)
+        try database.execute("DELETE FROM contact_invitations WHERE requester = ?", accountID)
         return peers
     }
 
-    /// Every link of the account, pending or accepted.
+    /// Whether the two accounts are accepted contacts (a pending request is not enough).
+    public func areContacts(_ first: String, _ second: String) throws -> Bool {
+        let (a, b) = Self.ordered(first, second)
+        return try find(a, b)?.state == .accepted
+    }
+
+    /// Every link of the account, pending or accepted, its invitations included (as
+    /// pending requests it made).
     public func contacts(of accountID: String) throws -> [ContactRecord] {
         try database.query(
             """
             SELECT CASE WHEN account_a = ?1 THEN account_b ELSE account_a END, state, requested_by, updated_at
-            FROM contacts WHERE account_a = ?1 OR account_b = ?1 ORDER BY 1
+            FROM contacts WHERE account_a = ?1 OR account_b = ?1
+            UNION ALL
+            SELECT invitee, 'pending', requester, created_at FROM contact_invitations WHERE requester = ?1
+            ORDER BY 1
             """, accountID, transform: Self.record)
+    }
+
+    private func hasAccount(_ id: String) throws -> Bool {
+        try database.queryFirst("SELECT 1 FROM accounts WHERE id = ?", id) { _ in true } ?? false
     }
 
     private func find(_ a: String, _ b: String) throws -> ContactRecord? {

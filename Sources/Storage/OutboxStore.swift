@@ -81,12 +81,12 @@ public struct OutboxStore {
         try database.execute("DELETE FROM outbox WHERE recipient = ? AND sent_at IS NULL", recipient)
     }
 
-    /// Whether mail with this subject was queued for the recipient after `since`
-    /// (exclusive); used to send at most one offline-message notice per interval.
-    public func hasQueued(recipient: String, subject: String, after since: Int64) throws -> Bool {
+    /// Whether mail with this subject to the recipient is queued and neither sent nor
+    /// abandoned; an offline-message notice still waiting stands for a new one.
+    public func hasUnsent(recipient: String, subject: String) throws -> Bool {
         try database.queryFirst(
-            "SELECT 1 FROM outbox WHERE recipient = ? AND subject = ? AND created_at > ? LIMIT 1",
-            recipient, subject, since) { _ in true } ?? false
+            "SELECT 1 FROM outbox WHERE recipient = ? AND subject = ? AND sent_at IS NULL AND abandoned_at IS NULL LIMIT 1",
+            recipient, subject) { _ in true } ?? false
     }
 
     /// Records a failed attempt and when to try again.

@@ -22,8 +22,9 @@ public enum Schema {
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: version1),
         Migration(version: 2, sql: version2),
-        // Versions 3 and 4 come from other branches; the migrator runs every step above
-        // the file's version in order, so a gap is harmless.
+        // Version 3 comes from another branch; the migrator runs every step above the
+        // file's version in order, so the gap is harmless.
+        Migration(version: 4, sql: version4),
         Migration(version: 5, sql: version5ShownPresence),
     ]
 
@@ -155,6 +156,30 @@ public enum Schema {
             at INTEGER NOT NULL
         );
         CREATE INDEX missed_calls_by_callee ON missed_calls (callee, at);
+        """
+
+    /// Contact requests to addresses without an account. `contacts` holds only pairs of
+    /// accounts (foreign keys), yet a requester must not learn whether the address has an
+    /// account, so such a request is kept here, listed as the requester's outgoing request,
+    /// and becomes an ordinary pending request in the same transaction that creates the
+    /// account (the trigger), whatever creates it (sign-up, Google sign-in, presencectl).
+    static let version4 = """
+        CREATE TABLE contact_invitations (
+            requester TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+            invitee TEXT NOT NULL,             -- an address with no account (yet)
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (requester, invitee),
+            CHECK (requester <> invitee)
+        ) WITHOUT ROWID;
+        CREATE INDEX contact_invitations_by_invitee ON contact_invitations(invitee);
+
+        CREATE TRIGGER contact_invitations_become_requests AFTER INSERT ON accounts
+        BEGIN
+            INSERT OR IGNORE INTO contacts (account_a, account_b, requested_by, state, created_at, updated_at)
+                SELECT min(requester, NEW.id), max(requester, NEW.id), requester, 'pending', created_at, created_at
+                FROM contact_invitations WHERE invitee = NEW.id;
+            DELETE FROM contact_invitations WHERE invitee = NEW.id;
+        END;
         """
 
     // MARK: - Version 5: presence shown at drain (kept apart so its number can change)

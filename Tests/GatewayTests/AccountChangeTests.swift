@@ -66,17 +66,21 @@ import Testing
         _ = c3
     }
 
-    @Test func changePasswordNeedsTheOldOneAndForcesFreshLogins() throws {
+    @Test func changePasswordNeedsTheOldOneAndForcesFreshLoginsElsewhere() throws {
         let g = try RunningGateway()
         try g.signUp("alice")
         let (alice, _) = try g.signIn("alice")
+        let (phone, _) = try g.signIn("alice", device: "mobile")
         let wrong = try alice.call("changePassword", ["currentPassword": "Wrong#12345", "newPassword": "Another#Pass1"])
         #expect(wrong["code"] as? String == "invalid_credentials")
         let weak = try alice.call("changePassword", ["currentPassword": RunningGateway.password, "newPassword": "weak"])
         #expect(weak["code"] as? String == "password_rejected")
         let ok = try alice.call("changePassword", ["currentPassword": RunningGateway.password, "newPassword": "Another#Pass1"])
         #expect(ok["type"] as? String == "ok")
-        #expect(try closeFrame(alice)?.code == 4003)
+        // README §4: the other sessions close; the one that proved the password stays.
+        #expect(try closeFrame(phone)?.code == 4003)
+        #expect(try alice.call("setStatus", ["status": "busy"])["type"] as? String == "ok")
+        #expect(try alice.event("ownStatus")["status"] as? String == "busy")
         let c = try PresenceConnection(port: g.port)
         #expect(try c.call("signIn", ["method": "password", "email": "alice@example.com", "password": "Another#Pass1", "device": "web"])["type"] as? String == "ok")
     }

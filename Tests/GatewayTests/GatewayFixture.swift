@@ -10,17 +10,21 @@ import Storage
 final class RunningGateway {
     let gateway: Gateway
     let directory: URL
+    /// Leave the data directory behind at the end, for a gateway restarted on it.
+    var keepsDirectory = false
     var port: Int { gateway.ports[0] }
     var spool: URL { directory.appendingPathComponent("mail") }
     var databasePath: String { directory.appendingPathComponent("presence.sqlite3").path }
 
     static let password = "Correct#Horse9"
 
-    init(_ configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)")
+    /// - Parameter directory: the data directory; a fresh one when `nil`. Pass an earlier
+    ///   gateway's (with `keepsDirectory` set) to restart on its database.
+    init(directory: URL? = nil, _ configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+        self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)")
         var config = GatewayConfiguration()
         config.server.endpoints = [.init(host: "127.0.0.1", port: 0)]
-        config.dataDirectory = directory.path
+        config.dataDirectory = self.directory.path
         // Cheap scrypt: these tests are about behaviour, not hashing cost.
         config.passwordHasher = PasswordHasher(parameters: ScryptParameters(logN: 10, r: 8, p: 1))
         config.presence.debounce = .zero
@@ -32,7 +36,7 @@ final class RunningGateway {
 
     deinit {
         gateway.shutdown()
-        try? FileManager.default.removeItem(at: directory)
+        if !keepsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
     /// `POST path` with a JSON body. - Returns: status and decoded body.

@@ -63,4 +63,58 @@ import Testing
         _ = try carol.call("activity")
         #expect(!carol.events.contains { $0["user"] as? String == "bob@example.com" && $0["status"] as? String == "online" })
     }
+
+    /// presence-rules.md: choosing Hidden again ends the reveal, and the contact is told
+    /// offline with the same `lastSeen` as when the user first hid.
+    @Test func choosingHiddenAgainHidesFromTheContactAReplyRevealedTo() throws {
+        let g = try RunningGateway()
+        for n in ["alice", "bob"] { try g.signUp(n) }
+        let (alice, _) = try g.signIn("alice")
+        let (bob, _) = try g.signIn("bob")
+        try g.befriend((alice, "alice"), (bob, "bob"))
+        let aboutBob: ([String: Any]) -> Bool = { $0["user"] as? String == "bob@example.com" }
+        _ = try bob.call("setStatus", ["status": "hidden"])
+        let hid = try alice.event("presence") { aboutBob($0) && $0["status"] as? String == "offline" }
+        let lastSeen = try #require(hid["lastSeen"] as? Int)
+        _ = try bob.call("send", ["to": "alice@example.com", "clientMessageId": "r1", "body": "here"])
+        _ = try alice.event("presence") { aboutBob($0) && $0["status"] as? String == "online" }
+        #expect(try bob.call("setStatus", ["status": "hidden"])["type"] as? String == "ok")
+        let again = try alice.event("presence", where: aboutBob)
+        #expect(again["status"] as? String == "offline")
+        #expect(again["lastSeen"] as? Int == lastSeen)
+    }
+
+    /// What the sender of a burst of chats reads, raw, when the recipient has hidden or
+    /// logged out; the clock is frozen so timestamps match.
+    func senderTranscript(recipientHides: Bool) throws -> [String] {
+        let g = try RunningGateway { $0.clock = { Instant(milliseconds: 1_800_000_000_000) } }
+        for n in ["alice", "bob"] { try g.signUp(n) }
+        let (alice, _) = try g.signIn("alice")
+        let (bob, _) = try g.signIn("bob")
+        try g.befriend((alice, "alice"), (bob, "bob"))
+        _ = try bob.call(recipientHides ? "setStatus" : "logOut", recipientHides ? ["status": "hidden"] : [:])
+        _ = try alice.event("presence") { $0["status"] as? String == "offline" }
+        let start = alice.transcript.count
+        let ids = try (1...5).map { try alice.send("send", ["to": "bob@example.com", "clientMessageId": "b\($0)", "body": "note \($0)"]) }
+        for id in ids { _ = try alice.reply(to: id) }
+        for _ in ids { _ = try alice.event("chatAccepted") }
+        _ = try alice.call("activity")
+        return Array(alice.transcript[start...])
+    }
+
+    /// The sender is acknowledged first on commit, whether or not the recipient gets a live
+    /// copy, so a hidden recipient and a logged-out one give the sender the same replies in
+    /// the same order.
+    @Test func sendersRepliesAreIdenticalForAHiddenAndALoggedOutRecipient() throws {
+        let hidden = try senderTranscript(recipientHides: true)
+        let gone = try senderTranscript(recipientHides: false)
+        #expect(hidden == gone)
+        #expect(hidden.count == 11)
+        // Each reply comes before its `chatAccepted` event.
+        for n in 1...5 {
+            let reply = hidden.firstIndex { $0.contains(#""clientMessageId":"b\#(n)""#) && !$0.contains(#""seq""#) }
+            let event = hidden.firstIndex { $0.contains(#""clientMessageId":"b\#(n)""#) && $0.contains(#""seq""#) }
+            #expect(reply != nil && event != nil && reply! < event!)
+        }
+    }
 }

@@ -17,6 +17,18 @@ struct AccountTests {
         #expect(world.sideEffects(in: world.last).count == 1)
     }
 
+    /// A password change keeps the session that proved the current password.
+    @Test func testPasswordChangeClosesEverySessionButTheOneThatMadeIt() throws {
+        var world = World()
+        let a1 = try world.signIn("a@x.io", 1)
+        let a2 = try world.signIn("a@x.io", 2, device: .mobile)
+        let a3 = try world.signIn("a@x.io", 3, device: .web)
+        try world.run(.changeProfile(user("a@x.io"), isOfflineMailEnabled: false, except: a2))
+        #expect(world.sideEffects(in: world.last) == [.close(a1, reason: .reauthenticate), .close(a3, reason: .reauthenticate)])
+        try world.run(.activity(a2))  // still signed in
+        #expect(world.refusal(.activity(a1)) == .unknownSession)
+    }
+
     @Test func testDeletedUserGoesOfflineThenLeavesContactLists() throws {
         var world = World(PresenceConfiguration(debounce: .seconds(1)))
         let c = try world.signIn("c@x.io", 1, contacts: ["a@x.io"])

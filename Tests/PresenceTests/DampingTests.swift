@@ -78,6 +78,8 @@ struct DampingTests {
         try world.run(.signOut(a))
         #expect(world.core.nextDeadline == world.time + .seconds(1))
         world.wait(.seconds(1))
+        #expect(world.core.nextDeadline == world.time + .seconds(59))  // forgetting a user with no contacts
+        world.wait(.seconds(59))
         #expect(world.core.nextDeadline == nil)
     }
 

@@ -100,6 +100,11 @@ struct World {
         (effects ?? log).filter { if case .answerSend = $0 { true } else { false } }
     }
 
+    /// The core's visibility function, for tests that check what one user may see.
+    func view(of subject: UserID, for observer: UserID) -> PresenceView? {
+        core.view(of: subject, for: observer)
+    }
+
     /// The ticket of the most recent `persistMessage`.
     var lastTicket: MessageTicket? {
         for effect in log.reversed() { if case .persistMessage(let message) = effect { return message.ticket } }

@@ -23,8 +23,10 @@ final class OutboxStoreTests: XCTestCase {
         XCTAssertEqual(row.attempts, 1)
         XCTAssertEqual(row.lastError, "refused")
         XCTAssertEqual(try outbox.find(id: sent)?.message, [], "a sent message is scrubbed")
-        XCTAssertTrue(try outbox.hasQueued(recipient: "d@x.org", subject: "s", after: 149))
-        XCTAssertFalse(try outbox.hasQueued(recipient: "d@x.org", subject: "s", after: 150))
+        XCTAssertTrue(try outbox.hasUnsent(recipient: "d@x.org", subject: "s"))
+        XCTAssertFalse(try outbox.hasUnsent(recipient: "d@x.org", subject: "other"))
+        XCTAssertFalse(try outbox.hasUnsent(recipient: "a@x.org", subject: "s"), "sent")
+        XCTAssertFalse(try outbox.hasUnsent(recipient: "c@x.org", subject: "s"), "abandoned")
         XCTAssertEqual(try outbox.cancelPending(recipient: "b@x.org"), 1)
     }
 }

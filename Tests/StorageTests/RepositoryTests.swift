@@ -106,4 +106,33 @@ final class RepositoryTests: XCTestCase {
         XCTAssertEqual(try contacts.removeAll(of: "c@x.org"), ["a@x.org"])
         XCTAssertEqual(try contacts.contacts(of: "a@x.org"), [])
     }
+
+    /// A request to an address without an account is kept (no foreign-key failure), reads
+    /// back as the requester's pending request, and becomes a real one at sign-up.
+    func testRequestToAnAddressWithoutAnAccountIsKeptUntilItSignsUp() throws {
+        let contacts = ContactStore(database)
+        XCTAssertEqual(try contacts.request(from: "a@x.org", to: "new@x.org", at: 5), .pending)
+        XCTAssertEqual(try contacts.request(from: "b@x.org", to: "new@x.org", at: 6), .pending)
+        XCTAssertEqual(try contacts.request(from: "a@x.org", to: "new@x.org", at: 7), .pending, "asking twice changes nothing")
+        XCTAssertEqual(try contacts.contacts(of: "a@x.org"),
+                       [ContactRecord(peerID: "new@x.org", state: .pending, requestedBy: "a@x.org", updatedAt: 5)])
+        XCTAssertFalse(try contacts.areContacts("a@x.org", "new@x.org"))
+        XCTAssertTrue(try contacts.remove("b@x.org", "new@x.org"), "withdrawn")
+        XCTAssertEqual(try contacts.contacts(of: "b@x.org"), [])
+
+        try AccountStore(database).insert(.sample("new@x.org"))
+        XCTAssertEqual(try contacts.contacts(of: "new@x.org"),
+                       [ContactRecord(peerID: "a@x.org", state: .pending, requestedBy: "a@x.org", updatedAt: 5)])
+        XCTAssertEqual(try contacts.contacts(of: "a@x.org").count, 1, "a contact row now, not an invitation as well")
+        XCTAssertTrue(try contacts.accept(by: "new@x.org", from: "a@x.org", at: 9))
+        XCTAssertTrue(try contacts.areContacts("a@x.org", "new@x.org"))
+        XCTAssertTrue(try Schema.integrityProblems(of: database).isEmpty)
+    }
+
+    func testDeletingTheRequesterDropsItsInvitations() throws {
+        try ContactStore(database).request(from: "a@x.org", to: "new@x.org", at: 5)
+        XCTAssertTrue(try AccountStore(database).delete(id: "a@x.org"))
+        try AccountStore(database).insert(.sample("new@x.org"))
+        XCTAssertEqual(try ContactStore(database).contacts(of: "new@x.org"), [])
+    }
 }

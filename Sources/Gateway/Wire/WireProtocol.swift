@@ -94,7 +94,8 @@ extension Presence.DeviceKind {
 }
 
 extension CallEndReason {
-    /// The wire name: `declined`, `cancelled`, `noAnswer`, `busy`, `hungUp`, `connectionLost`.
+    /// The wire name: `declined`, `cancelled`, `noAnswer`, `busy`, `hungUp`, `connectionLost`,
+    /// `contactRemoved`.
     public var wireName: String {
         switch self {
         case .declined: "declined"
@@ -103,6 +104,7 @@ extension CallEndReason {
         case .busy: "busy"
         case .hungUp: "hungUp"
         case .connectionLost: "connectionLost"
+        case .contactRemoved: "contactRemoved"
         }
     }
 }
