@@ -21,13 +21,23 @@ public final class HTTPSKeySetSource: JSONWebKeySetSource {
     ///   - url: an https:// URL; redirects and other protocols are refused.
     ///   - caFile: PEM certificates to trust instead of the system's (tests, private CAs).
     ///   - minimumRefreshSeconds: the least time between two fetches.
+    ///   - onFailure: told why a fetch failed (for the operator's log: a refused
+    ///     certificate or a timeout shows only as rejected Google sign-ins otherwise).
     public init(url: String = HTTPSKeySetSource.googleURL, caFile: String? = nil, timeoutMilliseconds: Int = 5_000,
-                minimumRefreshSeconds: Int64 = 30, now: @escaping MillisecondClock = systemMillisecondClock) {
+                minimumRefreshSeconds: Int64 = 30, now: @escaping MillisecondClock = systemMillisecondClock,
+                onFailure: @escaping @Sendable (String) -> Void = { _ in }) {
         self.url = url
         cache = CachedKeySetSource(minimumRefreshSeconds: minimumRefreshSeconds, now: now) {
             switch HTTPSKeySetSource.get(url, caFile: caFile, timeoutMilliseconds: timeoutMilliseconds) {
-            case .success(let response) where response.status == 200: (response.body, response.cacheControl)
-            default: nil
+            case .success(let response) where response.status == 200:
+                if (try? JSONWebKeySet(json: response.body)) == nil { onFailure("\(url): the body is not a JSON Web Key Set") }
+                return (response.body, response.cacheControl)
+            case .success(let response):
+                onFailure("\(url): HTTP status \(response.status)")
+                return nil
+            case .failure(let failure):
+                onFailure("\(url): \(failure.message) (curl error \(failure.code))")
+                return nil
             }
         }
     }

@@ -113,4 +113,25 @@ import Testing
         #expect((ok["profile"] as? [String: Any])?["googleLinked"] as? Bool == true)
         #expect(keyServer.requestCount == 1, "cached for its max-age")
     }
+
+    /// A key server whose certificate does not chain to the trusted CA is refused, and
+    /// the operator's log says why.
+    @Test func daemonRefusesAKeyServerItDoesNotTrustAndLogsWhy() throws {
+        let key = SigningKey()
+        let keyServer = try LocalKeySetServer(serving: key.jwks, maxAgeSeconds: 3_600)
+        let presenced = try BuiltProduct("presenced")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("google-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let daemon = try BuiltProduct.Running(
+            presenced, ["--port", "0", "--data-dir", directory.path, "--google-client-id", Self.clientID,
+                        "--google-jwks-url", keyServer.url, "--google-ca-file", keyServer.otherCAFile],
+            environment: BuiltProduct.cleanEnvironment())
+        let portText = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "\(daemon.errorOutput)")
+        let c = try PresenceConnection(port: try #require(Int(portText)), timeoutSeconds: 15)
+        let refused = try c.call("signIn", ["method": "google", "idToken": key.token(claims()), "device": "web"])
+        #expect(refused["code"] as? String == "google_token_rejected", "\(refused)")
+        #expect(daemon.awaitError(matching: #"warning google-keys: .*certificate.*curl error (60).*Google signing keys not fetched"#,
+                                  seconds: 10) == "60", "\(daemon.errorOutput)")
+        #expect(keyServer.requestCount == 0, "no request got past the TLS handshake")
+    }
 }

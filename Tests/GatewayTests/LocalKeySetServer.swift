@@ -11,6 +11,8 @@ final class LocalKeySetServer {
 
     /// The CA that signed the server's certificate.
     var caFile: String { directory.appendingPathComponent("ca.pem").path }
+    /// A CA that signed nothing the server presents.
+    var otherCAFile: String { directory.appendingPathComponent("other-ca.pem").path }
     var url: String { "https://127.0.0.1:\(port)/oauth2/v3/certs" }
 
     /// - Parameter jwks: the key set to serve.

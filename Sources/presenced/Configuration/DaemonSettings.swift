@@ -185,7 +185,9 @@ struct DaemonSettings {
             let keys: any JSONWebKeySetSource = if let googleJwksFile {
                 FileKeySetSource(path: googleJwksFile)
             } else {
-                HTTPSKeySetSource(url: googleJwksUrl, caFile: googleCaFile)
+                HTTPSKeySetSource(url: googleJwksUrl, caFile: googleCaFile, onFailure: { reason in
+                    Logger(label: "google-keys").warning("Google signing keys not fetched", metadata: ["reason": "\(reason)"])
+                })
             }
             config.google = GoogleIDTokenVerifier(clientID: googleClientId, keys: keys)
         }
