@@ -4,7 +4,7 @@
 //
 //   presenced ─► Gateway ─► Transport ─► WebSocket ─► COpenSSL / CZlib
 //                   ├─► Presence (pure domain)
-//                   └─► Accounts ─► Storage ─► CSQLite
+//                   └─► Accounts ─► Storage ─► CSQLite; Accounts ─► COpenSSL, CCurl (JWKS over HTTPS)
 //   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
@@ -37,6 +37,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .target(name: "CZlib", path: "Sources/CZlib", linkerSettings: [.linkedLibrary("z")]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // libcurl (Debian libcurl4-openssl-dev) fetches Google's signing keys over HTTPS; the
+        // shim hides curl_easy_setopt, which is variadic.
+        .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
 
         // --- Pure protocol code: bytes in, bytes or errors out. No sockets, no threads. ---
         .target(name: "WebSocket", dependencies: ["CZlib", "COpenSSL"]),
@@ -50,7 +53,7 @@ let package = Package(
         // --- Persistence: SQLite (WAL) behind small repository types, numbered migrations. ---
         .target(name: "Storage", dependencies: ["CSQLite"]),
         // --- Accounts: password policy, scrypt, device tokens, Google ID tokens, resets, outbox mail. ---
-        .target(name: "Accounts", dependencies: ["Storage", "COpenSSL"]),
+        .target(name: "Accounts", dependencies: ["Storage", "COpenSSL", "CCurl"]),
 
         // --- Wiring: HTTP routes, the JSON wire protocol, echo mode. ---
         .target(

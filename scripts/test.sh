@@ -15,6 +15,11 @@ start=$(date +%s)
 stage() { echo; echo "=== $1 ($(( $(date +%s) - start )) s)"; }
 
 stage "test tools"
+# libcurl (to build: Google's keys over HTTPS) and the openssl command (the HTTPS key-set
+# tests make their CA with it).
+if ! dpkg -s libcurl4-openssl-dev openssl >/dev/null 2>&1; then
+  (apt-get install -y -q libcurl4-openssl-dev openssl >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libcurl4-openssl-dev openssl >/dev/null; })
+fi
 # msmtp (Debian) and aiosmtpd (PyPI): mail leaves through a real sendmail-compatible
 # program to a real SMTP server on loopback in MailDeliveryTests.
 if ! command -v msmtp >/dev/null; then

@@ -26,7 +26,7 @@ extension AccountService {
         return try database.transaction {
             try accounts.setPasswordHash(id: accountID, newHash, at: time)
             let kept = try currentDeviceToken
-                .flatMap { try deviceTokens.findActive(tokenHash: SecretToken.hash($0)) }
+                .flatMap { try deviceTokens.findUsable(tokenHash: SecretToken.hash($0), at: time) }
                 .flatMap { $0.accountID == accountID ? $0.id : nil }
             let revoked = try deviceTokens.revokeAll(accountID: accountID, keeping: kept, at: time)
             try resetTokens.burnAll(accountID: accountID, at: time)
@@ -37,15 +37,24 @@ extension AccountService {
     /// "Forgot password": if an account has this address, stores a reset token (hashed)
     /// and queues the reset mail in the same transaction. Returns the same way whether
     /// or not the account exists; only the mail differs, and only its owner sees that.
-    /// - Throws: `rateLimited` only, counted per typed address (existing or not) and
-    ///   per source address, so the limit reveals nothing either.
+    ///
+    /// Two limits. Per source address (`resetLimiter.perAddress`): past it the caller gets
+    /// `rateLimited`, decided before the address is even looked at, so it reveals nothing.
+    /// Per typed address (`resetLimiter.perAccount`, existing or not): past it the request
+    /// is dropped silently (no token, no mail) and still returns normally, so the answer
+    /// never depends on the account's existence or its reset history.
+    /// - Throws: `rateLimited` (per source address) only.
     public func requestPasswordReset(email: String, sourceAddress: String) throws {
         let id = EmailAddress.normalized(email)
         let limiterKey = id ?? email.lowercased()
-        if let wait = resetLimiter.retryAfter(account: limiterKey, address: sourceAddress) {
+        if let wait = resetLimiter.retryAfter(account: nil, address: sourceAddress) {
             throw AccountsError.rateLimited(retryAfterSeconds: wait)
         }
-        resetLimiter.record(account: limiterKey, address: sourceAddress)
+        // Checked before recording: a dropped request must not push the address's own
+        // limit further out (the owner's next request gets through after one refill).
+        let isTargetLimited = resetLimiter.retryAfter(account: limiterKey) != nil
+        resetLimiter.record(account: isTargetLimited ? nil : limiterKey, address: sourceAddress)
+        if isTargetLimited { return }
         guard let id else { return }
         let token = SecretToken.generate()
         let time = now()

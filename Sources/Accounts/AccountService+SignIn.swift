@@ -30,7 +30,8 @@ extension AccountService {
     }
 
     /// Signs in with a device token alone and rotates it: the returned `deviceToken`
-    /// replaces the one used, which stops working.
+    /// replaces the one used, which keeps working only until the grace period ends or the
+    /// new one is first used (a reply lost in transit must not log the device out).
     /// - Throws: `rateLimited`, `invalidDeviceToken` (unknown, rotated or revoked).
     public func signIn(deviceToken: String, sourceAddress: String) throws -> SignInResult {
         if let wait = signInLimiter.retryAfter(account: nil, address: sourceAddress) {
@@ -40,9 +41,10 @@ extension AccountService {
         let newToken = SecretToken.generate()
         let time = now()
         let signedIn = try database.transaction { () throws -> (AccountRecord, DeviceKind)? in
-            guard let device = try deviceTokens.findActive(tokenHash: oldHash),
+            guard let device = try deviceTokens.findUsable(tokenHash: oldHash, at: time),
                   let account = try accounts.find(id: device.accountID),
-                  try deviceTokens.rotate(from: oldHash, to: SecretToken.hash(newToken), at: time)
+                  try deviceTokens.rotate(from: oldHash, to: SecretToken.hash(newToken), at: time,
+                                          graceUntil: time + configuration.deviceTokenGraceMilliseconds)
             else { return nil }
             return (account, device.deviceKind)
         }
@@ -56,14 +58,15 @@ extension AccountService {
     /// The read half of a device-token sign-in, for callers that group-commit the write: the
     /// token is checked here (reads only); `rotate` then swaps it for `result.deviceToken`
     /// in the caller's write transaction, and the sign-in counts only if that returns true
-    /// (false: a concurrent sign-in with the same token won the swap).
+    /// (false: the token was revoked, or its grace ended, meanwhile).
     /// - Throws: `rateLimited`, `invalidDeviceToken`.
     public func prepareSignIn(deviceToken: String, sourceAddress: String) throws -> PendingTokenSignIn {
         if let wait = signInLimiter.retryAfter(account: nil, address: sourceAddress) {
             throw AccountsError.rateLimited(retryAfterSeconds: wait)
         }
         let oldHash = SecretToken.hash(deviceToken)
-        guard let device = try deviceTokens.findActive(tokenHash: oldHash),
+        let time = now()
+        guard let device = try deviceTokens.findUsable(tokenHash: oldHash, at: time),
               let account = try accounts.find(id: device.accountID) else {
             signInLimiter.record(account: nil, address: sourceAddress)
             throw AccountsError.invalidDeviceToken
@@ -71,14 +74,16 @@ extension AccountService {
         let newToken = SecretToken.generate()
         return PendingTokenSignIn(
             result: SignInResult(profile: AccountProfile(account), deviceKind: device.deviceKind, deviceToken: newToken),
-            oldHash: oldHash, newHash: SecretToken.hash(newToken), time: now())
+            oldHash: oldHash, newHash: SecretToken.hash(newToken), time: time,
+            graceUntil: time + configuration.deviceTokenGraceMilliseconds)
     }
 
     /// Signs in with a Google ID token. The account is found by the linked Google
     /// subject, else by the verified e-mail (and then linked), else created without a
     /// password when `createsAccountsForGoogleSignIn` is on.
     /// - Throws: `rateLimited`, `googleTokenRejected`, `invalidEmail` (an address we
-    ///   cannot use as an ID), `accountNotFound` (creation disabled).
+    ///   cannot use as an ID), `accountNotFound` (creation disabled), `googleLinkConflict`
+    ///   (the account is linked to another Google subject).
     public func signIn(googleIDToken: String, device: DeviceKind, staySignedIn: Bool,
                        sourceAddress: String) throws -> SignInResult {
         if let wait = signInLimiter.retryAfter(account: nil, address: sourceAddress) {
@@ -98,7 +103,14 @@ extension AccountService {
             if let linked = try accounts.find(googleSubject: identity.subject) { return linked }
             if var existing = try accounts.find(id: id) {
                 // Google vouches (email_verified) that this subject owns the address now,
-                // so it may claim the account, replacing an older link.
+                // which is enough to link an account that has no Google link yet. It is not
+                // enough to replace another subject's link: the address may have changed
+                // hands at Google (a recycled Workspace address), and the linked person
+                // would be locked out without a word. There is no relinking: the account
+                // keeps its first link (and its password, if it has one).
+                if let linked = existing.googleSubject, linked != identity.subject {
+                    throw AccountsError.googleLinkConflict
+                }
                 try accounts.linkGoogle(id: id, subject: identity.subject, at: time)
                 existing.googleSubject = identity.subject
                 existing.updatedAt = time

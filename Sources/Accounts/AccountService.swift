@@ -17,6 +17,7 @@ public final class AccountService {
     let hasher: PasswordHasher
     let signInLimiter: RateLimiter
     let resetLimiter: RateLimiter
+    let signUpLimiter: RateLimiter?
     let google: GoogleIDTokenVerifier?
     let now: MillisecondClock
     /// Verified against when the account does not exist or has no password, so that
@@ -28,15 +29,19 @@ public final class AccountService {
     ///   - signInLimiter: failed sign-ins per account and address (share between threads).
     ///   - resetLimiter: reset requests per e-mail and address (share between threads).
     ///   - google: nil disables Sign in with Google.
+    ///   - signUpLimiter: sign-ups per source address (share between threads); nil leaves
+    ///     sign-up unlimited (offline administration).
     ///   - now: milliseconds since the epoch.
     public init(database: Database, configuration: AccountsConfiguration = AccountsConfiguration(),
                 hasher: PasswordHasher = PasswordHasher(), signInLimiter: RateLimiter, resetLimiter: RateLimiter,
-                google: GoogleIDTokenVerifier? = nil, now: @escaping MillisecondClock = systemMillisecondClock) {
+                google: GoogleIDTokenVerifier? = nil, signUpLimiter: RateLimiter? = nil,
+                now: @escaping MillisecondClock = systemMillisecondClock) {
         self.database = database
         self.configuration = configuration
         self.hasher = hasher
         self.signInLimiter = signInLimiter
         self.resetLimiter = resetLimiter
+        self.signUpLimiter = signUpLimiter
         self.google = google
         self.now = now
         dummyHash = hasher.hash(SecretToken.generate())
@@ -50,10 +55,19 @@ public final class AccountService {
     // MARK: - Sign-up and profile
 
     /// Creates an account.
-    /// - Throws: `invalidEmail`, `invalidName`, `passwordRejected` (every broken rule),
-    ///   `emailTaken`.
+    /// - Parameter sourceAddress: the client's IP address. Every sign-up from it counts
+    ///   against `signUpLimiter`, whatever its outcome: each may cost a scrypt hash on the
+    ///   threads that also serve sign-in. Nil (offline tools) is not limited.
+    /// - Throws: `rateLimited` (before any check), `invalidEmail`, `invalidName`,
+    ///   `passwordRejected` (every broken rule), `emailTaken`.
     public func signUp(email: String, firstName: String, lastName: String, password: String,
-                       wantsOfflineEmail: Bool) throws -> AccountProfile {
+                       wantsOfflineEmail: Bool, sourceAddress: String? = nil) throws -> AccountProfile {
+        if let signUpLimiter, let sourceAddress {
+            if let wait = signUpLimiter.retryAfter(account: nil, address: sourceAddress) {
+                throw AccountsError.rateLimited(retryAfterSeconds: wait)
+            }
+            signUpLimiter.record(account: nil, address: sourceAddress)
+        }
         guard let id = EmailAddress.normalized(email) else { throw AccountsError.invalidEmail }
         let first = try ProfileValidation.name(firstName, field: "first name", isRequired: true)
         let last = try ProfileValidation.name(lastName, field: "last name", isRequired: false)

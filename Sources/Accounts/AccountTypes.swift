@@ -33,7 +33,9 @@ public struct SignInResult: Sendable, Equatable {
     public var deviceKind: DeviceKind
     /// The new "stay signed in" token: shown to the client once, never stored in clear.
     /// Nil when the user did not ask to stay signed in. A token sign-in always returns
-    /// the rotated replacement; the token it used no longer works.
+    /// the rotated replacement; the token it used works on only for the grace period
+    /// (`AccountsConfiguration.deviceTokenGraceMilliseconds`) or until the replacement
+    /// is first used.
     public var deviceToken: String?
 }
 
@@ -99,6 +101,10 @@ public struct AccountsConfiguration: Sendable {
                                     resetLinkBase: "http://localhost:8080/password-reset/")
     /// Whether Google sign-in with an unknown (verified) e-mail creates an account.
     public var createsAccountsForGoogleSignIn = true
+    /// How long a device token stays usable after the sign-in that rotated it away, unless
+    /// its replacement is used first: a client whose sign-in reply was lost in transit
+    /// still holds only the old one.
+    public var deviceTokenGraceMilliseconds: Int64 = 60_000
 
     public init() {}
 }
@@ -111,10 +117,11 @@ public struct PendingTokenSignIn: Sendable {
     let oldHash: [UInt8]
     let newHash: [UInt8]
     let time: Int64
+    let graceUntil: Int64
 
     /// Swaps the old token for the new one. - Returns: false if the old one is no longer
-    /// active (used by a concurrent sign-in, or revoked meanwhile).
+    /// usable (revoked meanwhile, or its grace ended).
     public func rotate(in database: Database) throws -> Bool {
-        try DeviceTokenStore(database).rotate(from: oldHash, to: newHash, at: time)
+        try DeviceTokenStore(database).rotate(from: oldHash, to: newHash, at: time, graceUntil: graceUntil)
     }
 }

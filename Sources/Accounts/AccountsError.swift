@@ -29,6 +29,10 @@ public enum AccountsError: Error, Equatable, Sendable {
     /// The signed-in account no longer exists (deleted meanwhile), or Google sign-in found
     /// no account and creating one is disabled.
     case accountNotFound
+    /// Google sign-in: the account with this address is already linked to a different
+    /// Google account (another `sub`). A link is never replaced silently: whoever holds
+    /// the address at Google now is not necessarily who linked it.
+    case googleLinkConflict
 }
 
 /// Why a Google ID token was refused.
@@ -73,6 +77,7 @@ extension AccountsError {
         case .emailCannotChange: "email_cannot_change"
         case .googleTokenRejected: "google_token_rejected"
         case .accountNotFound: "account_not_found"
+        case .googleLinkConflict: "google_link_conflict"
         }
     }
 
@@ -83,7 +88,7 @@ extension AccountsError {
         case .emailCannotChange: 400
         case .invalidCredentials, .invalidDeviceToken, .googleTokenRejected: 401
         case .accountNotFound: 404
-        case .emailTaken: 409
+        case .emailTaken, .googleLinkConflict: 409
         case .resetTokenExpired: 410
         case .rateLimited: 429
         }
@@ -106,6 +111,8 @@ extension AccountsError {
             "The e-mail address of an account cannot be changed. Create a new account with the new address."
         case .googleTokenRejected: "Google sign-in failed. Try again."
         case .accountNotFound: "There is no account for this sign-in."
+        case .googleLinkConflict:
+            "This account is linked to a different Google account. Sign in with that Google account or with your password."
         }
     }
 }

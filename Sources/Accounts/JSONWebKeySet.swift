@@ -63,9 +63,8 @@ public struct JSONWebKeySet: Sendable {
     }
 }
 
-/// Where the verifier gets its keys. The seam for fetching Google's JWKS over HTTPS
-/// later (`CachedKeySetSource` with a fetch closure); tests and offline deployments
-/// use `FileKeySetSource`.
+/// Where the verifier gets its keys: `HTTPSKeySetSource` (Google's URL) in production,
+/// `FileKeySetSource` offline and in tests.
 public protocol JSONWebKeySetSource: Sendable {
     /// The current key set.
     /// - Parameter refresh: true when a token named a key the last set lacked: the
@@ -78,7 +77,7 @@ public final class FileKeySetSource: JSONWebKeySetSource {
     private let cache: CachedKeySetSource
 
     public init(path: String, now: @escaping MillisecondClock = systemMillisecondClock) {
-        cache = CachedKeySetSource(defaultMaxAgeSeconds: .max / 2_000, now: now) {
+        cache = CachedKeySetSource(defaultMaxAgeSeconds: CachedKeySetSource.maximumMaxAgeSeconds, minimumRefreshSeconds: 60, now: now) {
             guard let data = FileManager.default.contents(atPath: path) else { return nil }
             return (data, nil)
         }
@@ -93,9 +92,17 @@ public final class FileKeySetSource: JSONWebKeySetSource {
 /// sends about 6 hours), refetching when it expires or, at most once per
 /// `minimumRefreshSeconds`, when a token names an unknown key. If a refetch fails,
 /// the stale set keeps serving: an HTTPS hiccup must not stop every Google sign-in.
+/// A failed fetch counts for the rate limit too, so an unreachable server is not
+/// hammered by every sign-in.
+///
+/// One fetch at a time: callers that need one wait for the fetch under way and use its
+/// result (concurrent first use fetches once); callers the cache serves never wait.
 public final class CachedKeySetSource: JSONWebKeySetSource {
     /// Returns the JWKS body and its Cache-Control header, or nil when unavailable.
     public typealias Fetch = @Sendable () -> (body: Data, cacheControl: String?)?
+    /// Longer max-ages are cut to a week: keys must be re-read now and then, and the
+    /// arithmetic must not overflow on a hostile header.
+    public static let maximumMaxAgeSeconds: Int64 = 7 * 86_400
 
     private struct Entry {
         var set: JSONWebKeySet?
@@ -103,37 +110,67 @@ public final class CachedKeySetSource: JSONWebKeySetSource {
         var fetchedAt: Int64 = .min / 2
     }
 
+    /// What a caller does with the cache as it is.
+    private enum Decision {
+        case use(JSONWebKeySet)
+        case fetch
+        case unavailable
+    }
+
     private let fetch: Fetch
     private let now: MillisecondClock
     private let defaultMaxAgeSeconds: Int64
     private let minimumRefreshSeconds: Int64
     private let entry = Mutex(Entry())
+    /// Held for the duration of a fetch; never taken by a caller the cache serves.
+    private let fetching = Mutex(())
 
-    public init(defaultMaxAgeSeconds: Int64 = 3_600, minimumRefreshSeconds: Int64 = 60,
+    /// - Parameters:
+    ///   - defaultMaxAgeSeconds: how long a set without `max-age` is used.
+    ///   - minimumRefreshSeconds: the least time between two fetches (after the first).
+    public init(defaultMaxAgeSeconds: Int64 = 3_600, minimumRefreshSeconds: Int64 = 30,
                 now: @escaping MillisecondClock = systemMillisecondClock, fetch: @escaping Fetch) {
         self.fetch = fetch
         self.now = now
-        self.defaultMaxAgeSeconds = defaultMaxAgeSeconds
+        self.defaultMaxAgeSeconds = min(defaultMaxAgeSeconds, Self.maximumMaxAgeSeconds)
         self.minimumRefreshSeconds = minimumRefreshSeconds
     }
 
     public func keySet(refresh: Bool) throws(AccountsError) -> JSONWebKeySet {
-        let time = now()
-        let current = entry.withLock { $0 }
-        let isStale = current.set == nil || time >= current.expiresAt
-        let mayRefresh = time - current.fetchedAt >= minimumRefreshSeconds * 1_000
-        if let set = current.set, !isStale, !(refresh && mayRefresh) { return set }
-        if current.set != nil && !mayRefresh { return current.set! }
-        // Fetched outside the lock: a slow fetch must not block verifications that can
-        // use the cached set. Two threads may fetch at once; both results are valid.
-        if let (body, cacheControl) = fetch(), let set = try? JSONWebKeySet(json: body) {
-            let maxAge = cacheControl.flatMap(CacheControl.maxAge) ?? defaultMaxAgeSeconds
-            entry.withLock { $0 = Entry(set: set, expiresAt: time + maxAge * 1_000, fetchedAt: time) }
-            return set
+        if case .use(let set) = decide(refresh: refresh, at: now()) { return set }
+        let outcome: Result<JSONWebKeySet, AccountsError> = fetching.withLock { _ in
+            // Decided again under the lock: the fetch this caller waited for may have
+            // brought what it needs, and then the rate limit forbids another anyway.
+            let time = now()
+            switch decide(refresh: refresh, at: time) {
+            case .use(let set): return .success(set)
+            case .unavailable: return .failure(.googleTokenRejected(.keySetUnavailable))
+            case .fetch: return fetchAndStore(at: time)
+            }
         }
-        entry.withLock { $0.fetchedAt = time }
-        if let set = current.set { return set }
-        throw .googleTokenRejected(.keySetUnavailable)
+        return try outcome.get()
+    }
+
+    private func decide(refresh: Bool, at time: Int64) -> Decision {
+        let current = entry.withLock { $0 }
+        let mayFetch = time - current.fetchedAt >= minimumRefreshSeconds * 1_000
+        guard let set = current.set else { return mayFetch ? .fetch : .unavailable }
+        let isFresh = time < current.expiresAt
+        if isFresh && !refresh { return .use(set) }
+        return mayFetch ? .fetch : .use(set)
+    }
+
+    private func fetchAndStore(at time: Int64) -> Result<JSONWebKeySet, AccountsError> {
+        if let (body, cacheControl) = fetch(), let set = try? JSONWebKeySet(json: body) {
+            let maxAge = min(cacheControl.flatMap(CacheControl.maxAge) ?? defaultMaxAgeSeconds, Self.maximumMaxAgeSeconds)
+            entry.withLock { $0 = Entry(set: set, expiresAt: time + maxAge * 1_000, fetchedAt: time) }
+            return .success(set)
+        }
+        let stale = entry.withLock { entry -> JSONWebKeySet? in
+            entry.fetchedAt = time
+            return entry.set
+        }
+        return stale.map { .success($0) } ?? .failure(.googleTokenRejected(.keySetUnavailable))
     }
 }
 

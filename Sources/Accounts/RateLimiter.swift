@@ -32,6 +32,10 @@ public struct RateLimit: Sendable, Equatable {
     public static let resetPerAccount = RateLimit(burst: 3, refillMilliseconds: 1_200_000)
     /// Reset requests per source address: 10 at once, then one per minute.
     public static let resetPerAddress = RateLimit(burst: 10, refillMilliseconds: 60_000)
+    /// Sign-ups per source address: 10 at once, then one per minute. Each costs a scrypt
+    /// hash (~100 ms, 32 MiB) on the threads that serve sign-in; a clinic signing up
+    /// patients at one desk stays well under it.
+    public static let signUpPerAddress = RateLimit(burst: 10, refillMilliseconds: 60_000)
 }
 
 /// Counts attempts per account and per source address, each in its own token bucket,
@@ -77,6 +81,13 @@ public final class RateLimiter: Sendable {
             ].compactMap { $0 }
             return waits.max()
         }
+    }
+
+    /// Seconds to wait before `account` may make another attempt, looking at its own
+    /// bucket only, or nil if it may.
+    public func retryAfter(account: String) -> Int? {
+        let time = now()
+        return buckets.withLock { Self.wait($0.byAccount[account], perAccount, time) }
     }
 
     /// Spends one attempt from both buckets (a failed sign-in, or a reset request).

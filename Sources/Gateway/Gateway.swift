@@ -29,6 +29,7 @@ public final class Gateway: Sendable {
             return h
         }
         runtime.handlers = handlers
+        try runtime.startAccountWorkers(publicBaseURL: configuration.effectivePublicBaseURL(boundPorts: runtime.server.ports))
         outbox = try OutboxThread(configuration: configuration, metrics: runtime.metrics)
     }
 

@@ -27,10 +27,12 @@ extension GatewayHandler {
             do { signUp = try HTTPWire.decodeSignUp(request.body, contentType: contentType) } catch {
                 return HTTPWire.errorResponse(ErrorReply(any: error))
             }
+            let address = request.remoteAddress
             runtime.accounts.submit { worker in
                 runtime.respond(id) {
                     let profile = try worker.service.signUp(email: signUp.email, firstName: signUp.firstName, lastName: signUp.lastName,
-                                                            password: signUp.password, wantsOfflineEmail: signUp.offlineEmail)
+                                                            password: signUp.password, wantsOfflineEmail: signUp.offlineEmail,
+                                                            sourceAddress: address)
                     return HTTPWire.signUpCreated(WireProfile(profile))
                 }
             }
@@ -43,7 +45,8 @@ extension GatewayHandler {
             let address = request.remoteAddress
             runtime.accounts.submit { worker in
                 runtime.respond(id) {
-                    // The same answer whether or not the account exists.
+                    // The same answer whether or not the account exists, and whether or
+                    // not the per-target limit dropped it; only the per-source limit answers 429.
                     try worker.service.requestPasswordReset(email: email, sourceAddress: address)
                     return HTTPWire.passwordResetAccepted
                 }

@@ -50,20 +50,46 @@ public struct DeviceTokenStore {
             accountID, transform: Self.record)
     }
 
-    /// Replaces a valid token's hash with a new one, so the old token stops working.
-    /// A compare-and-swap on the old hash: of two sign-ins racing with the same token,
-    /// only one rotates it. - Returns: whether it did.
-    @discardableResult
-    public func rotate(from oldTokenHash: [UInt8], to newTokenHash: [UInt8], at now: Int64) throws -> Bool {
-        try database.execute(
-            "UPDATE device_tokens SET token_hash = ?, last_used_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-            newTokenHash, now, oldTokenHash) == 1
+    /// The unrevoked device this token signs in: the token is its current one, or the one
+    /// its last rotation replaced while that is still in its grace period.
+    public func findUsable(tokenHash: [UInt8], at now: Int64) throws -> DeviceTokenRecord? {
+        if let current = try findActive(tokenHash: tokenHash) { return current }
+        return try database.queryFirst(
+            """
+            SELECT \(Self.columns) FROM device_tokens
+            WHERE previous_token_hash = ? AND previous_valid_until > ? AND revoked_at IS NULL
+            """, tokenHash, now, transform: Self.record)
     }
 
-    /// Revokes the token with this hash. - Returns: the account it belonged to, if it was valid.
+    /// Replaces a usable token with a new one. A compare-and-swap on the old hash.
+    ///
+    /// When `oldTokenHash` is the current token, it becomes the previous one, valid until
+    /// `graceUntil` (a reply carrying the new token may be lost), and any older previous
+    /// token dies: the current one was used, so the client has it. When `oldTokenHash` is
+    /// the previous token within its grace (the client never got the current one), only
+    /// the current token is replaced; the grace deadline stays where the first rotation
+    /// put it. - Returns: whether a token was rotated.
+    @discardableResult
+    public func rotate(from oldTokenHash: [UInt8], to newTokenHash: [UInt8], at now: Int64, graceUntil: Int64? = nil) throws -> Bool {
+        let rotatedCurrent = try database.execute(
+            """
+            UPDATE device_tokens SET previous_token_hash = token_hash, previous_valid_until = ?,
+                token_hash = ?, last_used_at = ?
+            WHERE token_hash = ? AND revoked_at IS NULL
+            """, graceUntil ?? now, newTokenHash, now, oldTokenHash) == 1
+        if rotatedCurrent { return true }
+        return try database.execute(
+            """
+            UPDATE device_tokens SET token_hash = ?, last_used_at = ?
+            WHERE previous_token_hash = ? AND previous_valid_until > ? AND revoked_at IS NULL
+            """, newTokenHash, now, oldTokenHash, now) == 1
+    }
+
+    /// Revokes the device this token signs in (current and previous token alike).
+    /// - Returns: the account it belonged to, if it was usable.
     @discardableResult
     public func revoke(tokenHash: [UInt8], at now: Int64) throws -> String? {
-        guard let record = try findActive(tokenHash: tokenHash) else { return nil }
+        guard let record = try findUsable(tokenHash: tokenHash, at: now) else { return nil }
         try database.execute("UPDATE device_tokens SET revoked_at = ? WHERE id = ?", now, record.id)
         return record.accountID
     }

@@ -22,8 +22,7 @@ public enum Schema {
     public static let migrations: [Migration] = [
         Migration(version: 1, sql: version1),
         Migration(version: 2, sql: version2),
-        // Version 3 comes from another branch; the migrator runs every step above the
-        // file's version in order, so the gap is harmless.
+        Migration(version: 3, sql: version3),
         Migration(version: 4, sql: version4),
         Migration(version: 5, sql: version5ShownPresence),
     ]
@@ -156,6 +155,17 @@ public enum Schema {
             at INTEGER NOT NULL
         );
         CREATE INDEX missed_calls_by_callee ON missed_calls (callee, at);
+        """
+
+    /// Device-token rotation with grace: the token a rotation replaced keeps working until
+    /// `previous_valid_until` or until the new token is first used (which clears it), so a
+    /// sign-in reply lost in transit does not log the device out. A unique index rather
+    /// than a UNIQUE column: SQLite's ADD COLUMN cannot add one.
+    static let version3 = """
+        ALTER TABLE device_tokens ADD COLUMN previous_token_hash BLOB;
+        ALTER TABLE device_tokens ADD COLUMN previous_valid_until INTEGER;
+        CREATE UNIQUE INDEX device_tokens_by_previous_hash ON device_tokens(previous_token_hash)
+            WHERE previous_token_hash IS NOT NULL;
         """
 
     /// Contact requests to addresses without an account. `contacts` holds only pairs of

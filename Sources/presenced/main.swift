@@ -56,6 +56,9 @@ struct Presenced: ParsableCommand {
     @Option(name: .customLong("sendmail-arg"), help: Settings.sendmailArg.help) var sendmailArguments: [String] = []
     @Option(help: Settings.googleClientId.help) var googleClientId: String?
     @Option(help: Settings.googleJwksFile.help) var googleJwksFile: String?
+    @Option(help: Settings.googleJwksUrl.help) var googleJwksUrl: String?
+    @Option(help: Settings.googleCaFile.help) var googleCaFile: String?
+    @Option(help: Settings.googleCreateAccounts.help) var googleCreateAccounts: String?
     @Option(help: Settings.adminToken.help) var adminToken: String?
     @Option(help: Settings.idleMinutes.help) var idleMinutes: String?
     @Option(help: Settings.disconnectGraceSeconds.help) var disconnectGraceSeconds: String?
@@ -73,6 +76,8 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.signInRefillSecondsPerAccount.help) var signInRefillSecondsPerAccount: String?
     @Option(help: Settings.signInBurstPerAddress.help) var signInBurstPerAddress: String?
     @Option(help: Settings.signInRefillSecondsPerAddress.help) var signInRefillSecondsPerAddress: String?
+    @Option(help: Settings.signUpBurstPerAddress.help) var signUpBurstPerAddress: String?
+    @Option(help: Settings.signUpRefillSecondsPerAddress.help) var signUpRefillSecondsPerAddress: String?
     @Option(help: Settings.logLevel.help) var logLevel: String?
 
     /// The settings given as flags.
@@ -108,6 +113,9 @@ struct Presenced: ParsableCommand {
         list(Settings.sendmailArg, sendmailArguments)
         scalar(Settings.googleClientId, googleClientId)
         scalar(Settings.googleJwksFile, googleJwksFile)
+        scalar(Settings.googleJwksUrl, googleJwksUrl)
+        scalar(Settings.googleCaFile, googleCaFile)
+        scalar(Settings.googleCreateAccounts, googleCreateAccounts)
         scalar(Settings.adminToken, adminToken)
         scalar(Settings.idleMinutes, idleMinutes)
         scalar(Settings.disconnectGraceSeconds, disconnectGraceSeconds)
@@ -125,6 +133,8 @@ struct Presenced: ParsableCommand {
         scalar(Settings.signInRefillSecondsPerAccount, signInRefillSecondsPerAccount)
         scalar(Settings.signInBurstPerAddress, signInBurstPerAddress)
         scalar(Settings.signInRefillSecondsPerAddress, signInRefillSecondsPerAddress)
+        scalar(Settings.signUpBurstPerAddress, signUpBurstPerAddress)
+        scalar(Settings.signUpRefillSecondsPerAddress, signUpRefillSecondsPerAddress)
         scalar(Settings.logLevel, logLevel)
         return layer
     }

@@ -50,11 +50,29 @@ final class PasswordResetTests: XCTestCase {
         XCTAssertEqual(try fixture.count("reset_tokens"), 0)
     }
 
-    func testResetRequestsAreRateLimitedAlikeForKnownAndUnknownAddresses() throws {
+    func testPastThePerTargetLimitRequestsAreDroppedSilentlyAlikeForKnownAndUnknownAddresses() throws {
         for email in ["ann@example.com", "nobody@example.com"] {
-            for _ in 0..<RateLimit.resetPerAccount.burst { try service.requestPasswordReset(email: email, sourceAddress: "10.0.0.2") }
-            XCTAssertThrowsError(try service.requestPasswordReset(email: email, sourceAddress: "10.0.0.3")) { error in
-                XCTAssertEqual(error as? AccountsError, .rateLimited(retryAfterSeconds: 1_200), email)
+            // From a different source address each time: the per-source limit never trips.
+            for n in 0..<(RateLimit.resetPerAccount.burst + 3) {
+                XCTAssertNoThrow(try service.requestPasswordReset(email: email, sourceAddress: "10.0.1.\(n)"), email)
+            }
+        }
+        XCTAssertEqual(try fixture.count("outbox"), RateLimit.resetPerAccount.burst, "only the burst was mailed; the rest dropped")
+        XCTAssertEqual(try fixture.count("reset_tokens"), RateLimit.resetPerAccount.burst)
+        // One refill later the owner can ask again: the dropped requests did not push it out.
+        fixture.clock.advance(milliseconds: RateLimit.resetPerAccount.refillMilliseconds)
+        try service.requestPasswordReset(email: "ann@example.com", sourceAddress: "10.0.2.1")
+        XCTAssertEqual(try fixture.count("outbox"), RateLimit.resetPerAccount.burst + 1)
+    }
+
+    func testPastThePerSourceLimitRequestsAreRefusedAlikeForKnownAndUnknownAddresses() throws {
+        for (n, email) in ["ann@example.com", "nobody@example.com"].enumerated() {
+            let source = "10.0.3.\(n)"
+            for i in 0..<RateLimit.resetPerAddress.burst {
+                try service.requestPasswordReset(email: "other\(i)@example.com", sourceAddress: source)
+            }
+            XCTAssertThrowsError(try service.requestPasswordReset(email: email, sourceAddress: source)) { error in
+                XCTAssertEqual(error as? AccountsError, .rateLimited(retryAfterSeconds: 60), email)
             }
         }
     }

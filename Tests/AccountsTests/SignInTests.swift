@@ -67,10 +67,49 @@ final class SignInTests: XCTestCase {
         XCTAssertEqual(result.deviceKind, .mobile, "the device keeps its kind")
         let second = try XCTUnwrap(result.deviceToken)
         XCTAssertNotEqual(first, second)
+        // Using the new token ends the old one's grace at once.
+        let third = try XCTUnwrap(service.signIn(deviceToken: second, sourceAddress: "10.0.0.2").deviceToken)
         XCTAssertThrowsError(try service.signIn(deviceToken: first, sourceAddress: "10.0.0.2")) { error in
             XCTAssertEqual(error as? AccountsError, .invalidDeviceToken, "the old token died")
         }
-        XCTAssertNoThrow(try service.signIn(deviceToken: second, sourceAddress: "10.0.0.2"))
+        XCTAssertNoThrow(try service.signIn(deviceToken: third, sourceAddress: "10.0.0.2"))
+    }
+
+    func testRotatedTokenStillWorksWithinTheGraceWhenTheReplacementWasNeverUsed() throws {
+        let first = try XCTUnwrap(signIn(stay: true).deviceToken)
+        _ = try service.signIn(deviceToken: first, sourceAddress: "1")    // its reply is "lost"
+        fixture.clock.advance(seconds: 59)
+        let retry = try service.signIn(deviceToken: first, sourceAddress: "1")
+        XCTAssertEqual(retry.profile.id, "ann@example.com")
+        let current = try XCTUnwrap(retry.deviceToken)
+        // The grace runs from the first rotation: a retry does not extend it.
+        fixture.clock.advance(seconds: 2)
+        XCTAssertThrowsError(try service.signIn(deviceToken: first, sourceAddress: "1")) {
+            XCTAssertEqual($0 as? AccountsError, .invalidDeviceToken)
+        }
+        XCTAssertNoThrow(try service.signIn(deviceToken: current, sourceAddress: "1"), "the retry's token is the device's token")
+        XCTAssertEqual(try fixture.count("device_tokens"), 1, "one device, however often it rotated")
+    }
+
+    func testRotatedTokenStopsWorkingAfterTheGracePeriod() throws {
+        let first = try XCTUnwrap(signIn(stay: true).deviceToken)
+        let second = try XCTUnwrap(service.signIn(deviceToken: first, sourceAddress: "1").deviceToken)
+        fixture.clock.advance(milliseconds: AccountsConfiguration().deviceTokenGraceMilliseconds)
+        XCTAssertThrowsError(try service.signIn(deviceToken: first, sourceAddress: "1")) {
+            XCTAssertEqual($0 as? AccountsError, .invalidDeviceToken)
+        }
+        XCTAssertNoThrow(try service.signIn(deviceToken: second, sourceAddress: "1"))
+    }
+
+    func testLogOutRevokesTheCurrentAndThePreviousToken() throws {
+        let first = try XCTUnwrap(signIn(stay: true).deviceToken)
+        let second = try XCTUnwrap(service.signIn(deviceToken: first, sourceAddress: "1").deviceToken)
+        XCTAssertEqual(try service.logOut(deviceToken: second), "ann@example.com")
+        for token in [first, second] {
+            XCTAssertThrowsError(try service.signIn(deviceToken: token, sourceAddress: "1")) {
+                XCTAssertEqual($0 as? AccountsError, .invalidDeviceToken)
+            }
+        }
     }
 
     func testTokenSignInReturnsTheCurrentProfile() throws {
@@ -163,6 +202,22 @@ final class SignInTests: XCTestCase {
         XCTAssertThrowsError(try service.signIn(googleIDToken: token, device: .web, staySignedIn: false, sourceAddress: "1")) {
             XCTAssertEqual($0 as? AccountsError, .accountNotFound)
         }
+    }
+
+    func testGoogleSignInNeverReplacesAnotherGoogleLink() throws {
+        try AccountStore(fixture.database).linkGoogle(id: "ann@example.com", subject: "g-ann", at: 0)
+        let other = fixture.signingKey.token(claims: fixture.googleClaims(email: "ann@example.com", subject: "g-someone-else"))
+        XCTAssertThrowsError(try service.signIn(googleIDToken: other, device: .web, staySignedIn: true, sourceAddress: "1")) {
+            XCTAssertEqual($0 as? AccountsError, .googleLinkConflict)
+            XCTAssertEqual(($0 as? AccountsError)?.code, "google_link_conflict")
+            XCTAssertEqual(($0 as? AccountsError)?.httpStatus, 409)
+        }
+        XCTAssertEqual(try AccountStore(fixture.database).find(id: "ann@example.com")?.googleSubject, "g-ann", "the link is untouched")
+        XCTAssertEqual(try fixture.count("device_tokens"), 0)
+        // The linked subject still signs in (the refusal is about the subject, not the address).
+        let linked = fixture.signingKey.token(claims: fixture.googleClaims(email: "ann@example.com", subject: "g-ann"))
+        XCTAssertEqual(try service.signIn(googleIDToken: linked, device: .web, staySignedIn: false, sourceAddress: "1").profile.id,
+                       "ann@example.com")
     }
 
     func testRejectedGoogleTokenSignsNobodyIn() throws {

@@ -28,8 +28,12 @@ import Testing
         let profile = try #require(signIn["profile"] as? [String: Any])
         #expect(profile["firstName"] as? String == "Alicia")
         #expect(profile["offlineEmail"] as? Bool == true)
-        // Rotated: the old token no longer works.
-        #expect(signIn["deviceToken"] as? String != token)
+        // Rotated: once the new token is used, the old one no longer works (until then it
+        // has a grace period, in case this reply was lost).
+        let rotated = try #require(signIn["deviceToken"] as? String)
+        #expect(rotated != token)
+        let next = try PresenceConnection(port: g.port)
+        #expect(try next.call("signIn", ["method": "token", "deviceToken": rotated])["type"] as? String == "ok")
         let stale = try PresenceConnection(port: g.port)
         #expect(try stale.call("signIn", ["method": "token", "deviceToken": token])["code"] as? String == "invalid_device_token")
     }

@@ -46,6 +46,13 @@ import Testing
                 message: #"host = "example.org" (from --host): must be an IPv4 or IPv6 address literal"#),
         Mistake(name: "malformed subscriber hides its key", arguments: ["--subscriber", "s3cret=dashboard"],
                 message: #"subscriber = "***=dashboard" (from --subscriber): expected KEY=NAME:"#),
+        Mistake(name: "Google keys over plain HTTP",
+                arguments: ["--google-client-id", "x.apps.googleusercontent.com", "--google-jwks-url", "http://keys.example/certs"],
+                message: #"google-jwks-url = "http://keys.example/certs" (from --google-jwks-url): must be an https:// URL"#),
+        Mistake(name: "Google CA file without Google sign-in", arguments: ["--google-ca-file", "/etc/hostname"],
+                message: #"google-ca-file = "/etc/hostname" (from --google-ca-file): needs google-client-id too"#),
+        Mistake(name: "sign-up burst of zero", environment: ["PRESENCE_SIGN_UP_BURST_PER_ADDRESS": "0"],
+                message: #"sign-up-burst-per-address = "0" (from PRESENCE_SIGN_UP_BURST_PER_ADDRESS): must be an integer in 1...100000"#),
     ]
 
     @Test(arguments: mistakes)

@@ -35,9 +35,10 @@ import Testing
         }
     }
 
-    func claims(audience: String = clientID, verified: Bool = true) -> [String: Any] {
+    func claims(audience: String = clientID, verified: Bool = true, subject: String = "1234567890",
+                email: String = "gina@example.com") -> [String: Any] {
         let now = Int(Date().timeIntervalSince1970)
-        return ["iss": "https://accounts.google.com", "aud": audience, "sub": "1234567890", "email": "gina@example.com",
+        return ["iss": "https://accounts.google.com", "aud": audience, "sub": subject, "email": email,
                 "email_verified": verified, "iat": now, "exp": now + 600, "given_name": "Gina", "family_name": "G"]
     }
 
@@ -59,5 +60,78 @@ import Testing
         let profile = try #require(ok["profile"] as? [String: Any])
         #expect(profile["id"] as? String == "gina@example.com")
         #expect(profile["googleLinked"] as? Bool == true)
+    }
+
+    @Test func googleIdentityNeverReplacesAnotherGoogleLink() throws {
+        let key = SigningKey()
+        let jwksPath = FileManager.default.temporaryDirectory.appendingPathComponent("jwks-\(UUID().uuidString).json").path
+        try key.jwks.write(to: URL(fileURLWithPath: jwksPath))
+        defer { try? FileManager.default.removeItem(atPath: jwksPath) }
+        let g = try RunningGateway { config in
+            config.google = GoogleIDTokenVerifier(clientID: Self.clientID, keys: FileKeySetSource(path: jwksPath))
+        }
+        try g.signUp("gina")
+        let first = try PresenceConnection(port: g.port)
+        let linked = try first.call("signIn", ["method": "google", "idToken": key.token(claims(subject: "g-first")), "device": "web"])
+        #expect((linked["profile"] as? [String: Any])?["googleLinked"] as? Bool == true, "\(linked)")
+        // The address now belongs to another Google account (a recycled address, say).
+        let other = try PresenceConnection(port: g.port)
+        let refused = try other.call("signIn", ["method": "google", "idToken": key.token(claims(subject: "g-second")), "device": "web"])
+        #expect(refused["type"] as? String == "error")
+        #expect(refused["code"] as? String == "google_link_conflict", "\(refused)")
+        // The first link still works.
+        let again = try PresenceConnection(port: g.port)
+        #expect(try again.call("signIn", ["method": "google", "idToken": key.token(claims(subject: "g-first")), "device": "web"])["type"] as? String == "ok")
+    }
+
+    /// `presenced` as deployed: keys fetched over HTTPS (here from a local server whose
+    /// certificate comes from a test CA, given with --google-ca-file), and account creation
+    /// by Google sign-in turned off.
+    @Test func daemonFetchesKeysOverHTTPSAndCreatesNoAccountWhenCreationIsOff() throws {
+        let key = SigningKey()
+        let keyServer = try LocalKeySetServer(serving: key.jwks, maxAgeSeconds: 3_600)
+        let presenced = try BuiltProduct("presenced")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("google-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let daemon = try BuiltProduct.Running(
+            presenced, ["--port", "0", "--data-dir", directory.path, "--google-client-id", Self.clientID,
+                        "--google-jwks-url", keyServer.url, "--google-ca-file", keyServer.caFile,
+                        "--google-create-accounts", "false"],
+            environment: BuiltProduct.cleanEnvironment())
+        let portText = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "\(daemon.errorOutput)")
+        let port = try #require(Int(portText))
+
+        let stranger = try PresenceConnection(port: port, timeoutSeconds: 15)
+        let refused = try stranger.call("signIn", ["method": "google", "idToken": key.token(claims(email: "new@example.com")), "device": "web"])
+        #expect(refused["code"] as? String == "account_not_found", "\(refused)")
+        #expect(keyServer.requestCount == 1, "the token was checked against keys fetched over HTTPS")
+
+        try DaemonTests.signUp("gina", port: port)
+        let member = try PresenceConnection(port: port, timeoutSeconds: 15)
+        let ok = try member.call("signIn", ["method": "google", "idToken": key.token(claims()), "device": "web"])
+        #expect(ok["type"] as? String == "ok", "\(ok)")
+        #expect((ok["profile"] as? [String: Any])?["googleLinked"] as? Bool == true)
+        #expect(keyServer.requestCount == 1, "cached for its max-age")
+    }
+
+    /// A key server whose certificate does not chain to the trusted CA is refused, and
+    /// the operator's log says why.
+    @Test func daemonRefusesAKeyServerItDoesNotTrustAndLogsWhy() throws {
+        let key = SigningKey()
+        let keyServer = try LocalKeySetServer(serving: key.jwks, maxAgeSeconds: 3_600)
+        let presenced = try BuiltProduct("presenced")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("google-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let daemon = try BuiltProduct.Running(
+            presenced, ["--port", "0", "--data-dir", directory.path, "--google-client-id", Self.clientID,
+                        "--google-jwks-url", keyServer.url, "--google-ca-file", keyServer.otherCAFile],
+            environment: BuiltProduct.cleanEnvironment())
+        let portText = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "\(daemon.errorOutput)")
+        let c = try PresenceConnection(port: try #require(Int(portText)), timeoutSeconds: 15)
+        let refused = try c.call("signIn", ["method": "google", "idToken": key.token(claims()), "device": "web"])
+        #expect(refused["code"] as? String == "google_token_rejected", "\(refused)")
+        #expect(daemon.awaitError(matching: #"warning google-keys: .*certificate.*curl error (60).*Google signing keys not fetched"#,
+                                  seconds: 10) == "60", "\(daemon.errorOutput)")
+        #expect(keyServer.requestCount == 0, "no request got past the TLS handshake")
     }
 }

@@ -62,6 +62,27 @@ final class RepositoryTests: XCTestCase {
         XCTAssertEqual(rotated.lastUsedAt, 5)
     }
 
+    func testRotatedDeviceTokenStaysUsableUntilItsGraceEndsOrItsReplacementIsUsed() throws {
+        let tokens = DeviceTokenStore(database)
+        let id = try tokens.insert(accountID: "a@x.org", tokenHash: [1], deviceKind: .web, at: 0)
+        XCTAssertTrue(try tokens.rotate(from: [1], to: [2], at: 10, graceUntil: 70))
+        XCTAssertEqual(try tokens.findUsable(tokenHash: [1], at: 69)?.id, id, "within the grace")
+        XCTAssertNil(try tokens.findUsable(tokenHash: [1], at: 70), "the grace is over")
+        // A retry with the previous token replaces the current one and keeps the deadline.
+        XCTAssertTrue(try tokens.rotate(from: [1], to: [3], at: 20, graceUntil: 80))
+        XCTAssertNil(try tokens.findUsable(tokenHash: [2], at: 20), "the replacement nobody received is gone")
+        XCTAssertNil(try tokens.findUsable(tokenHash: [1], at: 70), "the deadline did not move")
+        // Using the current token ends the previous one's grace at once.
+        XCTAssertTrue(try tokens.rotate(from: [3], to: [4], at: 30, graceUntil: 90))
+        XCTAssertNil(try tokens.findUsable(tokenHash: [1], at: 30))
+        XCTAssertEqual(try tokens.findUsable(tokenHash: [3], at: 30)?.id, id)
+        XCTAssertFalse(try tokens.rotate(from: [1], to: [5], at: 31, graceUntil: 91))
+        // Revoking through either token revokes the device.
+        XCTAssertEqual(try tokens.revoke(tokenHash: [3], at: 32), "a@x.org")
+        XCTAssertNil(try tokens.findUsable(tokenHash: [4], at: 32))
+        XCTAssertNil(try tokens.findUsable(tokenHash: [3], at: 32))
+    }
+
     func testRevokeAllKeepsOnlyTheNamedDevice() throws {
         let tokens = DeviceTokenStore(database)
         let kept = try tokens.insert(accountID: "a@x.org", tokenHash: [1], deviceKind: .desktop, at: 0)

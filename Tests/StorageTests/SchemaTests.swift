@@ -29,6 +29,20 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(try database.queryFirst("SELECT count(*) FROM b") { $0.int(0) }, 0)
     }
 
+    func testVersion3KeepsTheDeviceTokensOfAVersion2File() throws {
+        let database = try Database(path: directory.path("db.sqlite"), migrate: false)
+        try Schema.migrate(database, migrations: Array(Schema.migrations.prefix(2)))
+        try AccountStore(database).insert(.sample("a@example.com"))
+        try DeviceTokenStore(database).insert(accountID: "a@example.com", tokenHash: [7], deviceKind: .mobile, at: 0)
+        try Schema.migrate(database)
+        XCTAssertEqual(try Schema.version(of: database), Schema.currentVersion)
+        let tokens = DeviceTokenStore(database)
+        XCTAssertNotNil(try tokens.findUsable(tokenHash: [7], at: 1), "a token issued before the upgrade still signs in")
+        XCTAssertTrue(try tokens.rotate(from: [7], to: [8], at: 1, graceUntil: 60))
+        XCTAssertNotNil(try tokens.findUsable(tokenHash: [7], at: 2))
+        XCTAssertEqual(try Schema.integrityProblems(of: database), [])
+    }
+
     func testFailedMigrationLeavesVersionUnchanged() throws {
         let database = try Database(path: directory.path("db.sqlite"), migrate: false)
         let broken = Migration(version: 1, sql: "CREATE TABLE a (x); CREATE TABLE a (x);")

@@ -48,14 +48,18 @@ public struct GatewayConfiguration: Sendable {
     public var signInLimiter = RateLimiter(perAccount: RateLimit.signInPerAccount, perAddress: RateLimit.signInPerAddress, now: systemMillisecondClock)
     /// Reset requests per e-mail and per address.
     public var resetLimiter = RateLimiter(perAccount: RateLimit.resetPerAccount, perAddress: RateLimit.resetPerAddress, now: systemMillisecondClock)
+    /// Sign-ups per source address (the per-account half is unused).
+    public var signUpLimiter = RateLimiter(perAccount: RateLimit.signUpPerAddress, perAddress: RateLimit.signUpPerAddress, now: systemMillisecondClock)
     /// Where mail goes: the spool directory (default `<dataDirectory>/mail`) unless
     /// `sendmailProgram` is set.
     public var mailSpoolDirectory: String?
     public var sendmailProgram: String?
     /// Arguments for `sendmailProgram`; the message goes to its standard input.
     public var sendmailArguments = ["-t", "-i"]
-    /// The public base URL for links in mail (password reset).
-    public var publicBaseURL = "http://127.0.0.1:8080"
+    /// The public base URL for links in mail (password reset); nil: `http://HOST:PORT` of
+    /// the first endpoint with the port actually bound (so `port 0` still gives a link
+    /// that works on this machine).
+    public var publicBaseURL: String?
     /// Where the gateway records its metrics, rendered by `GET /metrics` in Prometheus text
     /// format; nil records nothing and `/metrics` answers 404. The gateway records into this
     /// registry directly (not through the global `MetricsSystem`), so tests can each use their own.
@@ -72,6 +76,17 @@ public struct GatewayConfiguration: Sendable {
     }
 
     public init() {}
+
+    /// `publicBaseURL`, or the first endpoint's scheme, host and bound port.
+    /// - Parameter boundPorts: the port of each endpoint as bound, in order.
+    func effectivePublicBaseURL(boundPorts: [Int]) -> String {
+        if let publicBaseURL { return publicBaseURL }
+        guard let endpoint = server.endpoints.first else { return "http://127.0.0.1" }
+        let port = boundPorts.first ?? endpoint.port
+        // RFC 3986 §3.2.2: an IPv6 literal goes in brackets.
+        let host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
+        return "\(endpoint.isTLS ? "https" : "http")://\(host):\(port)"
+    }
 
     var databasePath: String { databaseFile ?? (dataDirectory as NSString).appendingPathComponent("presence.sqlite3") }
     var spoolPath: String { mailSpoolDirectory ?? (dataDirectory as NSString).appendingPathComponent("mail") }

@@ -13,28 +13,30 @@ final class AccountWorker {
     let database: Database
     let service: AccountService
 
-    init(path: String, configuration: GatewayConfiguration) throws {
+    /// - Parameter publicBaseURL: where this gateway is reached, for links in mail.
+    init(path: String, configuration: GatewayConfiguration, publicBaseURL: String) throws {
         database = try Database(path: path)
         var accounts = configuration.accounts
         // Reset links point at the page this gateway serves.
-        accounts.mail.resetLinkBase = configuration.publicBaseURL + "/reset?token="
+        accounts.mail.resetLinkBase = publicBaseURL + "/reset?token="
         service = AccountService(database: database, configuration: accounts,
                                  hasher: configuration.passwordHasher, signInLimiter: configuration.signInLimiter, resetLimiter: configuration.resetLimiter,
-                                 google: configuration.google)
+                                 google: configuration.google, signUpLimiter: configuration.signUpLimiter)
     }
 }
 
 /// Everything the event loops, the presence thread and the workers share. Built once by
 /// `Gateway`, immutable afterwards.
 ///
-/// `@unchecked Sendable`: `server` and `handlers` are set once, before any loop or worker
-/// runs, and only read afterwards; every other property is `let` and Sendable or internally
+/// `@unchecked Sendable`: `server`, `handlers` and `accounts` are set once, before any loop
+/// or worker runs, and only read afterwards; every other property is `let` and Sendable or internally
 /// synchronized.
 final class GatewayRuntime: @unchecked Sendable {
     let configuration: GatewayConfiguration
     let writer: StorageWriter
     let metrics: GatewayMetrics
-    let accounts: WorkerPool<AccountWorker>
+    /// Made once the listeners are bound: mail links need the bound port.
+    var accounts: WorkerPool<AccountWorker>!
     var presence: PresenceThread!
     var server: Server!
     var handlers: [GatewayHandler] = []
@@ -54,9 +56,14 @@ final class GatewayRuntime: @unchecked Sendable {
         writer = try StorageWriter(path: configuration.databasePath) { duration, _ in
             metrics.storageCommit.recordNanoseconds(GatewayMetrics.nanoseconds(duration))
         }
+    }
+
+    /// Starts the account workers; called once, after the listeners are bound.
+    func startAccountWorkers(publicBaseURL: String) throws {
         let path = configuration.databasePath
+        let configuration = self.configuration
         accounts = try WorkerPool(name: "accounts", threads: configuration.accountThreads) {
-            try AccountWorker(path: path, configuration: configuration)
+            try AccountWorker(path: path, configuration: configuration, publicBaseURL: publicBaseURL)
         }
     }
 

@@ -36,6 +36,9 @@ struct DaemonSettings {
     var sendmailArguments = ["-t", "-i"]
     var googleClientId: String?
     var googleJwksFile: String?
+    var googleJwksUrl = "https://www.googleapis.com/oauth2/v3/certs"
+    var googleCaFile: String?
+    var googleCreateAccounts = true
     var adminToken: String?
     var idleMinutes = 5
     var disconnectGraceSeconds = 30
@@ -51,6 +54,7 @@ struct DaemonSettings {
     var keepAliveSeconds = 15
     var closeTimeoutSeconds = 5
     var resetPerAddress = RateLimit.resetPerAddress
+    var signUpPerAddress = RateLimit.signUpPerAddress
 
     /// Resolves the sources, highest precedence last: defaults < file < environment < flags.
     /// - Parameters:
@@ -97,6 +101,9 @@ struct DaemonSettings {
         googleClientId = try v.text(Settings.googleClientId, allowed: "must not be empty", isValid: { !$0.isEmpty })
         adminToken = try v.text(Settings.adminToken, allowed: "must be at least 16 characters", isValid: { $0.count >= 16 })
         googleJwksFile = try v.text(Settings.googleJwksFile, check: FileCheck.readableFileProblem) { "must be a readable JSON Web Key Set file (\($0))" }
+        if let x = try v.text(Settings.googleJwksUrl, allowed: "must be an https:// URL", isValid: Self.isHTTPSURL) { googleJwksUrl = x }
+        googleCaFile = try v.text(Settings.googleCaFile, check: FileCheck.readableFileProblem) { "must be a readable PEM file (\($0))" }
+        if let x = try v.boolean(Settings.googleCreateAccounts) { googleCreateAccounts = x }
         if let x = try v.integer(Settings.idleMinutes, 1...1440) { idleMinutes = x }
         if let x = try v.integer(Settings.disconnectGraceSeconds, 0...3600) { disconnectGraceSeconds = x }
         if let x = try v.integer(Settings.debounceMs, 0...60_000) { debounceMs = x }
@@ -114,6 +121,8 @@ struct DaemonSettings {
         if let x = try v.integer(Settings.signInRefillSecondsPerAccount, 1...86_400) { signInPerAccount.refillMilliseconds = Int64(x) * 1000 }
         if let x = try v.integer(Settings.signInBurstPerAddress, 1...100_000) { signInPerAddress.burst = x }
         if let x = try v.integer(Settings.signInRefillSecondsPerAddress, 1...86_400) { signInPerAddress.refillMilliseconds = Int64(x) * 1000 }
+        if let x = try v.integer(Settings.signUpBurstPerAddress, 1...100_000) { signUpPerAddress.burst = x }
+        if let x = try v.integer(Settings.signUpRefillSecondsPerAddress, 1...86_400) { signUpPerAddress.refillMilliseconds = Int64(x) * 1000 }
         if let x = try v.integer(Settings.maxRequestHeadBytes, 1024...65536) { maxRequestHeadBytes = x }
         if let x = try v.integer(Settings.maxRequestBodyBytes, 1024...1_048_576) { maxRequestBodyBytes = x }
         if let x = try v.integer(Settings.requestTimeoutSeconds, 1...300) { requestTimeoutSeconds = x }
@@ -128,8 +137,9 @@ struct DaemonSettings {
         try v.require(Settings.tlsPort, needs: [Settings.tlsCert, Settings.tlsKey])
         try v.require(Settings.tlsCert, needs: [Settings.tlsPort, Settings.tlsKey])
         try v.require(Settings.tlsKey, needs: [Settings.tlsPort, Settings.tlsCert])
-        try v.require(Settings.googleClientId, needs: [Settings.googleJwksFile])
         try v.require(Settings.googleJwksFile, needs: [Settings.googleClientId])
+        try v.require(Settings.googleJwksUrl, needs: [Settings.googleClientId])
+        try v.require(Settings.googleCaFile, needs: [Settings.googleClientId])
     }
 
     /// The gateway's configuration for these settings.
@@ -154,6 +164,7 @@ struct DaemonSettings {
         config.server.keepAliveTimeoutMilliseconds = Int64(keepAliveSeconds) * 1000
         config.server.closeTimeoutMilliseconds = Int64(closeTimeoutSeconds) * 1000
         config.resetLimiter = RateLimiter(perAccount: RateLimit.resetPerAccount, perAddress: resetPerAddress, now: systemMillisecondClock)
+        config.signUpLimiter = RateLimiter(perAccount: signUpPerAddress, perAddress: signUpPerAddress, now: systemMillisecondClock)
 
         config.isEchoEnabled = echo
         config.echoMaxBufferedBytes = echoMaxBufferedBytes
@@ -165,13 +176,22 @@ struct DaemonSettings {
         config.presence.disconnectGrace = .seconds(disconnectGraceSeconds)
         config.presence.debounce = .milliseconds(debounceMs)
         config.presence.ringTimeout = .seconds(ringTimeoutSeconds)
-        config.publicBaseURL = publicUrl ?? "http://\(host):\(port)"
+        // Nil: the gateway builds it from the host and the port it actually bound.
+        config.publicBaseURL = publicUrl
         config.sendmailProgram = sendmail
         config.sendmailArguments = sendmailArguments
         config.adminToken = adminToken
-        if let googleClientId, let googleJwksFile {
-            config.google = GoogleIDTokenVerifier(clientID: googleClientId, keys: FileKeySetSource(path: googleJwksFile))
+        if let googleClientId {
+            let keys: any JSONWebKeySetSource = if let googleJwksFile {
+                FileKeySetSource(path: googleJwksFile)
+            } else {
+                HTTPSKeySetSource(url: googleJwksUrl, caFile: googleCaFile, onFailure: { reason in
+                    Logger(label: "google-keys").warning("Google signing keys not fetched", metadata: ["reason": "\(reason)"])
+                })
+            }
+            config.google = GoogleIDTokenVerifier(clientID: googleClientId, keys: keys)
         }
+        config.accounts.createsAccountsForGoogleSignIn = googleCreateAccounts
         config.subscribers = subscribers
         config.signInLimiter = RateLimiter(perAccount: signInPerAccount, perAddress: signInPerAddress, now: systemMillisecondClock)
         return config
@@ -190,6 +210,11 @@ struct DaemonSettings {
     static func isAddressLiteral(_ text: String) -> Bool {
         var v4 = in_addr(), v6 = in6_addr()
         return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+
+    static func isHTTPSURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), url.scheme?.lowercased() == "https", let host = url.host else { return false }
+        return !host.isEmpty
     }
 
     static func isWebURL(_ text: String) -> Bool {

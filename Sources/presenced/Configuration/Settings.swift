@@ -67,7 +67,7 @@ enum Settings {
         "mail-spool-dir", "Where mail is written when no sendmail program is set.", default: "DATA-DIR/mail")
 
     // Mail
-    static let publicUrl = Setting("public-url", "Public base URL used in e-mailed links (password reset).", default: "http://HOST:PORT")
+    static let publicUrl = Setting("public-url", "Public base URL used in e-mailed links (password reset).", default: "http://HOST:PORT with the port actually bound")
     static let sendmail = Setting(
         "sendmail", "Send mail through this sendmail-compatible program (msmtp, postfix) instead of the spool directory.",
         default: "none")
@@ -83,8 +83,17 @@ enum Settings {
         "admin-token", "Bearer token of the /admin endpoints (sessions, kick, presence why); none turns them off. Prefer the file or PRESENCE_ADMIN_TOKEN to a flag.",
         default: "off")
     static let googleJwksFile = Setting(
-        "google-jwks-file", "Google's JSON Web Key Set (RS256 keys) as a file; re-read when it changes. Needed with google-client-id.",
+        "google-jwks-file", "Google's JSON Web Key Set (RS256 keys) as a file, for offline use; re-read at most once a minute when a token names an unknown key. Replaces google-jwks-url.",
         default: "none")
+    static let googleJwksUrl = Setting(
+        "google-jwks-url", "Where Google's JSON Web Key Set is fetched over HTTPS (kept for its Cache-Control max-age; refetched, at most every 30 s, when a token names an unknown key).",
+        default: d.googleJwksUrl)
+    static let googleCaFile = Setting(
+        "google-ca-file", "PEM CA certificates trusted for google-jwks-url instead of the system's; for tests and private CAs.",
+        default: "system trust store")
+    static let googleCreateAccounts = Setting(
+        "google-create-accounts", "Google sign-in with a verified address that has no account creates one (false: answered account_not_found).",
+        default: "\(d.googleCreateAccounts)")
 
     // Presence
     static let idleMinutes = Setting("idle-minutes", "Minutes without user activity before a user shows Idle.", default: "\(d.idleMinutes)")
@@ -108,6 +117,12 @@ enum Settings {
         default: "\(d.signInPerAccount.refillMilliseconds / 1000)")
     static let signInBurstPerAddress = Setting(
         "sign-in-burst-per-address", "Failed sign-ins allowed at once per source address.", default: "\(d.signInPerAddress.burst)")
+    static let signUpBurstPerAddress = Setting(
+        "sign-up-burst-per-address", "Sign-ups allowed at once per source address (each costs a scrypt hash).",
+        default: "\(d.signUpPerAddress.burst)")
+    static let signUpRefillSecondsPerAddress = Setting(
+        "sign-up-refill-seconds-per-address", "Seconds until one more sign-up is allowed per source address.",
+        default: "\(d.signUpPerAddress.refillMilliseconds / 1000)")
     static let signInRefillSecondsPerAddress = Setting(
         "sign-in-refill-seconds-per-address", "Seconds until one more failed sign-in is allowed per source address.",
         default: "\(d.signInPerAddress.refillMilliseconds / 1000)")
@@ -122,9 +137,10 @@ enum Settings {
         heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
         dataDir, databaseFile, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
-        googleClientId, googleJwksFile, adminToken,
+        googleClientId, googleJwksFile, googleJwksUrl, googleCaFile, googleCreateAccounts, adminToken,
         idleMinutes, disconnectGraceSeconds, debounceMs, ringTimeoutSeconds, subscriber,
         signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
+        signUpBurstPerAddress, signUpRefillSecondsPerAddress,
         maxRequestHeadBytes, maxRequestBodyBytes, requestTimeoutSeconds, keepAliveSeconds, closeTimeoutSeconds,
         resetBurstPerAddress, resetRefillSecondsPerAddress,
         logLevel,
