@@ -11,7 +11,8 @@ extension AccountService {
     ///   account has none: use a reset), `passwordRejected`, `accountNotFound`.
     @discardableResult
     public func changePassword(accountID: String, currentPassword: String, newPassword: String,
-                               currentDeviceToken: String? = nil, sourceAddress: String) throws -> CredentialChange {
+                               currentDeviceToken: String? = nil, currentDeviceTokenID: Int64? = nil,
+                               sourceAddress: String) throws -> CredentialChange {
         if let wait = signInLimiter.retryAfter(account: accountID, address: sourceAddress) {
             throw AccountsError.rateLimited(retryAfterSeconds: wait)
         }
@@ -25,7 +26,7 @@ extension AccountService {
         let time = now()
         return try database.transaction {
             try accounts.setPasswordHash(id: accountID, newHash, at: time)
-            let kept = try currentDeviceToken
+            let kept = try currentDeviceTokenID ?? currentDeviceToken
                 .flatMap { try deviceTokens.findUsable(tokenHash: SecretToken.hash($0), at: time) }
                 .flatMap { $0.accountID == accountID ? $0.id : nil }
             let revoked = try deviceTokens.revokeAll(accountID: accountID, keeping: kept, at: time)

@@ -40,19 +40,19 @@ extension AccountService {
         let oldHash = SecretToken.hash(deviceToken)
         let newToken = SecretToken.generate()
         let time = now()
-        let signedIn = try database.transaction { () throws -> (AccountRecord, DeviceKind)? in
+        let signedIn = try database.transaction { () throws -> (AccountRecord, DeviceKind, Int64)? in
             guard let device = try deviceTokens.findUsable(tokenHash: oldHash, at: time),
                   let account = try accounts.find(id: device.accountID),
                   try deviceTokens.rotate(from: oldHash, to: SecretToken.hash(newToken), at: time,
                                           graceUntil: time + configuration.deviceTokenGraceMilliseconds)
             else { return nil }
-            return (account, device.deviceKind)
+            return (account, device.deviceKind, device.id)
         }
-        guard let (account, kind) = signedIn else {
+        guard let (account, kind, tokenID) = signedIn else {
             signInLimiter.record(account: nil, address: sourceAddress)
             throw AccountsError.invalidDeviceToken
         }
-        return SignInResult(profile: AccountProfile(account), deviceKind: kind, deviceToken: newToken)
+        return SignInResult(profile: AccountProfile(account), deviceKind: kind, deviceToken: newToken, deviceTokenID: tokenID)
     }
 
     /// The read half of a device-token sign-in, for callers that group-commit the write: the
@@ -73,7 +73,8 @@ extension AccountService {
         }
         let newToken = SecretToken.generate()
         return PendingTokenSignIn(
-            result: SignInResult(profile: AccountProfile(account), deviceKind: device.deviceKind, deviceToken: newToken),
+            result: SignInResult(profile: AccountProfile(account), deviceKind: device.deviceKind, deviceToken: newToken,
+                                 deviceTokenID: device.id),
             oldHash: oldHash, newHash: SecretToken.hash(newToken), time: time,
             graceUntil: time + configuration.deviceTokenGraceMilliseconds)
     }
@@ -136,6 +137,13 @@ extension AccountService {
         try deviceTokens.revoke(tokenHash: SecretToken.hash(deviceToken), at: now())
     }
 
+    /// Logging out revokes this device's "stay signed in" token, by its storage row (what a
+    /// session keeps). - Returns: whether a valid token was revoked.
+    @discardableResult
+    public func logOut(deviceTokenID: Int64) throws -> Bool {
+        try deviceTokens.revoke(id: deviceTokenID, at: now())
+    }
+
     /// Revokes every device token of the account ("sign out everywhere").
     /// - Returns: how many were revoked.
     @discardableResult
@@ -159,11 +167,12 @@ extension AccountService {
 
     func completeSignIn(_ account: AccountRecord, device: DeviceKind, staySignedIn: Bool) throws -> SignInResult {
         var token: String?
+        var tokenID: Int64?
         if staySignedIn {
             let fresh = SecretToken.generate()
-            try deviceTokens.insert(accountID: account.id, tokenHash: SecretToken.hash(fresh), deviceKind: device, at: now())
+            tokenID = try deviceTokens.insert(accountID: account.id, tokenHash: SecretToken.hash(fresh), deviceKind: device, at: now())
             token = fresh
         }
-        return SignInResult(profile: AccountProfile(account), deviceKind: device, deviceToken: token)
+        return SignInResult(profile: AccountProfile(account), deviceKind: device, deviceToken: token, deviceTokenID: tokenID)
     }
 }

@@ -37,6 +37,16 @@ public struct SignInResult: Sendable, Equatable {
     /// (`AccountsConfiguration.deviceTokenGraceMilliseconds`) or until the replacement
     /// is first used.
     public var deviceToken: String?
+    /// The storage row of that token (stable across rotations): what a session keeps to
+    /// revoke it at `logOut` or spare it at `changePassword`, instead of the token itself.
+    public var deviceTokenID: Int64?
+
+    public init(profile: AccountProfile, deviceKind: DeviceKind, deviceToken: String?, deviceTokenID: Int64? = nil) {
+        self.profile = profile
+        self.deviceKind = deviceKind
+        self.deviceToken = deviceToken
+        self.deviceTokenID = deviceTokenID
+    }
 }
 
 /// A profile edit. Nil fields stay as they are.

@@ -6,13 +6,15 @@ import Transport
 import WebSocket
 
 extension GatewayHandler {
-    /// Routes one decoded op: to the account workers (sign-in, profile, history), or as a
-    /// command to the presence thread. Every op gets exactly one reply.
-    func dispatch(_ request: ClientRequest, from id: ConnectionID, state: SessionState, remoteAddress: String, on loop: EventLoop) {
+    /// Routes one decoded op: sign-ins to the account workers, everything a signed-in
+    /// session does to the presence thread (which owns the session and, for the few ops
+    /// that need storage or a password, hands them on to a worker with the session's user).
+    /// Every op gets exactly one reply.
+    func dispatch(_ request: ClientRequest, from id: ConnectionID, word: ConnectionWord, remoteAddress: String, on loop: EventLoop) {
         let target = ReplyTarget(connection: id, requestID: request.id)
-        switch (request.op, state) {
+        switch (request.op, word.phase) {
         case (.signIn(let credential), .awaitingSignIn):
-            states[id] = .signingIn(SignInMethod(credential))
+            loop.setHandlerWord(ConnectionWord.signingIn(SignInMethod(credential)).raw, for: id)
             runtime.accounts.submit { [runtime] worker in
                 runtime.signIn(credential, target: target, remoteAddress: remoteAddress, worker: worker)
             }
@@ -21,78 +23,28 @@ extension GatewayHandler {
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.unknownSession)), on: loop)
                 return
             }
-            states[id] = .signingIn(.resume)
+            loop.setHandlerWord(ConnectionWord.signingIn(.resume).raw, for: id)
             runtime.presence.offer(.resume(token, lastSeq: lastSeq, target: target), replyTo: target)
         case (.signIn, _), (.resume, _):
             reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.alreadySignedIn)), on: loop)
-        case (_, .awaitingSignIn), (_, .signingIn):
+        case (_, .awaitingSignIn), (_, .signingIn), (_, .none):
             reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.notSignedIn)), on: loop)
-        case (let op, .subscriber(let session)):
+        case (let op, .subscriber):
             switch op {
             case .subscribe, .unsubscribe, .logOut, .heartbeat:
-                runtime.presence.offer(.command(op.presenceCommand(for: session)!, target: target), replyTo: target)
+                runtime.presence.offer(.command(op.presenceCommand(for: word.session)!, target: target), replyTo: target)
             default:
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.wrongSessionKind)), on: loop)
             }
-        case (let op, .signedIn(let session, let user, let deviceToken, _)):
-            signedInOp(op, target: target, session: session, user: user, deviceToken: deviceToken, remoteAddress: remoteAddress)
+        case (let op, .user):
+            signedInOp(op, target: target, session: word.session, remoteAddress: remoteAddress)
         }
     }
 
-    private func signedInOp(_ op: ClientOp, target: ReplyTarget, session: SessionID, user: UserID, deviceToken: String?,
-                            remoteAddress: String) {
-        let runtime = self.runtime
+    private func signedInOp(_ op: ClientOp, target: ReplyTarget, session: SessionID, remoteAddress: String) {
         switch op {
-        case .history(let with, let before, let limit):
-            runtime.accounts.submit { worker in
-                runtime.answer(target) {
-                    // Like chats and calls, history needs a current accepted contact; the
-                    // conversation stays stored and reads again if they reconnect.
-                    guard with != user else { throw PresenceError.cannotTargetSelf }
-                    guard try ContactStore(worker.database).areContacts(user.email, with.email) else {
-                        throw PresenceError.notAContact
-                    }
-                    let records = try MessageStore(worker.database).history(
-                        between: user.email, and: with.email, before: before.map { Int64($0.rawValue) }, limit: limit + 1)
-                    return ReplyEncoder.history(id: target.requestID, HistoryPage(records: records, limit: limit))
-                }
-            }
-        case .updateProfile(let changes):
-            runtime.accounts.submit { worker in
-                runtime.answer(target) {
-                    let profile = try worker.service.updateProfile(accountID: user.email, changes.profileEdit)
-                    // Saved; after the reply every live session of the user signs in again
-                    // (4003) and gets the new profile with the new login.
-                    return (ReplyEncoder.profile(id: target.requestID, WireProfile(profile)),
-                            .changeProfile(user, isOfflineMailEnabled: profile.wantsOfflineEmail))
-                }
-            }
-        case .changePassword(let current, let new):
-            runtime.accounts.submit { worker in
-                runtime.answer(target) {
-                    _ = try worker.service.changePassword(accountID: user.email, currentPassword: current, newPassword: new,
-                                                          currentDeviceToken: deviceToken, sourceAddress: remoteAddress)
-                    let profile = try worker.service.profile(accountID: user.email)
-                    // This session proved the current password: only the others sign in again.
-                    return (ReplyEncoder.ok(id: target.requestID),
-                            .changeProfile(user, isOfflineMailEnabled: profile.wantsOfflineEmail, except: session))
-                }
-            }
-        case .deleteAccount(let password):
-            runtime.accounts.submit { worker in
-                runtime.answer(target) {
-                    try worker.service.confirmPassword(accountID: user.email, password: password, sourceAddress: remoteAddress)
-                    _ = try worker.service.deleteAccount(accountID: user.email)
-                    // Contacts see the user go offline and leave their lists; sessions close (4004).
-                    return (ReplyEncoder.ok(id: target.requestID), .deleteAccount(user))
-                }
-            }
-        case .logOut:
-            runtime.presence.offer(.command(.signOut(session), target: target), replyTo: target)
-            if let deviceToken {
-                // Logging out revokes this device's "stay signed in" token.
-                runtime.accounts.submit { worker in _ = try? worker.service.logOut(deviceToken: deviceToken) }
-            }
+        case .history, .updateProfile, .changePassword, .deleteAccount, .logOut:
+            runtime.presence.offer(.accountOp(op, session: session, target: target, remoteAddress: remoteAddress), replyTo: target)
         case .invite:
             let call = runtime.newCallID()
             guard let command = op.presenceCommand(for: session, newCall: call) else { return }
@@ -105,6 +57,74 @@ extension GatewayHandler {
                 return
             }
             runtime.presence.offer(.command(command, target: target), replyTo: target)
+        }
+    }
+}
+
+/// What the presence thread knows of a session when it hands one of its ops to a worker.
+struct SessionOwner: Sendable {
+    var session: SessionID
+    var user: UserID
+    /// The row of the device token the session signed in with, if any.
+    var deviceTokenID: Int64?
+}
+
+extension GatewayRuntime {
+    /// The ops of a signed-in user that need storage or a password, on an account worker.
+    /// Called by the presence thread, which resolved the session's owner.
+    func accountOp(_ op: ClientOp, owner: SessionOwner, target: ReplyTarget, remoteAddress: String) {
+        let runtime = self
+        let user = owner.user, session = owner.session
+        switch op {
+        case .history(let with, let before, let limit):
+            accounts.submit { worker in
+                runtime.answer(target) {
+                    guard with != user else { throw PresenceError.cannotTargetSelf }
+                    // Only accepted contacts read their conversation (a former contact's is
+                    // kept, and reads again if they reconnect).
+                    guard try ContactStore(worker.database).areContacts(user.email, with.email) else { throw PresenceError.notAContact }
+                    let records = try MessageStore(worker.database).history(
+                        between: user.email, and: with.email, before: before.map { Int64($0.rawValue) }, limit: limit + 1)
+                    return ReplyEncoder.history(id: target.requestID, HistoryPage(records: records, limit: limit))
+                }
+            }
+        case .updateProfile(let changes):
+            accounts.submit { worker in
+                runtime.answer(target) {
+                    let profile = try worker.service.updateProfile(accountID: user.email, changes.profileEdit)
+                    // Saved; after the reply every live session of the user signs in again
+                    // (4003) and gets the new profile with the new login.
+                    return (ReplyEncoder.profile(id: target.requestID, WireProfile(profile)),
+                            .changeProfile(user, isOfflineMailEnabled: profile.wantsOfflineEmail))
+                }
+            }
+        case .changePassword(let current, let new):
+            accounts.submit { worker in
+                runtime.answer(target) {
+                    _ = try worker.service.changePassword(accountID: user.email, currentPassword: current, newPassword: new,
+                                                          currentDeviceTokenID: owner.deviceTokenID, sourceAddress: remoteAddress)
+                    let profile = try worker.service.profile(accountID: user.email)
+                    // This session proved the current password: only the others sign in again.
+                    return (ReplyEncoder.ok(id: target.requestID),
+                            .changeProfile(user, isOfflineMailEnabled: profile.wantsOfflineEmail, except: session))
+                }
+            }
+        case .deleteAccount(let password):
+            accounts.submit { worker in
+                runtime.answer(target) {
+                    try worker.service.confirmPassword(accountID: user.email, password: password, sourceAddress: remoteAddress)
+                    _ = try worker.service.deleteAccount(accountID: user.email)
+                    // Contacts see the user go offline and leave their lists; sessions close (4004).
+                    return (ReplyEncoder.ok(id: target.requestID), .deleteAccount(user))
+                }
+            }
+        case .logOut:
+            if let tokenID = owner.deviceTokenID {
+                // Logging out revokes this device's "stay signed in" token.
+                accounts.submit { worker in _ = try? worker.service.logOut(deviceTokenID: tokenID) }
+            }
+        default:
+            break
         }
     }
 }
@@ -142,26 +162,26 @@ extension GatewayRuntime {
     func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String, worker: AccountWorker) {
         do {
             let session = newSessionID()
-            var secret = [UInt8](repeating: 0, count: 16)
+            // The resume secret: 128 bits from the system's CSPRNG (getrandom), kept inline
+            // in the session's attachment.
             var rng = SystemRandomNumberGenerator()
-            for i in secret.indices { secret[i] = rng.next() }
-            let resumeToken = ResumeToken(session: session, secret: secret)
+            let attachment = SessionAttachment(connection: target.connection.packed, secretHigh: rng.next(), secretLow: rng.next())
+            let resumeToken = ResumeToken(session: session, secretHigh: attachment.secretHigh, secretLow: attachment.secretLow)
             switch credential {
             case .subscriber(let key):
                 guard let subscriber = configuration.subscribers[key] else { throw WireError.invalidSubscriberKey }
                 let reply = SignInReply(session: session, resumeToken: resumeToken,
                                         principal: .subscriber(name: subscriber.name, allowed: subscriber.allowed.sorted { $0.email < $1.email }))
-                presence.post(.signInSubscriber(session, allowed: subscriber.allowed, target: target, reply: reply,
-                                                link: SessionLink(connection: target.connection, resumeSecret: secret, user: nil, deviceToken: nil)))
+                presence.post(.signInSubscriber(session, allowed: subscriber.allowed, attachment: attachment, target: target, reply: reply))
             case .password(let email, let password, let device, let stay):
                 let result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
                                                        staySignedIn: stay, sourceAddress: remoteAddress)
-                let start = try sessionStart(result, session: session, resumeToken: resumeToken, secret: secret,
+                let start = try sessionStart(result, session: session, resumeToken: resumeToken, attachment: attachment,
                                              target: target, database: worker.database)
                 startWithBacklog(start) { _ in true }
             case .deviceToken(let token, _):
                 let pending = try worker.service.prepareSignIn(deviceToken: token, sourceAddress: remoteAddress)
-                let start = try sessionStart(pending.result, session: session, resumeToken: resumeToken, secret: secret,
+                let start = try sessionStart(pending.result, session: session, resumeToken: resumeToken, attachment: attachment,
                                              target: target, database: worker.database)
                 startWithBacklog(start) { [self] db in
                     guard try pending.rotate(in: db) else {
@@ -173,7 +193,7 @@ extension GatewayRuntime {
             case .google(let idToken, let device, let stay):
                 let result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
                                                        staySignedIn: stay, sourceAddress: remoteAddress)
-                let start = try sessionStart(result, session: session, resumeToken: resumeToken, secret: secret,
+                let start = try sessionStart(result, session: session, resumeToken: resumeToken, attachment: attachment,
                                              target: target, database: worker.database)
                 startWithBacklog(start) { _ in true }
             }
@@ -187,7 +207,6 @@ extension GatewayRuntime {
         var request: SignIn
         var target: ReplyTarget
         var reply: SignInReply
-        var link: SessionLink
     }
 
     /// Runs `prepare` (a token rotation, say) and the backlog read in one storage-writer
@@ -208,7 +227,7 @@ extension GatewayRuntime {
                     return ChatMessage(id: MessageID(UInt64(m.id)), sender: from, recipient: to, clientMessageID: m.clientMessageID,
                                        body: m.body, sentAt: wall.core(wallMilliseconds: m.createdAt))
                 }
-                presence.post(.signIn(start.request, target: start.target, reply: start.reply, link: start.link))
+                presence.post(.signIn(start.request, target: start.target, reply: start.reply))
             case .failure(let error):
                 signInRefused(start.target, session: nil, reply(to: error))
             }
@@ -217,7 +236,7 @@ extension GatewayRuntime {
 
     /// What the presence thread needs to start a user's session, but the backlog: the
     /// sign-in with contacts and chosen status read from storage, and the reply to send first.
-    func sessionStart(_ result: SignInResult, session: SessionID, resumeToken: ResumeToken, secret: [UInt8],
+    func sessionStart(_ result: SignInResult, session: SessionID, resumeToken: ResumeToken, attachment: SessionAttachment,
                       target: ReplyTarget, database: Database) throws -> SessionStart {
         guard let user = UserID(email: result.profile.id) else { throw WireError.invalidEmail(field: "email") }
         let device = Presence.DeviceKind(result.deviceKind)
@@ -231,12 +250,13 @@ extension GatewayRuntime {
         // Only used when the core has never known this user's choice: the core's own value
         // is always newer (see `PresenceCore.signIn`).
         let chosen = try PresenceStore(database).chosenStatus(of: user.email).flatMap(ChosenStatus.init(wireName:)) ?? .online
+        var attachment = attachment
+        attachment.deviceTokenID = result.deviceTokenID ?? 0
         let request = SignIn(session: session, user: user, device: device, chosenStatus: chosen,
-                             isOfflineMailEnabled: result.profile.wantsOfflineEmail, contacts: contacts, backlog: [])
+                             isOfflineMailEnabled: result.profile.wantsOfflineEmail, contacts: contacts, backlog: [],
+                             attachment: attachment)
         let reply = SignInReply(session: session, resumeToken: resumeToken,
                                 principal: .user(WireProfile(result.profile), device: device, deviceToken: result.deviceToken))
-        return SessionStart(request: request, target: target, reply: reply,
-                            link: SessionLink(connection: target.connection, resumeSecret: secret, user: user,
-                                              deviceToken: result.deviceToken, device: device))
+        return SessionStart(request: request, target: target, reply: reply)
     }
 }

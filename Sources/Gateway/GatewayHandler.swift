@@ -6,7 +6,8 @@ import Transport
 import WebSocket
 
 /// The gateway's routes on one event loop: plain HTTP endpoints and the WebSocket routes.
-/// Called only on that loop's thread, so its per-connection table needs no lock.
+/// Called only on that loop's thread. It keeps no table of connections: each connection's
+/// phase and session sit in the transport's handler word (`ConnectionWord`).
 ///
 /// Routes: `/ws` (the JSON protocol, subprotocol `presence.v1`), `/echo` (with `--echo`),
 /// `GET /healthz`, `GET /readyz`, `GET /metrics`, `POST /v1/accounts`, `POST /v1/password-reset`,
@@ -18,21 +19,8 @@ public final class GatewayHandler: ConnectionHandler {
         case presence = 2
     }
 
-    /// Where one `/ws` connection stands.
-    enum SessionState {
-        /// Connected; must sign in before its entry in `signInDeadlines` comes due.
-        case awaitingSignIn
-        /// A sign-in or resume is being checked on another thread.
-        case signingIn(SignInMethod)
-        /// Signed in as a user.
-        case signedIn(SessionID, UserID, deviceToken: String?, device: Presence.DeviceKind)
-        /// Signed in as a watch-only subscriber.
-        case subscriber(SessionID)
-    }
-
     let runtime: GatewayRuntime
     let decoder = ClientOpDecoder()
-    var states: [ConnectionID: SessionState] = [:]
     /// Connections in the order they must sign in by (all get the same allowance).
     var signInDeadlines: [(deadline: Int64, id: ConnectionID)] = []
     var signInDeadlineHead = 0
@@ -75,13 +63,14 @@ public final class GatewayHandler: ConnectionHandler {
 
     public func opened(_ id: ConnectionID, route: Int, subprotocol: String?, on loop: EventLoop) {
         guard route == Route.presence.rawValue else { return }
-        states[id] = .awaitingSignIn
+        loop.setHandlerWord(ConnectionWord.awaitingSignIn.raw, for: id)
         armSignInDeadline(id, on: loop)
         hello.withUnsafeBytes { loop.send(id, opcode: .text, payload: $0) }
     }
 
     public func received(_ id: ConnectionID, opcode: Opcode, payload: UnsafeRawBufferPointer, on loop: EventLoop) {
-        guard let state = states[id] else {
+        let word = ConnectionWord(loop.handlerWord(id) ?? 0)
+        guard word.phase != .none else {
             // Not a presence connection: the echo route.
             loop.send(id, opcode: opcode, payload: payload)
             return
@@ -97,28 +86,23 @@ public final class GatewayHandler: ConnectionHandler {
             reply(id, ReplyEncoder.rejection(error), on: loop)
             return
         }
-        dispatch(request, from: id, state: state, remoteAddress: loop.remoteAddress(id) ?? "", on: loop)
+        dispatch(request, from: id, word: word, remoteAddress: loop.remoteAddress(id) ?? "", on: loop)
     }
 
     public func closed(_ id: ConnectionID, code: CloseCode, on loop: EventLoop) {
         countClose(code)
-        guard let state = states.removeValue(forKey: id) else { return }
-        switch state {
-        case .signedIn(_, _, _, let device):
-            published.sessionsByDevice[Int(device.rawValue)] -= 1
+        let word = ConnectionWord(loop.handlerWord(id) ?? 0)
+        switch word.phase {
+        case .user:
+            published.sessionsByDevice[Int(word.device.rawValue)] -= 1
         case .subscriber:
             published.sessionsByDevice[GatewayMetrics.subscriberIndex] -= 1
-        case .awaitingSignIn, .signingIn:
-            break
+        case .none, .awaitingSignIn, .signingIn:
+            return
         }
-        switch state {
-        case .signedIn(let session, _, _, _), .subscriber(let session):
-            // Closing the app logs out: the session ends after the grace period, unless it
-            // resumes first. The device token stays valid.
-            runtime.presence.post(.connectionLost(session, id))
-        case .awaitingSignIn, .signingIn:
-            break
-        }
+        // Closing the app logs out: the session ends after the grace period, unless it
+        // resumes first. The device token stays valid.
+        runtime.presence.post(.connectionLost(word.session, id))
     }
 
     public func tick(on loop: EventLoop) {
@@ -129,7 +113,7 @@ public final class GatewayHandler: ConnectionHandler {
         while signInDeadlineHead < signInDeadlines.count, signInDeadlines[signInDeadlineHead].deadline <= loop.now {
             let id = signInDeadlines[signInDeadlineHead].id
             signInDeadlineHead += 1
-            if case .awaitingSignIn? = states[id] {
+            if loop.handlerWord(id).map({ ConnectionWord($0).phase }) == .awaitingSignIn {
                 let code = GatewayCloseCode.signInTimeout
                 reply(id, ReplyEncoder.closing(code), on: loop)
                 loop.close(id, code: code.closeCode, reason: code.reason)
@@ -147,28 +131,27 @@ public final class GatewayHandler: ConnectionHandler {
 
     // MARK: - Called back on this loop by other threads
 
-    func signedIn(_ id: ConnectionID, session: SessionID, user: UserID?, deviceToken: String?, device: Presence.DeviceKind?,
-                  on loop: EventLoop) {
-        guard let state = states[id] else {
+    func signedIn(_ id: ConnectionID, session: SessionID, device: Presence.DeviceKind?, on loop: EventLoop) {
+        guard let raw = loop.handlerWord(id) else {
             // The connection closed while its sign-in was checked.
             runtime.presence.post(.connectionLost(session, id))
             return
         }
-        if case .signingIn(let method) = state { runtime.metrics.signIn(method, isOK: true) }
-        if let user {
-            let device = device ?? .desktop
-            states[id] = .signedIn(session, user, deviceToken: deviceToken, device: device)
+        let word = ConnectionWord(raw)
+        if word.phase == .signingIn { runtime.metrics.signIn(word.method, isOK: true) }
+        if let device {
+            loop.setHandlerWord(ConnectionWord.user(session, device: device).raw, for: id)
             published.sessionsByDevice[Int(device.rawValue)] += 1
         } else {
-            states[id] = .subscriber(session)
+            loop.setHandlerWord(ConnectionWord.subscriber(session).raw, for: id)
             published.sessionsByDevice[GatewayMetrics.subscriberIndex] += 1
         }
     }
 
     func signInFailed(_ id: ConnectionID, on loop: EventLoop) {
-        guard case .signingIn(let method)? = states[id] else { return }
-        runtime.metrics.signIn(method, isOK: false)
-        states[id] = .awaitingSignIn
+        guard let raw = loop.handlerWord(id), ConnectionWord(raw).phase == .signingIn else { return }
+        runtime.metrics.signIn(ConnectionWord(raw).method, isOK: false)
+        loop.setHandlerWord(ConnectionWord.awaitingSignIn.raw, for: id)
         // A fresh allowance from the failure: the first one may have run out while the
         // attempt was being checked.
         armSignInDeadline(id, on: loop)

@@ -9,7 +9,7 @@ public enum Command: Sendable {
     case signIn(SignIn)
     /// A watch-only principal (for example a clinic dashboard) signs in. It may later
     /// subscribe to any of `allowed`, never counts as presence, and cannot chat or call.
-    case signInSubscriber(SessionID, allowed: Set<UserID>)
+    case signInSubscriber(SessionID, allowed: Set<UserID>, attachment: SessionAttachment = .none)
     /// The client logged out. The session ends at once, without a grace period.
     case signOut(SessionID)
     /// The transport lost the connection. The session enters its grace period: it still
@@ -17,7 +17,8 @@ public enum Command: Sendable {
     case connectionLost(SessionID)
     /// A new connection takes over the session. `lastSeenSequence` is the highest event
     /// sequence the client received (0 for none); later events are replayed.
-    case resume(SessionID, lastSeenSequence: UInt64)
+    /// `connection` is the new connection's packed ID for the session's attachment.
+    case resume(SessionID, lastSeenSequence: UInt64, connection: UInt64 = 0)
     /// The client's keep-alive, acknowledging events up to `lastSeenSequence`. It frees
     /// replay space and marks acknowledged chat messages delivered. Not user activity.
     case heartbeat(SessionID, lastSeenSequence: UInt64)
@@ -94,13 +95,16 @@ public struct SignIn: Sendable {
     /// Messages to this user that no session has acknowledged yet, oldest first. They are
     /// delivered after the snapshot, in order.
     public var backlog: [ChatMessage]
+    /// What the gateway keeps with the session (its connection, resume secret, token row).
+    public var attachment: SessionAttachment
 
     /// Creates a sign-in.
     public init(
         session: SessionID, user: UserID, device: DeviceKind,
         chosenStatus: ChosenStatus = .online, isOfflineMailEnabled: Bool = false,
-        contacts: [ContactEntry] = [], backlog: [ChatMessage] = []
+        contacts: [ContactEntry] = [], backlog: [ChatMessage] = [], attachment: SessionAttachment = .none
     ) {
+        self.attachment = attachment
         self.session = session
         self.user = user
         self.device = device

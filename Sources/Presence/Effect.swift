@@ -4,8 +4,9 @@
 public enum Effect: Equatable, Sendable {
     /// Encode `event` once and write it to each recipient, each with its own sequence.
     case deliver(Event, to: [Delivery])
-    /// Close the session's connection (if it has one) and forget the session.
-    case close(SessionID, reason: CloseReason)
+    /// Close the session's connection (if it has one: `connection`, from its attachment)
+    /// and forget the session.
+    case close(SessionID, reason: CloseReason, connection: UInt64 = 0)
     /// Store the user's chosen status.
     case persistChosenStatus(UserID, ChosenStatus)
     /// Store a relationship change.
@@ -46,11 +47,14 @@ public struct Delivery: Hashable, Sendable {
     public var session: SessionID
     /// The event's sequence number on that session.
     public var sequence: UInt64
+    /// The session's connection (its attachment's), so the gateway writes without a lookup.
+    public var connection: UInt64
 
     /// Creates a delivery.
-    public init(session: SessionID, sequence: UInt64) {
+    public init(session: SessionID, sequence: UInt64, connection: UInt64 = 0) {
         self.session = session
         self.sequence = sequence
+        self.connection = connection
     }
 }
 

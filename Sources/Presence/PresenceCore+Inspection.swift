@@ -82,3 +82,23 @@ extension PresenceCore {
         }
     }
 }
+
+// MARK: - The gateway's attachment
+
+extension PresenceCore {
+    /// The gateway's attachment of a live (or suspended) session.
+    public func attachment(of session: SessionID) -> SessionAttachment? {
+        slotBySession[session].map { sessions[$0]!.attachment }
+    }
+
+    /// The device kind of a session (`nil` for an unknown session).
+    public func device(of session: SessionID) -> DeviceKind? {
+        slotBySession[session].map { sessions[$0]!.device }
+    }
+
+    /// The user of a user session (`nil` for a subscriber or an unknown session).
+    public func user(of session: SessionID) -> UserID? {
+        guard let slot = slotBySession[session], let owner = sessions[slot]!.owner else { return nil }
+        return users[owner.i].id
+    }
+}

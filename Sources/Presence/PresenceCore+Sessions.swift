@@ -19,7 +19,8 @@ extension PresenceCore {
         mergeContacts(of: user, request.contacts)
 
         let slot = allocateSlot(for: SessionRecord(
-            id: request.session, owner: user, device: request.device, lastActivity: now, lastHeard: now,
+            id: request.session, owner: user, device: request.device, attachment: request.attachment,
+            lastActivity: now, lastHeard: now,
             replay: newReplayBuffer()))
         users[user.i].sessions.append(slot)
         scheduleIdleCheck(slot, at: now.adding(idleAfterMilliseconds))
@@ -63,10 +64,12 @@ extension PresenceCore {
         }
         let until = now.adding(graceMilliseconds)
         sessions[slot]!.connection = .suspended(until: until)
+        sessions[slot]!.attachment.connection = 0
         deadlines.insert(at: until, .graceEnd(slot: slot, generation: slotGenerations[slot]))
     }
 
-    mutating func resume(_ session: SessionID, after sequence: UInt64, into effects: inout [Effect]) throws(PresenceError) {
+    mutating func resume(_ session: SessionID, after sequence: UInt64, connection: UInt64,
+                         into effects: inout [Effect]) throws(PresenceError) {
         let slot = try slot(of: session)
         guard sequence <= sessions[slot]!.replay.lastSequence else { throw .sequenceAhead }
         guard sessions[slot]!.replay.canReplay(after: sequence) else {
@@ -77,11 +80,12 @@ extension PresenceCore {
             throw .resumeImpossible
         }
         sessions[slot]!.connection = .connected
+        sessions[slot]!.attachment.connection = connection
         sessions[slot]!.lastHeard = now
         scheduleSilenceCheck(slot)
         acknowledge(slot, through: sequence, into: &effects)
         for missed in sessions[slot]!.replay.events(after: sequence) {
-            effects.append(.deliver(missed.event, to: [Delivery(session: session, sequence: missed.sequence)]))
+            effects.append(.deliver(missed.event, to: [Delivery(session: session, sequence: missed.sequence, connection: connection)]))
         }
     }
 
@@ -118,7 +122,7 @@ extension PresenceCore {
                 users[watched.i].subscribers.removeAll { $0 == slot }
             }
             freeSlot(slot)
-            effects.append(.close(record.id, reason: reason))
+            effects.append(.close(record.id, reason: reason, connection: record.attachment.connection))
             for allowed in record.allowed { scheduleForgetCheck(allowed) }
             return
         }
@@ -130,7 +134,7 @@ extension PresenceCore {
             expireReveals(of: user)
         }
         markDirty(user, into: &effects)
-        effects.append(.close(record.id, reason: reason))
+        effects.append(.close(record.id, reason: reason, connection: record.attachment.connection))
         scheduleForgetCheck(user)
     }
 }

@@ -5,13 +5,14 @@
 // supplies the set of users it may watch.
 
 extension PresenceCore {
-    mutating func signInSubscriber(_ session: SessionID, allowed: Set<UserID>, into effects: inout [Effect]) throws(PresenceError) {
+    mutating func signInSubscriber(_ session: SessionID, allowed: Set<UserID>, attachment: SessionAttachment,
+                                   into effects: inout [Effect]) throws(PresenceError) {
         guard slotBySession[session] == nil else { throw .sessionAlreadyExists }
         var refs = Set<UserRef>()
         refs.reserveCapacity(allowed.count)
         for user in allowed { refs.insert(intern(user)) }
-        var record = SessionRecord(id: session, owner: nil, device: .web, lastActivity: now, lastHeard: now,
-                                   replay: newReplayBuffer())
+        var record = SessionRecord(id: session, owner: nil, device: .web, attachment: attachment, lastActivity: now,
+                                   lastHeard: now, replay: newReplayBuffer())
         record.allowed = refs
         scheduleSilenceCheck(allocateSlot(for: record))
     }

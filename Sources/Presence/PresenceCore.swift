@@ -81,10 +81,11 @@ public struct PresenceCore: Sendable {
         if let session = command.session { noteHeard(session) }
         switch command {
         case .signIn(let request): try signIn(request, into: &effects)
-        case .signInSubscriber(let session, let allowed): try signInSubscriber(session, allowed: allowed, into: &effects)
+        case .signInSubscriber(let session, let allowed, let attachment):
+            try signInSubscriber(session, allowed: allowed, attachment: attachment, into: &effects)
         case .signOut(let session): try signOut(session, into: &effects)
         case .connectionLost(let session): try connectionLost(session, into: &effects)
-        case .resume(let session, let sequence): try resume(session, after: sequence, into: &effects)
+        case .resume(let session, let sequence, let connection): try resume(session, after: sequence, connection: connection, into: &effects)
         case .heartbeat(let session, let sequence): try heartbeat(session, through: sequence, into: &effects)
         case .activity(let session): try activity(session, into: &effects)
         case .setStatus(let session, let status): try setStatus(session, status, into: &effects)

@@ -69,6 +69,9 @@ struct SessionRecord: Sendable {
     /// The signed-in user, or `nil` for a subscriber.
     let owner: UserRef?
     let device: DeviceKind
+    /// The gateway's connection, resume secret and token row: the core's session table
+    /// is the only one.
+    var attachment: SessionAttachment
     var connection = SessionConnection.connected
     var lastActivity: Instant
     /// When anything (a heartbeat included) last arrived from this session.
@@ -89,7 +92,7 @@ struct SessionRecord: Sendable {
     mutating func record(_ event: Event, into deliveries: inout [Delivery]) {
         let sequence = replay.append(event)
         if case .connected = connection {
-            deliveries.append(Delivery(session: id, sequence: sequence))
+            deliveries.append(Delivery(session: id, sequence: sequence, connection: attachment.connection))
         }
     }
 }

@@ -94,6 +94,12 @@ public struct DeviceTokenStore {
         return record.accountID
     }
 
+    /// Revokes the token in row `id` (its previous value too). - Returns: whether it was valid.
+    @discardableResult
+    public func revoke(id: Int64, at now: Int64) throws -> Bool {
+        try database.execute("UPDATE device_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", now, id) > 0
+    }
+
     /// Revokes every valid token of the account, except the device `keeping` if given.
     /// - Returns: how many were revoked.
     @discardableResult

@@ -30,6 +30,9 @@ final class Connection {
     var isWebSocket = false
     /// The route number the handler gave at upgrade.
     var route = 0
+    /// One word the handler keeps for this connection (the gateway: its sign-in phase and
+    /// session), so no handler needs a table keyed by connection. 0 when never set.
+    var handlerWord: UInt64 = 0
 
     /// A request was handed to the handler, which will answer later: read nothing more.
     var isAwaitingResponse = false

@@ -12,6 +12,22 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
         self.generation = generation
     }
     public var description: String { "\(loop).\(fd).\(generation)" }
+
+    /// The largest generation a loop hands out (24 bits).
+    public static let maxGeneration: UInt32 = 0xFF_FFFF
+
+    /// The ID in one word: fd (32 bits), generation (24), loop (8). Never 0 (generations
+    /// start at 1), so 0 can mean "no connection".
+    public var packed: UInt64 {
+        UInt64(UInt32(bitPattern: fd)) | UInt64(generation & Self.maxGeneration) << 32 | UInt64(UInt8(truncatingIfNeeded: loop)) << 56
+    }
+
+    /// Unpacks `packed`; `nil` for 0.
+    public init?(packed: UInt64) {
+        guard packed != 0 else { return nil }
+        self.init(loop: Int(packed >> 56), fd: Int32(bitPattern: UInt32(truncatingIfNeeded: packed)),
+                  generation: UInt32(truncatingIfNeeded: packed >> 32) & Self.maxGeneration)
+    }
 }
 
 /// A plain HTTP request with its body.

@@ -179,7 +179,7 @@ public final class EventLoop: @unchecked Sendable {
         }
         if token >= Self.listenerToken(Self.maxListeners - 1) {
             // Listener tokens sit at the top of the range; connection generations stay below
-            // 2^31, so connection tokens never reach it.
+            // 2^24, so connection tokens never reach it.
             let i = Int(Self.listenerToken(0) - token)
             if i < listeners.count { accept(listener: i) }
             return
@@ -197,6 +197,17 @@ public final class EventLoop: @unchecked Sendable {
         let fd = Int(UInt32(truncatingIfNeeded: token))
         guard fd < connections.count, let c = connections[fd], c.generation == UInt32(token >> 32) else { return nil }
         return c
+    }
+
+    /// The handler's word for a connection of this loop (0 if never set), or `nil` if the
+    /// connection is gone. Call on this loop's thread; valid inside `closed` too.
+    public func handlerWord(_ id: ConnectionID) -> UInt64? {
+        connection(id)?.handlerWord
+    }
+
+    /// Sets the handler's word for a connection of this loop; ignored if it is gone.
+    public func setHandlerWord(_ word: UInt64, for id: ConnectionID) {
+        connection(id)?.handlerWord = word
     }
 
     func connection(_ id: ConnectionID) -> Connection? {
@@ -263,7 +274,8 @@ public final class EventLoop: @unchecked Sendable {
                 tls = session
             }
             let generation = nextGeneration
-            nextGeneration = nextGeneration == UInt32(Int32.max) ? 1 : nextGeneration + 1
+            // 24 bits, so a `ConnectionID` packs into one word (`ConnectionID.packed`).
+            nextGeneration = nextGeneration >= ConnectionID.maxGeneration ? 1 : nextGeneration + 1
             let conn = Connection(fd: fd, generation: generation, remoteAddress: address, tls: tls, now: now)
             conn.phaseDeadline = now + config.requestTimeoutMilliseconds
             if Int(fd) >= connections.count {

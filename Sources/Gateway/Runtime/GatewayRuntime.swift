@@ -75,9 +75,10 @@ final class GatewayRuntime: @unchecked Sendable {
     // MARK: - Calls from the presence thread
 
     /// Tells the connection's loop that it is signed in (before the reply is sent).
-    func markSignedIn(_ connection: ConnectionID, session: SessionID, user: UserID?, deviceToken: String?, device: Presence.DeviceKind?) {
+    /// - Parameter device: the device kind of a user session; nil for a subscriber.
+    func markSignedIn(_ connection: ConnectionID, session: SessionID, device: Presence.DeviceKind?) {
         server.execute(on: connection) { [self] loop in
-            handler(of: connection).signedIn(connection, session: session, user: user, deviceToken: deviceToken, device: device, on: loop)
+            handler(of: connection).signedIn(connection, session: session, device: device, on: loop)
         }
     }
 

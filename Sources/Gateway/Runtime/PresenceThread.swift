@@ -15,11 +15,14 @@ struct ReplyTarget: Sendable {
 /// Work for the presence thread.
 enum PresenceInput: Sendable {
     /// A user signed in on `target.connection`; reply with `reply` once the core agrees.
-    case signIn(SignIn, target: ReplyTarget, reply: SignInReply, link: SessionLink)
+    case signIn(SignIn, target: ReplyTarget, reply: SignInReply)
     /// A watch-only subscriber signed in.
-    case signInSubscriber(SessionID, allowed: Set<UserID>, target: ReplyTarget, reply: SignInReply, link: SessionLink)
+    case signInSubscriber(SessionID, allowed: Set<UserID>, attachment: SessionAttachment, target: ReplyTarget, reply: SignInReply)
     /// A client op mapped to a core command; `reply` overrides the plain `ok`.
     case command(Command, target: ReplyTarget?, reply: [UInt8]? = nil)
+    /// A signed-in user's op that needs storage or a password (history, profile, password,
+    /// account deletion, logout): the thread resolves the session's owner and hands it on.
+    case accountOp(ClientOp, session: SessionID, target: ReplyTarget, remoteAddress: String)
     /// A connection came back with a resume token.
     case resume(ResumeToken, lastSeq: UInt64, target: ReplyTarget)
     /// A signed-in connection went away (not a logout).
@@ -32,32 +35,23 @@ enum PresenceInput: Sendable {
     case stop
 }
 
-/// What the presence thread knows of a session beyond the core: its connection and the
-/// secret that lets it resume.
-struct SessionLink: Sendable {
-    var connection: ConnectionID?
-    var resumeSecret: [UInt8]
-    /// nil for a subscriber.
-    var user: UserID?
-    var deviceToken: String?
-    /// The device kind of a user's session (nil for a subscriber), for the sessions metric.
-    var device: Presence.DeviceKind? = nil
-}
-
 /// The one thread that owns the presence core. Inputs arrive in a bounded `Mailbox`; the
 /// thread applies them at the monotonic time (`PresenceClock`), sleeps until the core's
 /// next deadline, and carries out
 /// every effect: deliveries are encoded once and handed to the event loops, writes go to the
 /// storage writer (acks only after COMMIT), mail to the account workers.
 ///
-/// `@unchecked Sendable`: `inbox` is thread-safe; `core`, `links`, `waitingSends` and
+/// The core's session table is the only one: each session's connection, resume secret and
+/// device-token row ride in its `SessionAttachment`, and each delivery carries the
+/// connection, so nothing here is keyed by session.
+///
+/// `@unchecked Sendable`: `inbox` is thread-safe; `core`, `waitingSends` and
 /// `effects` are touched only by the thread started in `start()` (and `core` by the
 /// restart handover before that thread starts and after it ended, see
 /// `PresenceThread+Restart.swift`).
 final class PresenceThread: @unchecked Sendable {
     private let inbox: Mailbox<PresenceInput>
     var core: PresenceCore
-    private var links: [SessionID: SessionLink] = [:]
     /// `send` requests waiting for their commit, by sender and client message ID: the reply
     /// goes out when the core acks the sender (`chatAccepted`), never before. A retry of a
     /// send still committing, from any of the sender's sessions, waits on the same key, and
@@ -164,15 +158,29 @@ final class PresenceThread: @unchecked Sendable {
     private func handle(_ input: PresenceInput) {
         let time = now()
         switch input {
-        case .signIn(let request, let target, let reply, let link):
-            start(.signIn(request), session: request.session, link: link, target: target,
+        case .signIn(let request, let target, let reply):
+            start(.signIn(request), session: request.session, device: request.device, target: target,
                   reply: ReplyEncoder.signIn(id: target.requestID, reply), at: time)
-        case .signInSubscriber(let session, let allowed, let target, let reply, let link):
-            start(.signInSubscriber(session, allowed: allowed), session: session, link: link, target: target,
+        case .signInSubscriber(let session, let allowed, let attachment, let target, let reply):
+            start(.signInSubscriber(session, allowed: allowed, attachment: attachment), session: session, device: nil, target: target,
                   reply: ReplyEncoder.signIn(id: target.requestID, reply), at: time)
+        case .accountOp(let op, let session, let target, let remoteAddress):
+            guard let user = core.user(of: session), let attachment = core.attachment(of: session) else {
+                runtime.server.send(target.connection, opcode: .text,
+                                    payload: ReplyEncoder.error(id: target.requestID, ErrorReply(PresenceError.unknownSession)))
+                return
+            }
+            let owner = SessionOwner(session: session, user: user,
+                                     deviceTokenID: attachment.deviceTokenID == 0 ? nil : attachment.deviceTokenID)
+            if case .logOut = op {
+                // The session ends here (the reply first, then its close); the token's
+                // revocation follows on a worker.
+                handle(.command(.signOut(session), target: target))
+            }
+            runtime.accountOp(op, owner: owner, target: target, remoteAddress: remoteAddress)
         case .command(let command, let target, let reply):
             var sendKey: SendKey?
-            if case .send(let session, _, let clientMessageID, _) = command, let target, let sender = links[session]?.user {
+            if case .send(let session, _, let clientMessageID, _) = command, let target, let sender = core.user(of: session) {
                 sendKey = SendKey(sender: sender, clientMessageID: clientMessageID)
                 waitingSends[sendKey!, default: []].append(target)
             }
@@ -189,24 +197,24 @@ final class PresenceThread: @unchecked Sendable {
                 if let target { runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error))) }
             }
         case .resume(let token, let lastSeq, let target):
-            guard var link = links[token.session], token.hasSecret(link.resumeSecret) else {
+            guard let attachment = core.attachment(of: token.session),
+                  token.hasSecret(high: attachment.secretHigh, low: attachment.secretLow) else {
                 // Ended, never existed, or the wrong secret: all look the same from outside.
                 runtime.signInRefused(target, session: nil, ErrorReply(PresenceError.unknownSession))
                 return
             }
-            let old = link.connection
-            link.connection = target.connection
-            // A refusal (`resume_impossible`) ends the session: its close effect then finds
-            // the old link, never this connection, which stays open for a fresh sign-in.
-            if start(.resume(token.session, lastSeenSequence: lastSeq), session: token.session, link: link, target: target,
-                     reply: ReplyEncoder.resume(id: target.requestID, session: token.session), at: time),
+            let old = ConnectionID(packed: attachment.connection)
+            let device: Presence.DeviceKind? = core.user(of: token.session) == nil ? nil : core.device(of: token.session)
+            // A refusal (`resume_impossible`) ends the session: its close effect then names
+            // the old connection (if any), never this one, which stays open for a fresh sign-in.
+            if start(.resume(token.session, lastSeenSequence: lastSeq, connection: target.connection.packed), session: token.session,
+                     device: device, target: target, reply: ReplyEncoder.resume(id: target.requestID, session: token.session), at: time),
                let old, old != target.connection {
                 runtime.server.close(old, code: GatewayCloseCode.resumeImpossible.closeCode, reason: "resumed on another connection")
             }
         case .connectionLost(let session, let connection):
             // Only the connection that holds the session may end it (a resume moved it).
-            guard links[session]?.connection == connection else { return }
-            links[session]?.connection = nil
+            guard core.attachment(of: session)?.connection == connection.packed else { return }
             try? core.apply(.connectionLost(session), at: time, into: &effects)
         case .inspect(let query, let respond):
             switch query {
@@ -223,7 +231,7 @@ final class PresenceThread: @unchecked Sendable {
                 }
             }
         case .probe(let respond):
-            respond(Counts(sessions: core.sessionCount, links: links.count, waitingSends: waitingSends.count))
+            respond(Counts(sessions: core.sessionCount, waitingSends: waitingSends.count))
         case .stop:
             return
         }
@@ -232,7 +240,6 @@ final class PresenceThread: @unchecked Sendable {
     /// Sizes of the presence thread's tables.
     struct Counts: Sendable {
         var sessions: Int
-        var links: Int
         var waitingSends: Int
     }
 
@@ -241,7 +248,7 @@ final class PresenceThread: @unchecked Sendable {
     /// command caused (those are performed after `handle` returns).
     /// - Returns: whether the core agreed.
     @discardableResult
-    private func start(_ command: Command, session: SessionID, link: SessionLink, target: ReplyTarget,
+    private func start(_ command: Command, session: SessionID, device: Presence.DeviceKind?, target: ReplyTarget,
                        reply: [UInt8], at time: Instant) -> Bool {
         do {
             try core.apply(command, at: time, into: &effects)
@@ -249,10 +256,9 @@ final class PresenceThread: @unchecked Sendable {
             runtime.signInRefused(target, session: session, ErrorReply(error))
             return false
         }
-        links[session] = link
         // The loop learns the session before the reply leaves (both go through the loop's
         // queue in order), so the client's next op already finds it signed in.
-        runtime.markSignedIn(target.connection, session: session, user: link.user, deviceToken: link.deviceToken, device: link.device)
+        runtime.markSignedIn(target.connection, session: session, device: device)
         runtime.server.send(target.connection, opcode: .text, payload: reply)
         return true
     }
@@ -268,13 +274,12 @@ final class PresenceThread: @unchecked Sendable {
         switch effect {
         case .deliver(let event, let deliveries):
             deliver(event, deliveries)
-        case .close(let session, let reason):
+        case .close(_, let reason, let connection):
             let code = GatewayCloseCode(reason)
-            if let connection = links[session]?.connection {
+            if let connection = ConnectionID(packed: connection) {
                 runtime.server.send(connection, opcode: .text, payload: ReplyEncoder.closing(code))
                 runtime.server.close(connection, code: code.closeCode, reason: code.reason)
             }
-            links[session] = nil
         case .persistChosenStatus(let user, let status):
             runtime.write { db in _ = try PresenceStore(db).setChosenStatus(of: user.email, to: status.wireName) }
         case .persistContact(let record):
@@ -318,7 +323,7 @@ final class PresenceThread: @unchecked Sendable {
         var recipients: [(ConnectionID, UInt64)] = []
         recipients.reserveCapacity(deliveries.count)
         for d in deliveries {
-            if let connection = links[d.session]?.connection { recipients.append((connection, d.sequence)) }
+            if let connection = ConnectionID(packed: d.connection) { recipients.append((connection, d.sequence)) }
         }
         guard !recipients.isEmpty else { return }
         // Encoded once for every recipient; each gets only its own `{"seq":N,` prefix.

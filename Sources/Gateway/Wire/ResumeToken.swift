@@ -54,6 +54,24 @@ public struct ResumeToken: Hashable, Sendable {
 
     /// Whether `expected` is this token's secret, compared in constant time so the reply
     /// time does not leak how many leading bytes were right.
+    /// Creates a token from a secret kept as two words (`SessionAttachment`).
+    public init(session: SessionID, secretHigh: UInt64, secretLow: UInt64) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        for word in [secretHigh, secretLow] {
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        self.init(session: session, secret: bytes)
+    }
+
+    /// Whether the token's secret is this pair of words, in constant time.
+    public func hasSecret(high: UInt64, low: UInt64) -> Bool {
+        guard secret.count == 16 else { return false }
+        var h: UInt64 = 0, l: UInt64 = 0
+        for i in 0..<8 { h = h << 8 | UInt64(secret[i]); l = l << 8 | UInt64(secret[8 + i]) }
+        return (h ^ high) | (l ^ low) == 0
+    }
+
     public func hasSecret(_ expected: [UInt8]) -> Bool {
         guard expected.count == secret.count else { return false }
         var difference: UInt8 = 0
