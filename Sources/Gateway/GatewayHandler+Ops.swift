@@ -161,27 +161,25 @@ extension GatewayRuntime {
     /// own; the reply waits for the commit.
     func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String, worker: AccountWorker) {
         do {
-            let session = newSessionID()
             // The resume secret: 128 bits from the system's CSPRNG (getrandom), kept inline
             // in the session's attachment.
             var rng = SystemRandomNumberGenerator()
             let attachment = SessionAttachment(connection: target.connection.packed, secretHigh: rng.next(), secretLow: rng.next())
-            let resumeToken = ResumeToken(session: session, secretHigh: attachment.secretHigh, secretLow: attachment.secretLow)
             switch credential {
             case .subscriber(let key):
                 guard let subscriber = configuration.subscribers[key] else { throw WireError.invalidSubscriberKey }
-                let reply = SignInReply(session: session, resumeToken: resumeToken,
-                                        principal: .subscriber(name: subscriber.name, allowed: subscriber.allowed.sorted { $0.email < $1.email }))
-                presence.post(.signInSubscriber(session, allowed: subscriber.allowed, attachment: attachment, target: target, reply: reply))
+                presence.post(.signInSubscriber(allowed: subscriber.allowed, attachment: attachment, target: target,
+                                                principal: .subscriber(name: subscriber.name,
+                                                                       allowed: subscriber.allowed.sorted { $0.email < $1.email })))
             case .password(let email, let password, let device, let stay):
                 let result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
                                                        staySignedIn: stay, sourceAddress: remoteAddress)
-                let start = try sessionStart(result, session: session, resumeToken: resumeToken, attachment: attachment,
+                let start = try sessionStart(result, attachment: attachment,
                                              target: target, database: worker.database)
                 startWithBacklog(start) { _ in true }
             case .deviceToken(let token, _):
                 let pending = try worker.service.prepareSignIn(deviceToken: token, sourceAddress: remoteAddress)
-                let start = try sessionStart(pending.result, session: session, resumeToken: resumeToken, attachment: attachment,
+                let start = try sessionStart(pending.result, attachment: attachment,
                                              target: target, database: worker.database)
                 startWithBacklog(start) { [self] db in
                     guard try pending.rotate(in: db) else {
@@ -193,7 +191,7 @@ extension GatewayRuntime {
             case .google(let idToken, let device, let stay):
                 let result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
                                                        staySignedIn: stay, sourceAddress: remoteAddress)
-                let start = try sessionStart(result, session: session, resumeToken: resumeToken, attachment: attachment,
+                let start = try sessionStart(result, attachment: attachment,
                                              target: target, database: worker.database)
                 startWithBacklog(start) { _ in true }
             }
@@ -206,7 +204,7 @@ extension GatewayRuntime {
     struct SessionStart: Sendable {
         var request: SignIn
         var target: ReplyTarget
-        var reply: SignInReply
+        var principal: SignInReply.Principal
     }
 
     /// Runs `prepare` (a token rotation, say) and the backlog read in one storage-writer
@@ -227,7 +225,7 @@ extension GatewayRuntime {
                     return ChatMessage(id: MessageID(UInt64(m.id)), sender: from, recipient: to, clientMessageID: m.clientMessageID,
                                        body: m.body, sentAt: wall.core(wallMilliseconds: m.createdAt))
                 }
-                presence.post(.signIn(start.request, target: start.target, reply: start.reply))
+                presence.post(.signIn(start.request, target: start.target, principal: start.principal))
             case .failure(let error):
                 signInRefused(start.target, session: nil, reply(to: error))
             }
@@ -236,7 +234,7 @@ extension GatewayRuntime {
 
     /// What the presence thread needs to start a user's session, but the backlog: the
     /// sign-in with contacts and chosen status read from storage, and the reply to send first.
-    func sessionStart(_ result: SignInResult, session: SessionID, resumeToken: ResumeToken, attachment: SessionAttachment,
+    func sessionStart(_ result: SignInResult, attachment: SessionAttachment,
                       target: ReplyTarget, database: Database) throws -> SessionStart {
         guard let user = UserID(email: result.profile.id) else { throw WireError.invalidEmail(field: "email") }
         let device = Presence.DeviceKind(result.deviceKind)
@@ -252,11 +250,11 @@ extension GatewayRuntime {
         let chosen = try PresenceStore(database).chosenStatus(of: user.email).flatMap(ChosenStatus.init(wireName:)) ?? .online
         var attachment = attachment
         attachment.deviceTokenID = result.deviceTokenID ?? 0
-        let request = SignIn(session: session, user: user, device: device, chosenStatus: chosen,
+        // The session ID is issued by the core when the presence thread applies this.
+        let request = SignIn(session: SessionID(0), user: user, device: device, chosenStatus: chosen,
                              isOfflineMailEnabled: result.profile.wantsOfflineEmail, contacts: contacts, backlog: [],
                              attachment: attachment)
-        let reply = SignInReply(session: session, resumeToken: resumeToken,
-                                principal: .user(WireProfile(result.profile), device: device, deviceToken: result.deviceToken))
-        return SessionStart(request: request, target: target, reply: reply)
+        return SessionStart(request: request, target: target,
+                            principal: .user(WireProfile(result.profile), device: device, deviceToken: result.deviceToken))
     }
 }

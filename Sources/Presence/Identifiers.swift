@@ -1,12 +1,22 @@
-/// One signed-in connection's identity, assigned by the gateway at sign-in.
+/// One signed-in connection's identity, issued by the core at sign-in
+/// (`PresenceCore.nextSessionID`): the slot of its record in the core's session table
+/// (low 32 bits) and that slot's generation (the 24 bits above), so finding a session is
+/// an array index and a comparison, with no map.
 ///
-/// Unique for the life of the process and never reused, so a late command for a session
-/// that has ended is recognised as unknown instead of reaching a stranger.
+/// A late command for a session that has ended names a stale generation and is
+/// recognised as unknown instead of reaching a stranger. A slot's IDs repeat only after
+/// 16.7 million reuses of that slot, and a resume also needs the session's 128-bit secret.
 public struct SessionID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// The gateway's number for the session.
+    /// Slot and generation, as one number (fits in 56 bits).
     public var rawValue: UInt64
-    /// Wraps the gateway's number.
+    /// Wraps a number from `rawValue`.
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    /// The ID of `slot` at `generation` (taken modulo 2^24).
+    public init(slot: Int, generation: UInt32) {
+        rawValue = UInt64(generation & 0xFF_FFFF) << 32 | UInt64(UInt32(truncatingIfNeeded: slot))
+    }
+    /// The slot of the session's record in the core.
+    public var slot: Int { Int(UInt32(truncatingIfNeeded: rawValue)) }
     public static func < (lhs: SessionID, rhs: SessionID) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "session \(rawValue)" }
 }

@@ -62,7 +62,7 @@ extension PresenceCore {
         // encodes anything for the recipient: the sender's timing is then the same whether
         // the recipient is hidden (signed in, gets a copy) or logged out (gets none).
         effects.append(.answerSend(sender: users[sender.i].id, clientMessageID: pending.clientMessageID, outcome: .accepted(ack)))
-        let senderSlot = slotBySession[pending.senderSession]
+        let senderSlot = existingSlot(of: pending.senderSession)
         if let senderSlot { send(.chatAccepted(ack), toSlot: senderSlot, into: &effects) }
         send(.chat(message), toSessionsOf: recipient, into: &effects)
         send(.chat(message), toSessionsOf: sender, except: senderSlot, into: &effects)

@@ -88,17 +88,17 @@ extension PresenceCore {
 extension PresenceCore {
     /// The gateway's attachment of a live (or suspended) session.
     public func attachment(of session: SessionID) -> SessionAttachment? {
-        slotBySession[session].map { sessions[$0]!.attachment }
+        existingSlot(of: session).map { sessions[$0]!.attachment }
     }
 
     /// The device kind of a session (`nil` for an unknown session).
     public func device(of session: SessionID) -> DeviceKind? {
-        slotBySession[session].map { sessions[$0]!.device }
+        existingSlot(of: session).map { sessions[$0]!.device }
     }
 
     /// The user of a user session (`nil` for a subscriber or an unknown session).
     public func user(of session: SessionID) -> UserID? {
-        guard let slot = slotBySession[session], let owner = sessions[slot]!.owner else { return nil }
+        guard let slot = existingSlot(of: session), let owner = sessions[slot]!.owner else { return nil }
         return users[owner.i].id
     }
 }

@@ -3,7 +3,7 @@
 
 extension PresenceCore {
     mutating func signIn(_ request: SignIn, into effects: inout [Effect]) throws(PresenceError) {
-        guard slotBySession[request.session] == nil else { throw .sessionAlreadyExists }
+        guard request.session == nextSessionID else { throw .sessionAlreadyExists }
         let user = intern(request.user)
         if users[user.i].sessions.isEmpty {
             // Storage's choice only counts when the core has never known one for this user:
@@ -190,7 +190,7 @@ extension PresenceCore {
 
     /// Anything from the session counts as hearing from it (heartbeats included).
     mutating func noteHeard(_ session: SessionID) {
-        guard let slot = slotBySession[session] else { return }
+        guard let slot = existingSlot(of: session) else { return }
         sessions[slot]!.lastHeard = now
     }
 

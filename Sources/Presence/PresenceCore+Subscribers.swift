@@ -7,7 +7,7 @@
 extension PresenceCore {
     mutating func signInSubscriber(_ session: SessionID, allowed: Set<UserID>, attachment: SessionAttachment,
                                    into effects: inout [Effect]) throws(PresenceError) {
-        guard slotBySession[session] == nil else { throw .sessionAlreadyExists }
+        guard session == nextSessionID else { throw .sessionAlreadyExists }
         var refs = Set<UserRef>()
         refs.reserveCapacity(allowed.count)
         for user in allowed { refs.insert(intern(user)) }

@@ -36,7 +36,8 @@ public struct PresenceCore: Sendable {
     /// Bumped when a slot is freed, so deadlines for its previous session go stale.
     var slotGenerations: [UInt32] = []
     var freeSlots: [Int] = []
-    var slotBySession: [SessionID: Int] = [:]
+    /// Sessions held (`sessions` minus its free slots).
+    var liveSessionCount = 0
     /// One entry per pair of users, keyed by `pairKey`.
     var relations: [UInt64: Relation] = [:]
     var calls: [CallID: CallRecord] = [:]
@@ -66,7 +67,15 @@ public struct PresenceCore: Sendable {
     public var nextDeadline: Instant? { deadlines.first?.at }
 
     /// Sessions signed in, live or in their grace period, subscribers included.
-    public var sessionCount: Int { slotBySession.count }
+    public var sessionCount: Int { liveSessionCount }
+
+    /// The ID the next sign-in gets: the core issues session IDs (slot and generation).
+    /// The gateway reads it just before applying `signIn` or `signInSubscriber` with it,
+    /// on the thread that owns the core, so nothing comes between.
+    public var nextSessionID: SessionID {
+        let slot = freeSlots.last ?? sessions.count
+        return SessionID(slot: slot, generation: slot < slotGenerations.count ? slotGenerations[slot] : 0)
+    }
 
     /// Applies one command at `time`.
     ///
@@ -157,7 +166,14 @@ extension PresenceCore {
     }
 
     func slot(of session: SessionID) throws(PresenceError) -> Int {
-        guard let slot = slotBySession[session] else { throw .unknownSession }
+        guard let slot = existingSlot(of: session) else { throw .unknownSession }
+        return slot
+    }
+
+    /// The slot of a live (or suspended) session, or `nil` if it ended or never was.
+    func existingSlot(of session: SessionID) -> Int? {
+        let slot = session.slot
+        guard slot < sessions.count, let record = sessions[slot], record.id == session else { return nil }
         return slot
     }
 
@@ -168,22 +184,22 @@ extension PresenceCore {
         return (slot, owner)
     }
 
+    /// Puts `record` in the slot its ID names; the ID must be `nextSessionID`.
     mutating func allocateSlot(for record: SessionRecord) -> Int {
-        let slot: Int
-        if let reused = freeSlots.popLast() {
-            slot = reused
-            sessions[slot] = record
-        } else {
-            slot = sessions.count
+        let slot = record.id.slot
+        if slot == sessions.count {
             sessions.append(record)
             slotGenerations.append(0)
+        } else {
+            _ = freeSlots.popLast()
+            sessions[slot] = record
         }
-        slotBySession[record.id] = slot
+        liveSessionCount += 1
         return slot
     }
 
     mutating func freeSlot(_ slot: Int) {
-        slotBySession[sessions[slot]!.id] = nil
+        liveSessionCount -= 1
         sessions[slot] = nil
         slotGenerations[slot] &+= 1
         freeSlots.append(slot)
@@ -215,6 +231,6 @@ extension PresenceCore {
 
     /// Sends `event` to the session with this ID, if it still exists.
     mutating func send(_ event: Event, toSession session: SessionID, into effects: inout [Effect]) {
-        if let slot = slotBySession[session] { send(event, toSlot: slot, into: &effects) }
+        if let slot = existingSlot(of: session) { send(event, toSlot: slot, into: &effects) }
     }
 }

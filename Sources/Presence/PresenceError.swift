@@ -8,7 +8,7 @@
 public enum PresenceError: Error, Hashable, Sendable {
     /// No such session (never signed in, or ended). On `resume` it means: sign in afresh.
     case unknownSession
-    /// The gateway reused a live session ID.
+    /// The sign-in did not carry `PresenceCore.nextSessionID` (a gateway bug).
     case sessionAlreadyExists
     /// A user op on a subscriber session, or a subscriber op on a user session.
     case wrongSessionKind

@@ -35,8 +35,8 @@ struct AccountTests {
         let r = try world.signIn("r@x.io", 3)
         let a = try world.signIn("a@x.io", 2, contacts: ["c@x.io"])
         try world.run(.requestContact(r, user("a@x.io")))
-        try world.run(.signInSubscriber(session(100), allowed: [user("a@x.io")]))
-        try world.run(.subscribe(session(100), [user("a@x.io")]))
+        try world.run(.signInSubscriber(world.session(100), allowed: [user("a@x.io")]))
+        try world.run(.subscribe(world.session(100), [user("a@x.io")]))
         try world.run(.invite(a, callee: user("c@x.io"), call: CallID(1), payload: ""))
         world.wait(.seconds(2))
         try world.run(.deleteAccount(user("a@x.io")))
@@ -45,7 +45,7 @@ struct AccountTests {
             .presence(user("a@x.io"), PresenceView(status: .offline, lastSeen: world.time)),
             .contactRemoved(user("a@x.io"))])
         #expect(world.events(to: r, in: world.last) == [.contactRemoved(user("a@x.io"))])
-        #expect(world.events(to: session(100), in: world.last) == [
+        #expect(world.events(to: world.session(100), in: world.last) == [
             .presence(user("a@x.io"), PresenceView(status: .offline, lastSeen: world.time)),
             .subscriptionEnded(user("a@x.io"))])
         #expect(world.last.contains(.close(a, reason: .accountDeleted)))

@@ -67,7 +67,7 @@ struct ChatTests {
         #expect(first == ack)
         #expect(recipients.map(\.session) == [a])
         #expect(world.events(to: aPhone, in: world.last).count == 1)
-        #expect(world.events(to: session(3), in: world.last).count == (recipientIsHidden ? 1 : 0))
+        #expect(world.events(to: world.session(3), in: world.last).count == (recipientIsHidden ? 1 : 0))
     }
 
     @Test func testRetriedSendIsStoredOnceAndAckedAgain() throws {

@@ -10,14 +10,15 @@ struct FanOutTests {
         var effects: [Effect] = []
         let names = (0..<contacts).map { "c\($0)@x.io" }
         let t = Instant(milliseconds: 0)
-        try core.apply(.signIn(SignIn(session: session(1), user: user("star@x.io"), device: .desktop,
+        let star = core.nextSessionID
+        try core.apply(.signIn(SignIn(session: star, user: user("star@x.io"), device: .desktop,
                                       contacts: names.map { ContactEntry(user: user($0), state: .accepted) })),
                        at: t, into: &effects)
         for (n, name) in names.enumerated() {
-            try core.apply(.signIn(SignIn(session: session(UInt64(n + 2)), user: user(name), device: .desktop)),
+            try core.apply(.signIn(SignIn(session: core.nextSessionID, user: user(name), device: .desktop)),
                            at: t, into: &effects)
         }
-        return (core, session(1))
+        return (core, star)
     }
 
     @Test func testOneStatusChangeIsOneEventForAThousandContacts() throws {
@@ -52,17 +53,18 @@ struct FanOutTests {
         let names = (0..<users).map { user("u\($0)@x.io") }
         let clock = ContinuousClock()
         let start = clock.now
+        let first = core.nextSessionID
         for n in 0..<users {
             let contacts = (1...half).flatMap { [names[(n + $0) % users], names[(n - $0 + users) % users]] }
             effects.removeAll(keepingCapacity: true)
-            try core.apply(.signIn(SignIn(session: session(UInt64(n + 1)), user: names[n], device: .desktop,
+            try core.apply(.signIn(SignIn(session: core.nextSessionID, user: names[n], device: .desktop,
                                           contacts: contacts.map { ContactEntry(user: $0, state: .accepted) })),
                            at: .zero, into: &effects)
         }
         print("signed in \(users) users × \(2 * half) contacts in \(clock.now - start)")
         #expect(core.sessionCount == users)
         effects.removeAll(keepingCapacity: true)
-        try core.apply(.setStatus(session(1), .busy), at: Instant(milliseconds: 1), into: &effects)
+        try core.apply(.setStatus(first, .busy), at: Instant(milliseconds: 1), into: &effects)
         let recipients = effects.reduce(0) { count, effect in
             if case .deliver(.presence, let to) = effect { return count + to.count }
             return count

@@ -38,8 +38,8 @@ struct ForgettingTests {
         try world.run(.removeContact(a, user("b@x.io")))
         world.wait(.seconds(5))
         let stale = [ContactEntry(user: user("a@x.io"), state: .requestedByThem)]
-        try world.run(.signIn(SignIn(session: session(2), user: user("b@x.io"), device: .desktop, contacts: stale)))
-        #expect(world.snapshot(of: session(2))?.incomingRequests == [])
+        try world.run(.signIn(SignIn(session: world.session(2), user: user("b@x.io"), device: .desktop, contacts: stale)))
+        #expect(world.snapshot(of: world.session(2))?.incomingRequests == [])
     }
 
     /// A forgotten record's index is reused by the next new user, who starts clean: no old
@@ -61,12 +61,12 @@ struct ForgettingTests {
     @Test func testAUserASubscriberMayWatchIsKept() throws {
         var world = World()
         let a = try world.signIn("a@x.io", 1)
-        try world.run(.signInSubscriber(session(100), allowed: [user("nobody@x.io")]))
+        try world.run(.signInSubscriber(world.session(100), allowed: [user("nobody@x.io")]))
         try world.run(.requestContact(a, user("nobody@x.io")))
         try world.run(.removeContact(a, user("nobody@x.io")))
         world.wait(.seconds(61))
         #expect(world.core.knownUserCount == 2)
-        try world.run(.signOut(session(100)))
+        try world.run(.signOut(world.session(100)))
         world.wait(.seconds(61))
         #expect(world.core.knownUserCount == 1)
     }

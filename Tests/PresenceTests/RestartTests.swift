@@ -27,7 +27,7 @@ struct RestartTests {
         try world.run(.signOut(frank))
         world.wait(.seconds(10))
         // The drain: every connection drops (Close 1001); sessions are in their grace.
-        for number: UInt64 in 1...5 { try world.run(.connectionLost(session(number))) }
+        for number: UInt64 in 1...5 { try world.run(.connectionLost(world.session(number))) }
         return (world.core.shownToContacts(), world.time, daveHidAt, frankLeftAt)
     }
 

@@ -6,9 +6,10 @@ import Testing
 struct VisibilityTests {
     enum Subject { case hidden, loggedOut }
 
-    /// Everything the contact `c` is sent, as comparable values.
+    /// Everything the contact `c` is sent, as comparable values. Sessions are named by
+    /// their position: the IDs the core issues depend on how many sessions exist.
     static func observedByContact(_ world: World, _ sessions: [SessionID]) -> [String] {
-        sessions.flatMap { s in world.deliveries(to: s).map { "\(s) #\($0.sequence) \($0.event)" } }
+        sessions.enumerated().flatMap { i, s in world.deliveries(to: s).map { "c\(i) #\($0.sequence) \($0.event)" } }
     }
 
     /// A contact's whole repertoire against `b`: snapshot, chat, call, re-sign-in, idle time.
@@ -60,7 +61,7 @@ struct VisibilityTests {
         let later = try world.signIn("c@x.io", 2, contacts: ["b@x.io"])
         _ = later
         world.wait(.seconds(400))  // a hidden b goes idle meanwhile
-        return observedByContact(world, [c, session(2)])
+        return observedByContact(world, [c, world.session(2)])
     }
 
     @Test func testHidingLooksExactlyLikeLoggingOutIncludingLastSeen() throws {

@@ -4,7 +4,6 @@ import Presence
 // conversations and can ask "what did this session see?".
 
 func user(_ email: String) -> UserID { UserID(email: email)! }
-func session(_ number: UInt64) -> SessionID { SessionID(number) }
 
 /// The product defaults, but with debounce off so presence events appear in the same step;
 /// damping tests turn it back on.
@@ -17,12 +16,30 @@ struct World {
     var log: [Effect] = []
     /// The effects of the latest step.
     var last: [Effect] = []
+    /// The core issues session IDs; tests name sessions by small numbers, mapped here at
+    /// their sign-in (`session(_:)` gives the issued ID, or the bare number before that).
+    var issued: [UInt64: SessionID] = [:]
+
+    func session(_ number: UInt64) -> SessionID { issued[number] ?? SessionID(number) }
 
     init(_ configuration: PresenceConfiguration = immediate) {
         core = PresenceCore(configuration: configuration, now: time)
     }
 
     mutating func run(_ command: Command) throws(PresenceError) {
+        var command = command
+        // A sign-in named by a test number gets the ID the core issues next.
+        switch command {
+        case .signIn(var request) where request.session != core.nextSessionID:
+            issued[request.session.rawValue] = core.nextSessionID
+            request.session = core.nextSessionID
+            command = .signIn(request)
+        case .signInSubscriber(let number, let allowed, let attachment) where number != core.nextSessionID:
+            issued[number.rawValue] = core.nextSessionID
+            command = .signInSubscriber(core.nextSessionID, allowed: allowed, attachment: attachment)
+        default:
+            break
+        }
         var effects: [Effect] = []
         defer { log += effects; last = effects }
         try core.apply(command, at: time, into: &effects)
@@ -47,7 +64,7 @@ struct World {
                          chosen: ChosenStatus = .online, contacts: [String] = [],
                          mail: Bool = false, backlog: [ChatMessage] = []) throws(PresenceError) -> SessionID {
         try run(.signIn(SignIn(
-            session: session(number), user: user(email), device: device, chosenStatus: chosen,
+            session: SessionID(number), user: user(email), device: device, chosenStatus: chosen,
             isOfflineMailEnabled: mail,
             contacts: contacts.map { ContactEntry(user: user($0), state: .accepted) }, backlog: backlog)))
         return session(number)

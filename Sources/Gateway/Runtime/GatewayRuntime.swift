@@ -43,7 +43,6 @@ final class GatewayRuntime: @unchecked Sendable {
     /// Set when draining: `/readyz` answers 503.
     var isDraining: Bool { draining.load(ordering: .relaxed) }
     let draining = Atomic<Bool>(false)
-    private let nextSession = Atomic<UInt64>(1)
     private let nextCall = Atomic<UInt64>(1)
     let log = Logger(label: "gateway")
 
@@ -67,7 +66,6 @@ final class GatewayRuntime: @unchecked Sendable {
         }
     }
 
-    func newSessionID() -> SessionID { SessionID(nextSession.wrappingAdd(1, ordering: .relaxed).oldValue) }
     func newCallID() -> CallID { CallID(nextCall.wrappingAdd(1, ordering: .relaxed).oldValue) }
 
     func handler(of connection: ConnectionID) -> GatewayHandler { handlers[connection.loop] }

@@ -14,10 +14,11 @@ struct ReplyTarget: Sendable {
 
 /// Work for the presence thread.
 enum PresenceInput: Sendable {
-    /// A user signed in on `target.connection`; reply with `reply` once the core agrees.
-    case signIn(SignIn, target: ReplyTarget, reply: SignInReply)
+    /// A user signed in on `target.connection`; the core issues the session, and the reply
+    /// (session, resume token, `principal`) goes out once it agrees.
+    case signIn(SignIn, target: ReplyTarget, principal: SignInReply.Principal)
     /// A watch-only subscriber signed in.
-    case signInSubscriber(SessionID, allowed: Set<UserID>, attachment: SessionAttachment, target: ReplyTarget, reply: SignInReply)
+    case signInSubscriber(allowed: Set<UserID>, attachment: SessionAttachment, target: ReplyTarget, principal: SignInReply.Principal)
     /// A client op mapped to a core command; `reply` overrides the plain `ok`.
     case command(Command, target: ReplyTarget?, reply: [UInt8]? = nil)
     /// A signed-in user's op that needs storage or a password (history, profile, password,
@@ -158,12 +159,14 @@ final class PresenceThread: @unchecked Sendable {
     private func handle(_ input: PresenceInput) {
         let time = now()
         switch input {
-        case .signIn(let request, let target, let reply):
+        case .signIn(var request, let target, let principal):
+            request.session = core.nextSessionID
             start(.signIn(request), session: request.session, device: request.device, target: target,
-                  reply: ReplyEncoder.signIn(id: target.requestID, reply), at: time)
-        case .signInSubscriber(let session, let allowed, let attachment, let target, let reply):
+                  reply: signInReply(request.session, request.attachment, principal, target), at: time)
+        case .signInSubscriber(let allowed, let attachment, let target, let principal):
+            let session = core.nextSessionID
             start(.signInSubscriber(session, allowed: allowed, attachment: attachment), session: session, device: nil, target: target,
-                  reply: ReplyEncoder.signIn(id: target.requestID, reply), at: time)
+                  reply: signInReply(session, attachment, principal, target), at: time)
         case .accountOp(let op, let session, let target, let remoteAddress):
             guard let user = core.user(of: session), let attachment = core.attachment(of: session) else {
                 runtime.server.send(target.connection, opcode: .text,
@@ -235,6 +238,13 @@ final class PresenceThread: @unchecked Sendable {
         case .stop:
             return
         }
+    }
+
+    /// The sign-in reply, with the session the core issues and its resume token.
+    private func signInReply(_ session: SessionID, _ attachment: SessionAttachment, _ principal: SignInReply.Principal,
+                             _ target: ReplyTarget) -> [UInt8] {
+        let token = ResumeToken(session: session, secretHigh: attachment.secretHigh, secretLow: attachment.secretLow)
+        return ReplyEncoder.signIn(id: target.requestID, SignInReply(session: session, resumeToken: token, principal: principal))
     }
 
     /// Sizes of the presence thread's tables.

@@ -11,7 +11,8 @@ enum PresenceBenchmarks {
     final class Fixture {
         var core: PresenceCore
         var effects: [Effect] = []
-        let flipper = SessionID(1)
+        // The first session the core issues (slot 0, generation 0).
+        let flipper = SessionID(slot: 0, generation: 0)
         var isBusy = false
         var clock: Int64 = 1_000
         var prefixes: [UInt8] = []
@@ -27,7 +28,7 @@ enum PresenceBenchmarks {
                                               contacts: contacts.map { ContactEntry(user: $0, state: .accepted) })),
                                at: Instant(milliseconds: clock), into: &effects)
                 for (k, contact) in contacts.enumerated() {
-                    try core.apply(.signIn(SignIn(session: SessionID(UInt64(k + 2)), user: contact, device: .desktop,
+                    try core.apply(.signIn(SignIn(session: core.nextSessionID, user: contact, device: .desktop,
                                                   contacts: [ContactEntry(user: hub, state: .accepted)])),
                                    at: Instant(milliseconds: clock), into: &effects)
                 }
