@@ -57,6 +57,7 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.googleClientId.help) var googleClientId: String?
     @Option(help: Settings.googleJwksFile.help) var googleJwksFile: String?
     @Option(help: Settings.adminToken.help) var adminToken: String?
+    @Option(help: Settings.webRoot.help) var webRoot: String?
     @Option(help: Settings.idleMinutes.help) var idleMinutes: String?
     @Option(help: Settings.disconnectGraceSeconds.help) var disconnectGraceSeconds: String?
     @Option(help: Settings.debounceMs.help) var debounceMs: String?
@@ -108,6 +109,7 @@ struct Presenced: ParsableCommand {
         list(Settings.sendmailArg, sendmailArguments)
         scalar(Settings.googleClientId, googleClientId)
         scalar(Settings.googleJwksFile, googleJwksFile)
+        scalar(Settings.webRoot, webRoot)
         scalar(Settings.adminToken, adminToken)
         scalar(Settings.idleMinutes, idleMinutes)
         scalar(Settings.disconnectGraceSeconds, disconnectGraceSeconds)

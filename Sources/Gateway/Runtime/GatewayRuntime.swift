@@ -35,6 +35,8 @@ final class GatewayRuntime: @unchecked Sendable {
     let writer: StorageWriter
     let metrics: GatewayMetrics
     let accounts: WorkerPool<AccountWorker>
+    /// The web client's files, served at `/`.
+    let webAssets: WebAssets
     var presence: PresenceThread!
     var server: Server!
     var handlers: [GatewayHandler] = []
@@ -49,6 +51,7 @@ final class GatewayRuntime: @unchecked Sendable {
         self.configuration = configuration
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let metrics = GatewayMetrics(registry: configuration.metricsRegistry)
+        webAssets = WebAssets(root: configuration.webRoot)
         self.metrics = metrics
         // Opening the writer runs the migrations before any reader opens the file.
         writer = try StorageWriter(path: configuration.databasePath) { duration, _ in
@@ -58,6 +61,7 @@ final class GatewayRuntime: @unchecked Sendable {
         accounts = try WorkerPool(name: "accounts", threads: configuration.accountThreads) {
             try AccountWorker(path: path, configuration: configuration)
         }
+        log.info("web client", metadata: ["files": "\(webAssets.origin)"])
     }
 
     func newSessionID() -> SessionID { SessionID(nextSession.wrappingAdd(1, ordering: .relaxed).oldValue) }

@@ -37,6 +37,7 @@ struct DaemonSettings {
     var googleClientId: String?
     var googleJwksFile: String?
     var adminToken: String?
+    var webRoot: String?
     var idleMinutes = 5
     var disconnectGraceSeconds = 30
     var debounceMs = 1000
@@ -97,6 +98,9 @@ struct DaemonSettings {
         googleClientId = try v.text(Settings.googleClientId, allowed: "must not be empty", isValid: { !$0.isEmpty })
         adminToken = try v.text(Settings.adminToken, allowed: "must be at least 16 characters", isValid: { $0.count >= 16 })
         googleJwksFile = try v.text(Settings.googleJwksFile, check: FileCheck.readableFileProblem) { "must be a readable JSON Web Key Set file (\($0))" }
+        webRoot = try v.text(Settings.webRoot, check: { FileCheck.readableFileProblem($0 + "/index.html") }) {
+            "must be a directory with an index.html (\($0))"
+        }
         if let x = try v.integer(Settings.idleMinutes, 1...1440) { idleMinutes = x }
         if let x = try v.integer(Settings.disconnectGraceSeconds, 0...3600) { disconnectGraceSeconds = x }
         if let x = try v.integer(Settings.debounceMs, 0...60_000) { debounceMs = x }
@@ -169,6 +173,7 @@ struct DaemonSettings {
         config.sendmailProgram = sendmail
         config.sendmailArguments = sendmailArguments
         config.adminToken = adminToken
+        config.webRoot = webRoot
         if let googleClientId, let googleJwksFile {
             config.google = GoogleIDTokenVerifier(clientID: googleClientId, keys: FileKeySetSource(path: googleJwksFile))
         }

@@ -86,6 +86,11 @@ enum Settings {
         "google-jwks-file", "Google's JSON Web Key Set (RS256 keys) as a file; re-read when it changes. Needed with google-client-id.",
         default: "none")
 
+    // Web client
+    static let webRoot = Setting(
+        "web-root", "Serve the web client at / from this directory instead of the files built in (development; re-read at each request).",
+        default: "built in")
+
     // Presence
     static let idleMinutes = Setting("idle-minutes", "Minutes without user activity before a user shows Idle.", default: "\(d.idleMinutes)")
     static let disconnectGraceSeconds = Setting(
@@ -122,7 +127,7 @@ enum Settings {
         heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
         dataDir, databaseFile, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
-        googleClientId, googleJwksFile, adminToken,
+        googleClientId, googleJwksFile, adminToken, webRoot,
         idleMinutes, disconnectGraceSeconds, debounceMs, ringTimeoutSeconds, subscriber,
         signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
         maxRequestHeadBytes, maxRequestBodyBytes, requestTimeoutSeconds, keepAliveSeconds, closeTimeoutSeconds,
