@@ -1,13 +1,14 @@
 """Fixtures for the browser tests: private presenced servers and headless Chromium.
 
-Every server is the real `presenced` binary (path in $PRESENCED) on a loopback port it
-picks itself (`--port 0`), with its own temporary data directory and mail spool.
+Every server is the real `presenced` binary (path in $PRESENCED) on a free loopback port,
+with its own temporary data directory and mail spool.
 """
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -33,7 +34,13 @@ class Server:
         self.data_dir = Path(tempfile.mkdtemp(prefix="presence-browser-"))
         self.log_path = self.data_dir / "presenced.log"
         self.log = open(self.log_path, "w")
-        args = [binary, "--host", "127.0.0.1", "--port", "0", "--data-dir", str(self.data_dir / "data"),
+        # A free port chosen here rather than --port 0: the reset e-mail's link (public-url)
+        # must name the real port.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            chosen = probe.getsockname()[1]
+        args = [binary, "--host", "127.0.0.1", "--port", str(chosen), "--public-url", f"http://127.0.0.1:{chosen}",
+                "--data-dir", str(self.data_dir / "data"),
                 "--debounce-ms", "100", "--log-level", "info", *extra_args]
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30

@@ -639,13 +639,19 @@ $('call-accept').addEventListener('click', async () => {
 $('call-decline').addEventListener('click', async () => {
   const call = state.call;
   if (!call) return;
-  try { await client.request('decline', { call: call.call }); } catch (error) { notify(error.message, 'error'); }
+  try {
+    await client.request('decline', { call: call.call });
+    callEnded(call.call, 'declined'); // the decliner gets no callEnded of its own
+  } catch (error) { notify(error.message, 'error'); }
 });
 $('call-hangup').addEventListener('click', async () => {
   const call = state.call;
   if (!call) return;
   const op = call.role === 'caller' && !call.answered ? 'cancel' : 'hangUp';
-  try { await client.request(op, { call: call.call }); } catch (error) { notify(error.message, 'error'); }
+  try {
+    await client.request(op, { call: call.call });
+    callEnded(call.call, op === 'cancel' ? 'cancelled' : 'hungUp'); // only the other party gets callEnded
+  } catch (error) { notify(error.message, 'error'); }
 });
 
 const CALL_ENDINGS = {
