@@ -170,6 +170,9 @@ def test_two_people_use_the_messenger(server, browser_factory):
     sign_in(bob, "bob@example.org", password="Brand-New#Pass9", stay=False)
     wait_status(bob, "ann@example.org", "online")
     wait_status(ann, "bob@example.org", "online")
+    link(ann, "Back to messenger").click()
+    ann.find_element(By.CSS_SELECTOR, '#contacts li[data-user="bob@example.org"] .open-chat').click()
+    wait(ann, lambda d: "Yes, call me" in d.find_element(By.CSS_SELECTOR, '[role="log"]').text)
     screenshot(ann, "08-messenger")
 
     # Log out forgets everything; the other browser sees it at once.

@@ -229,7 +229,7 @@ function signedIn(event) {
   const first = state.profile === null;
   state.profile = event.profile;
   state.live = true;
-  notify(event.renewed ? `Connection renewed: ${event.renewed} You are signed in again with your updated profile.` : '');
+  notify(event.renewed ? `Connection renewed. The server said: “${event.renewed}” You are signed in again with your updated profile.` : '');
   renderMe();
   if (first) go('messenger'); else route();
   renderAccount();
