@@ -34,6 +34,7 @@ class Server:
         self.data_dir = Path(tempfile.mkdtemp(prefix="presence-browser-"))
         self.log_path = self.data_dir / "presenced.log"
         self.log = open(self.log_path, "w")
+        self.launches = 0
         # A free port chosen here rather than --port 0: the reset e-mail's link (public-url)
         # must name the real port.
         with socket.socket() as probe:
@@ -42,18 +43,29 @@ class Server:
         args = [binary, "--host", "127.0.0.1", "--port", str(chosen), "--public-url", f"http://127.0.0.1:{chosen}",
                 "--data-dir", str(self.data_dir / "data"),
                 "--debounce-ms", "100", "--log-level", "info", *extra_args]
-        self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.args = args
+        self.port = chosen
+        self.url = f"http://127.0.0.1:{chosen}"
+        self.launch()
+
+    def launch(self):
+        """Starts the process and waits until it listens."""
+        self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         port = None
         while time.time() < deadline and port is None:
             if self.process.poll() is not None:
                 raise RuntimeError(f"presenced exited: {self.log_path.read_text()}")
-            match = re.search(r"ports=(\d+)", self.log_path.read_text())
-            port = int(match.group(1)) if match else None
+            port = self.port if self.log_path.read_text().count("listening") > self.launches else None
             time.sleep(0.05)
         if port is None:
-            raise RuntimeError(f"presenced did not report its port: {self.log_path.read_text()}")
-        self.url = f"http://127.0.0.1:{port}"
+            raise RuntimeError(f"presenced did not start listening: {self.log_path.read_text()}")
+        self.launches += 1
+
+    def drain(self):
+        """SIGTERM: clients get Close 1001 with a reconnect hint; the data stays for `launch()`."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=20)
 
     @property
     def mail_dir(self):

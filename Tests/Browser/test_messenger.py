@@ -175,6 +175,13 @@ def test_two_people_use_the_messenger(server, browser_factory):
     wait(ann, lambda d: "Yes, call me" in d.find_element(By.CSS_SELECTOR, '[role="log"]').text)
     screenshot(ann, "08-messenger")
 
+    # The messenger at 360 px: one column, nothing scrolls sideways.
+    bob.set_window_size(360, 740)
+    bob.find_element(By.CSS_SELECTOR, '#contacts li[data-user="ann@example.org"] .open-chat').click()
+    wait(bob, lambda d: "Hello Bob" in d.find_element(By.CSS_SELECTOR, '[role="log"]').text)
+    assert bob.execute_script("return document.documentElement.scrollWidth") <= 360
+    screenshot(bob, "09-messenger-360px")
+
     # Log out forgets everything; the other browser sees it at once.
     choose(ann, "ZL", "Log out")
     wait(ann, lambda d: d.find_element(By.ID, "view-signin").is_displayed())

@@ -189,6 +189,7 @@ client.addListener((event) => {
     case 'contactRequestSent': state.outgoing.add(event.to); return renderContacts();
     case 'contactAdded':
       state.incoming.delete(event.user); state.outgoing.delete(event.user);
+      showError($('add-result'), '');
       return presence(event.user, event);
     case 'contactRemoved':
       state.contacts.delete(event.user); state.incoming.delete(event.user); state.outgoing.delete(event.user);
