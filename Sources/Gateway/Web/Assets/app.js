@@ -161,13 +161,27 @@ $('google-button').addEventListener('click', () => {
   location.assign(`https://accounts.google.com/o/oauth2/v2/auth?${query}`);
 });
 
+/** The `nonce` claim of a JWT, unverified. @param {string} jwt */
+function tokenNonce(jwt) {
+  try {
+    const payload = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, '='))).nonce ?? null;
+  } catch { return null; }
+}
+
 async function finishGoogleRedirect() {
   const fragment = new URLSearchParams(location.hash.slice(1));
   const idToken = fragment.get('id_token');
   if (!idToken) return false;
   history.replaceState(null, '', '/#signin');
   const stay = sessionStorage.getItem('presence.googleStay') === '1';
+  const nonce = sessionStorage.getItem('presence.googleNonce');
   sessionStorage.removeItem('presence.googleNonce');
+  // Only a token this page asked for: its nonce must be the one sent (the server checks the signature).
+  if (!nonce || tokenNonce(idToken) !== nonce) {
+    showError($('signin-error'), 'Google sign-in did not complete. Try again.');
+    return true;
+  }
   sessionStorage.removeItem('presence.googleStay');
   client.tokenStore = stay ? storageTokenStore(localStorage, TOKEN_KEY) : memoryTokenStore();
   try { await client.signInWithGoogle(idToken, stay); } catch (error) { showError($('signin-error'), signInErrorText(error)); }
