@@ -166,7 +166,7 @@ def test_two_people_use_the_messenger(server, browser_factory):
     bob.find_element(By.NAME, "confirmPassword").send_keys("Brand-New#Pass9")
     bob.find_element(By.XPATH, "//button[normalize-space()='Reset password']").click()
     wait(bob, lambda d: "Password changed" in d.title)
-    bob.get(server.url + "/")
+    link(bob, "Log in").click()
     sign_in(bob, "bob@example.org", password="Brand-New#Pass9", stay=False)
     wait_status(bob, "ann@example.org", "online")
     wait_status(ann, "bob@example.org", "online")

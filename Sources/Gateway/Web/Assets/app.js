@@ -785,6 +785,11 @@ for (const type of ['keydown', 'pointerdown']) {
   }, { passive: true });
 }
 window.addEventListener('online', () => client.reconnectNow());
+// Chats that arrived while the tab was in the background stay unread until it is seen again.
+document.addEventListener('visibilitychange', () => {
+  const contact = state.openChat ? state.contacts.get(state.openChat) : null;
+  if (document.visibilityState === 'visible' && contact && contact.unread > 0) { contact.unread = 0; renderContacts(); renderLog(); }
+});
 window.addEventListener('hashchange', route);
 
 async function start() {
