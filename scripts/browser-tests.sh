@@ -4,8 +4,8 @@
 #   scripts/browser-tests.sh [PRESENCED]
 #
 # PRESENCED defaults to .build/release/presenced, built if missing. Installs what it needs:
-# chromium and chromium-driver from Debian, Selenium and pytest from PyPI in the git-ignored
-# venv .venv-browser. The tests start their own presenced servers on free loopback ports,
+# chromium, chromium-driver and node-typescript (the JSDoc type check) from Debian, Selenium
+# and pytest from PyPI in the git-ignored venv .venv-browser. The tests start their own presenced servers on free loopback ports,
 # each with a temporary data directory (Tests/Browser/conftest.py); everything started here
 # is stopped on exit. Screenshots go to Tests/Browser/screenshots/ (git-ignored), and the
 # messenger screenshot is copied to docs/web-client.png for the README.
@@ -15,10 +15,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 bin="${1:-$here/.build/release/presenced}"
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+# node-typescript only checks the JSDoc types of the shipped scripts (Tests/Browser/test_types.py).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v tsc >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }
+  apt-get install -y -q chromium chromium-driver node-typescript >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver node-typescript >/dev/null; }
 fi
 venv=.venv-browser
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

@@ -190,7 +190,7 @@ async function finishGoogleRedirect() {
 
 // ---------------------------------------------------------------- client events
 
-client.addListener((event) => {
+client.addListener((/** @type {any} server events are switched on by type */ event) => {
   switch (event.type) {
     case 'state': return showConnection(event);
     case 'signedIn': return signedIn(event);
@@ -723,7 +723,7 @@ function stopEdit() {
   editing = null;
   $('edit-form').hidden = true;
   $('edit-current').value = ''; $('edit-new').value = '';
-  if (field) document.querySelector(`.pencil[data-edit="${field}"]`)?.focus();
+  if (field) /** @type {HTMLElement|null} */ (document.querySelector(`.pencil[data-edit="${field}"]`))?.focus();
 }
 $('edit-cancel').addEventListener('click', stopEdit);
 

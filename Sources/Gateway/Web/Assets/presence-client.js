@@ -21,8 +21,9 @@ export const SUBPROTOCOL = 'presence.v1';
  * @typedef {{type: 'state', state: ConnectionState, code?: number, message?: string, retryInMs?: number}} StateEvent
  * @typedef {{type: 'signedIn', profile: Profile, session: string, renewed: string|null}} SignedInEvent
  * @typedef {{type: 'ended', code: number, reason: string, message: string}} EndedEvent
+ * @typedef {{type: 'resumed', session: string}} ResumedEvent
  * @typedef {{seq: number, type: string, [member: string]: any}} ServerEvent
- * @typedef {StateEvent|SignedInEvent|EndedEvent|ServerEvent} ClientEvent
+ * @typedef {StateEvent|SignedInEvent|EndedEvent|ResumedEvent|ServerEvent} ClientEvent
  * @typedef {{get(): string|null, set(token: string): void, clear(): void}} TokenStore
  * @typedef {{action: 'resume'|'signInAgain'|'stop', delayMs: number|null}} CloseAdvice
  */
