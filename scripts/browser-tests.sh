@@ -4,8 +4,8 @@
 #   scripts/browser-tests.sh [PRESENCED]
 #
 # PRESENCED defaults to .build/release/presenced, built if missing. Installs what it needs:
-# chromium, chromium-driver and node-typescript (the JSDoc type check) from Debian, Selenium
-# and pytest from PyPI in the git-ignored venv .venv-browser. The tests start their own presenced servers on free loopback ports,
+# chromium, chromium-driver and node-typescript (the JSDoc type check) from Debian, Selenium,
+# pytest and cryptography from PyPI in the git-ignored venv .venv-browser. The tests start their own presenced servers on free loopback ports,
 # each with a temporary data directory (Tests/Browser/conftest.py); everything started here
 # is stopped on exit. Screenshots go to Tests/Browser/screenshots/ (git-ignored), and the
 # messenger screenshot is copied to docs/web-client.png for the README.
@@ -23,7 +23,9 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || !
 fi
 venv=.venv-browser
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c "import selenium, pytest" 2>/dev/null || "$venv/bin/pip" install -q "selenium==4.*" "pytest==8.*"
+# cryptography signs the stand-in Google ID tokens of the Sign in with Google test.
+"$venv/bin/python" -c "import selenium, pytest, cryptography" 2>/dev/null \
+  || "$venv/bin/pip" install -q "selenium==4.*" "pytest>=8" "cryptography>=42"
 
 if [ ! -x "$bin" ]; then
   swift build -c release --product presenced
