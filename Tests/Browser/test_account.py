@@ -28,6 +28,27 @@ def test_offline_email_box_and_delete_my_account(server, browser_factory):
     choose(eve, "EK", "My Account")
     wait(eve, lambda d: d.find_element(By.ID, "offline-email").is_selected())
 
+    # A request Eve declines (Ian asks through the library on a connection of his own).
+    sign_up_http(server, "Ian", "ian@example.org")
+    asked = eve.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/presence-client.js').then(async ({ PresenceClient }) => {
+          const c = new PresenceClient({ url: PresenceClient.sameOriginURL() });
+          await c.signIn({ email: 'ian@example.org', password: arguments[0] });
+          await c.request('requestContact', { user: 'eve@example.org' });
+          window.ian = c;
+          done('asked');
+        }).catch((e) => done(String(e)));
+    """, PASSWORD)
+    assert asked == "asked"
+    link(eve, "Back to messenger").click()
+    wait(eve, lambda d: d.find_elements(By.CSS_SELECTOR, '#incoming li[data-user="ian@example.org"]'))
+    button(eve, "Decline").click()
+    wait(eve, lambda d: not d.find_elements(By.CSS_SELECTOR, '#incoming li[data-user="ian@example.org"]'))
+    assert not eve.find_elements(By.CSS_SELECTOR, '#contacts li[data-user="ian@example.org"]')
+    eve.execute_script("window.ian.logOut()")
+    choose(eve, "EK", "My Account")
+
     button(eve, "Delete my account").click()
     fill(eve, "Password", "Wrong#Password1")
     button(eve, "Yes, delete my account").click()
@@ -81,3 +102,7 @@ def test_history_is_paged(server, browser_factory):
     items = [li.find_element(By.CSS_SELECTOR, ".body").text for li in log.find_elements(By.TAG_NAME, "li")]
     assert items == [f"message {i}" for i in range(1, 46)], items
     assert not gus.find_element(By.ID, "older").is_displayed(), "no older page left"
+
+    button(fay, "Remove gus@example.org").click()
+    wait(fay, lambda d: not d.find_elements(By.CSS_SELECTOR, '#contacts li[data-user="gus@example.org"]'))
+    wait(gus, lambda d: not d.find_elements(By.CSS_SELECTOR, '#contacts li[data-user="fay@example.org"]'))

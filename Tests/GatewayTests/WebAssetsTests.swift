@@ -23,6 +23,7 @@ import WebSocket
         #expect(again.status == 304 && again.body.isEmpty)
         #expect(!again.serialized().contains(Array("Content-Length".utf8)), "a 304 carries no Content-Length")
         #expect(assets.response(path: "/app.js", ifNoneMatch: "\"other\"")?.status == 200)
+        #expect(assets.response(path: "/app.js", ifNoneMatch: "*")?.status == 304, "* matches any current file")
         for response in [full, again] {
             let names = Set(response.headers.map(\.name))
             #expect(names.isSuperset(of: ["Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control", "ETag"]))

@@ -50,7 +50,10 @@ public struct WebAssets: Sendable {
         headers.append(("Content-Type", asset.contentType))
         headers.append(("Cache-Control", "no-cache"))
         headers.append(("ETag", asset.etag))
-        if let ifNoneMatch, ifNoneMatch.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == asset.etag }) {
+        if let ifNoneMatch, ifNoneMatch.split(separator: ",").contains(where: {
+            let tag = $0.trimmingCharacters(in: .whitespaces)
+            return tag == asset.etag || tag == "*"
+        }) {
             return HTTPResponse(status: 304, headers: headers)
         }
         return HTTPResponse(status: 200, headers: headers, body: asset.bytes)
