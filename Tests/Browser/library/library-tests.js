@@ -19,7 +19,7 @@ function equal(actual, expected, message) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with the first event `predicate` accepts, or rejects after `ms`. */
-function nextEvent(client, predicate, ms = 8000, what = 'event') {
+function nextEvent(client, predicate, ms = 15000, what = 'event') {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { stop(); reject(new Error(`timed out waiting for ${what}`)); }, ms);
     const stop = client.addListener((event) => {
@@ -52,10 +52,10 @@ function newClient(frames = [], options = {}) {
 }
 
 async function contacts(a, aEmail, b, bEmail) {
-  const request = nextEvent(b, (e) => e.type === 'contactRequest', 8000, 'contactRequest');
+  const request = nextEvent(b, (e) => e.type === 'contactRequest', 15000, 'contactRequest');
   await a.request('requestContact', { user: bEmail });
   await request;
-  const added = nextEvent(a, (e) => e.type === 'contactAdded', 8000, 'contactAdded');
+  const added = nextEvent(a, (e) => e.type === 'contactAdded', 15000, 'contactAdded');
   await b.request('acceptContact', { user: aEmail });
   await added;
 }
@@ -130,7 +130,7 @@ test('heartbeats carry the last seq and acknowledge chats promptly', async () =>
   await a.signIn({ email: aEmail, password: PASSWORD });
   await b.signIn({ email: bEmail, password: PASSWORD });
   await contacts(a, aEmail, b, bEmail);
-  const chat = nextEvent(a, (e) => e.type === 'chat', 8000, 'chat');
+  const chat = nextEvent(a, (e) => e.type === 'chat', 15000, 'chat');
   await b.request('send', { to: aEmail, clientMessageId: 'lib-1', body: 'hello' });
   const event = await chat;
   await sleep(600);
@@ -155,8 +155,8 @@ test('after a dropped connection it resumes within the window and receives what 
   a.addListener((e) => { if (typeof e.seq === 'number') seqs.push(e.seq); });
   const states = [];
   a.addListener((e) => { if (e.type === 'state') states.push(e.state); });
-  const resumed = nextEvent(a, (e) => e.type === 'resumed', 10000, 'resumed');
-  const busy = nextEvent(a, (e) => e.type === 'presence' && e.user === bEmail && e.status === 'busy', 10000, 'presence busy');
+  const resumed = nextEvent(a, (e) => e.type === 'resumed', 20000, 'resumed');
+  const busy = nextEvent(a, (e) => e.type === 'presence' && e.user === bEmail && e.status === 'busy', 20000, 'presence busy');
   a.dropConnection();
   await b.request('setStatus', { status: 'busy' });
   await resumed;
@@ -174,7 +174,7 @@ test('4003 after a profile change: signs in again with the device token and repo
   const email = await signUp('reauth');
   const client = newClient(frames);
   await client.signIn({ email, password: PASSWORD, staySignedIn: true });
-  const renewed = nextEvent(client, (e) => e.type === 'signedIn', 10000, 'signedIn again');
+  const renewed = nextEvent(client, (e) => e.type === 'signedIn', 20000, 'signedIn again');
   await client.request('updateProfile', { firstName: 'Renamed' });
   const event = await renewed;
   equal(event.profile.firstName, 'Renamed', 'new profile');
@@ -188,7 +188,7 @@ test('4003 without a device token: stops and asks for the password', async () =>
   const email = await signUp('reauth-nt');
   const client = newClient();
   await client.signIn({ email, password: PASSWORD });
-  const ended = nextEvent(client, (e) => e.type === 'ended', 10000, 'ended');
+  const ended = nextEvent(client, (e) => e.type === 'ended', 20000, 'ended');
   await client.request('updateProfile', { lastName: 'Changed' });
   const event = await ended;
   equal(event.code, 4003, 'code');
@@ -222,7 +222,7 @@ test('4004 account deleted: stops and forgets the device token', async () => {
   const client = newClient([], { tokenStore: tokens });
   await client.signIn({ email, password: PASSWORD, staySignedIn: true });
   assert(tokens.get(), 'token held');
-  const ended = nextEvent(client, (e) => e.type === 'ended', 10000, 'ended');
+  const ended = nextEvent(client, (e) => e.type === 'ended', 20000, 'ended');
   await client.request('deleteAccount', { password: PASSWORD });
   equal((await ended).code, 4004, 'code');
   equal(tokens.get(), null, 'token forgotten');
@@ -242,7 +242,7 @@ test('1001 with a reconnect hint and 1013: waits as told, then resumes', async (
     socket.onclose = null;
     socket.close(1000);
     const scheduled = nextEvent(client, (e) => e.type === 'state' && e.state !== 'online', 2000, 'reconnecting state');
-    const resumed = nextEvent(client, (e) => e.type === 'resumed', 10000, 'resumed');
+    const resumed = nextEvent(client, (e) => e.type === 'resumed', 20000, 'resumed');
     client.closed(code, reason);
     const state = await scheduled;
     if (expectedDelay !== null) equal(state.retryInMs, expectedDelay, 'used the hint');
