@@ -19,6 +19,7 @@ def test_offline_email_box_and_delete_my_account(server, browser_factory):
     eve.get(server.url + "/")
     sign_in(eve, "eve@example.org", stay=True)
     choose(eve, "EK", "My Account")
+    button(eve, "Edit Profile").click()
     box = field(eve, "Offline notification (email): e-mail me about messages while I am logged out")
     assert not box.is_selected()
     box.click()
@@ -51,19 +52,31 @@ def test_offline_email_box_and_delete_my_account(server, browser_factory):
     eve.execute_script("window.ian.logOut()")
     choose(eve, "EK", "My Account")
 
+    # The password pencil: the old one, then a new one that must meet the policy.
+    button(eve, "Edit Profile").click()
+    button(eve, "Edit password").click()
+    fill(eve, "Current password", PASSWORD)
+    fill(eve, "New password", "short")
+    button(eve, "Save").click()
+    wait(eve, lambda d: "uppercase" in d.find_element(By.ID, "edit-error").text)
+    fill(eve, "New password", "Another#Pass77")
+    button(eve, "Save").click()
+    wait(eve, lambda d: "password was changed" in d.find_element(By.ID, "notice").text)
+    assert eve.find_element(By.ID, "view-account").is_displayed(), "this session keeps going"
+
     button(eve, "Delete my account").click()
     fill(eve, "Password", "Wrong#Password1")
     button(eve, "Yes, delete my account").click()
     wait(eve, lambda d: d.find_element(By.ID, "delete-error").text)
     assert eve.find_element(By.ID, "view-account").is_displayed(), "a wrong password deletes nothing"
-    fill(eve, "Password", PASSWORD)
+    fill(eve, "Password", "Another#Pass77")
     screenshot(eve, "delete-my-account")
     button(eve, "Yes, delete my account").click()
     wait(eve, lambda d: d.find_element(By.ID, "view-signin").is_displayed())
     assert "deleted" in eve.find_element(By.ID, "notice").text
     assert eve.execute_script("return localStorage.length") == 0
     fill(eve, "Email", "eve@example.org")
-    fill(eve, "Password", PASSWORD)
+    fill(eve, "Password", "Another#Pass77")  # the password that worked before the deletion
     button(eve, "Login").click()
     wait(eve, lambda d: d.find_element(By.ID, "signin-error").text)
     assert not eve.find_element(By.ID, "view-messenger").is_displayed()

@@ -128,8 +128,10 @@ def test_two_people_use_the_messenger(server, browser_factory):
     # A profile edit: the server closes with 4003, the page signs in again by itself.
     choose(ann, "AL", "My Account")
     wait(ann, lambda d: d.find_element(By.ID, "view-account").is_displayed())
+    button(ann, "Edit Profile").click()
     assert ann.find_element(By.ID, "account-email").text == "ann@example.org"
     assert "cannot be changed" in ann.find_element(By.ID, "view-account").text
+    assert not ann.find_elements(By.CSS_SELECTOR, "#view-account input[type=email]"), "the e-mail is not editable"
     screenshot(ann, "06-my-account")
     button(ann, "Edit first name").click()
     fill(ann, "New first name", "Zoe")

@@ -696,6 +696,14 @@ function renderAccount() {
   $('offline-email').checked = profile.offlineEmail;
 }
 
+// "Edit Profile" opens the profile settings, as in the help article (My Account, then Edit Profile).
+$('edit-profile').addEventListener('click', () => {
+  const open = $('edit-profile').getAttribute('aria-expanded') !== 'true';
+  $('edit-profile').setAttribute('aria-expanded', String(open));
+  $('profile-section').hidden = !open;
+  if (!open) stopEdit();
+});
+
 /** @type {string|null} */
 let editing = null;
 for (const pencil of document.querySelectorAll('.pencil')) {
