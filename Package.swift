@@ -63,7 +63,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]),
+            ],
+            // The reference web client (served at `/`); see Sources/Gateway/Web/WebAssets.swift.
+            resources: [.copy("Web/Assets")]),
 
         // --- A Swift client: the tests, tools and anyone embedding the gateway use it. ---
         .target(name: "PresenceClient", dependencies: ["Transport", "WebSocket"]),

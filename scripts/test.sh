@@ -5,6 +5,7 @@
 #   2. Autobahn|Testsuite  all 517 RFC 6455 / RFC 7692 cases against `presenced --echo`
 #   3. load generator      a seconds-long smoke run of every scenario (loadtest/smoke.sh)
 #   4. fuzzers             a short libFuzzer run of the frame decoder and handshake parser
+#   (after the release build) the web client and presence-client.js in headless Chromium
 #
 # Everything it needs is installed or started here (msmtp from Debian, Python venvs from
 # PyPI). Set
@@ -37,6 +38,9 @@ swift test --skip-build --parallel
 stage "release build"
 swift build -c release --product presenced
 swift build -c release --product presence-loadtest
+
+stage "web client in Chromium"
+scripts/browser-tests.sh .build/release/presenced
 
 if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
   stage "Autobahn|Testsuite"

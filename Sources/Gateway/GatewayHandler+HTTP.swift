@@ -20,6 +20,8 @@ extension GatewayHandler {
             // Prometheus text exposition format 0.0.4.
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
                                 body: registry.emitToBuffer())
+        case ("GET", "/v1/client-config"):
+            return ClientConfigWire.response(googleClientID: runtime.configuration.google?.clientID)
         case ("GET", "/readyz"):
             return HTTPWire.readiness([("storage", true), ("accepting", !runtime.isDraining)])
         case ("POST", "/v1/accounts"):
@@ -92,6 +94,10 @@ extension GatewayHandler {
             return .text(426, "this is a WebSocket endpoint; use subprotocol \(WireProtocol.subprotocol)",
                          headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
         default:
+            // The web client's files (`/`, `/app.js`, …); see WebAssets.
+            if head.method == "GET", let file = runtime.webAssets.response(path: String(head.path), ifNoneMatch: head.value("If-None-Match")) {
+                return file
+            }
             return HTTPWire.errorResponse(ErrorReply(WireError.notFound))
         }
     }

@@ -24,6 +24,7 @@ public struct HTTPResponse: Sendable, Equatable {
         case 201: return "Created"
         case 202: return "Accepted"
         case 204: return "No Content"
+        case 304: return "Not Modified"
         case 400: return "Bad Request"
         case 401: return "Unauthorized"
         case 403: return "Forbidden"
@@ -46,12 +47,13 @@ public struct HTTPResponse: Sendable, Equatable {
         }
     }
 
-    /// The bytes on the wire. `Content-Length` is added unless the status forbids a body.
+    /// The bytes on the wire. `Content-Length` is added unless the status forbids a body
+    /// (a 304 would have to repeat the full length, so it carries none).
     /// - Parameter close: adds `Connection: close`.
     public func serialized(close: Bool = false) -> [UInt8] {
         var s = "HTTP/1.1 \(status) \(Self.reasonPhrase(status))\r\n"
         for (name, value) in headers { s += "\(name): \(value)\r\n" }
-        if status != 101 && status != 204 && status >= 200 { s += "Content-Length: \(body.count)\r\n" }
+        if status != 101 && status != 204 && status != 304 && status >= 200 { s += "Content-Length: \(body.count)\r\n" }
         if close { s += "Connection: close\r\n" }
         s += "\r\n"
         return Array(s.utf8) + body

@@ -60,6 +60,7 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.googleCaFile.help) var googleCaFile: String?
     @Option(help: Settings.googleCreateAccounts.help) var googleCreateAccounts: String?
     @Option(help: Settings.adminToken.help) var adminToken: String?
+    @Option(help: Settings.webRoot.help) var webRoot: String?
     @Option(help: Settings.idleMinutes.help) var idleMinutes: String?
     @Option(help: Settings.disconnectGraceSeconds.help) var disconnectGraceSeconds: String?
     @Option(help: Settings.debounceMs.help) var debounceMs: String?
@@ -116,6 +117,7 @@ struct Presenced: ParsableCommand {
         scalar(Settings.googleJwksUrl, googleJwksUrl)
         scalar(Settings.googleCaFile, googleCaFile)
         scalar(Settings.googleCreateAccounts, googleCreateAccounts)
+        scalar(Settings.webRoot, webRoot)
         scalar(Settings.adminToken, adminToken)
         scalar(Settings.idleMinutes, idleMinutes)
         scalar(Settings.disconnectGraceSeconds, disconnectGraceSeconds)

@@ -42,6 +42,9 @@ public struct GatewayConfiguration: Sendable {
     public var adminToken: String?
     /// Seconds a new `/ws` connection has to sign in.
     public var signInTimeoutSeconds = 10
+    /// A directory served at `/` instead of the web client that ships with the binary
+    /// (development); nil serves the bundled files.
+    public var webRoot: String?
     /// Sign in with Google; nil turns it off.
     public var google: GoogleIDTokenVerifier?
     /// Failed sign-ins per account and per address; shared by every worker.

@@ -37,6 +37,8 @@ final class GatewayRuntime: @unchecked Sendable {
     let metrics: GatewayMetrics
     /// Made once the listeners are bound: mail links need the bound port.
     var accounts: WorkerPool<AccountWorker>!
+    /// The web client's files, served at `/`.
+    let webAssets: WebAssets
     var presence: PresenceThread!
     var server: Server!
     var handlers: [GatewayHandler] = []
@@ -50,11 +52,13 @@ final class GatewayRuntime: @unchecked Sendable {
         self.configuration = configuration
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let metrics = GatewayMetrics(registry: configuration.metricsRegistry)
+        webAssets = WebAssets(root: configuration.webRoot)
         self.metrics = metrics
         // Opening the writer runs the migrations before any reader opens the file.
         writer = try StorageWriter(path: configuration.databasePath) { duration, _ in
             metrics.storageCommit.recordNanoseconds(GatewayMetrics.nanoseconds(duration))
         }
+        log.info("web client", metadata: ["files": "\(webAssets.origin)"])
     }
 
     /// Starts the account workers; called once, after the listeners are bound.

@@ -27,7 +27,7 @@ public enum ResetPage {
     /// The page after a reset that worked.
     public static func done() -> HTTPResponse {
         page(status: 200, title: "Password changed",
-             body: "<p>Your password was changed. Sign in with the new password.</p>")
+             body: "<p>Your password was changed. Sign in with the new password.</p>\n<p><a href=\"/\">Log in</a></p>")
     }
 
     /// A page for a link that cannot work (no token, unknown, used or expired).

@@ -40,6 +40,7 @@ struct DaemonSettings {
     var googleCaFile: String?
     var googleCreateAccounts = true
     var adminToken: String?
+    var webRoot: String?
     var idleMinutes = 5
     var disconnectGraceSeconds = 30
     var debounceMs = 1000
@@ -104,6 +105,9 @@ struct DaemonSettings {
         if let x = try v.text(Settings.googleJwksUrl, allowed: "must be an https:// URL", isValid: Self.isHTTPSURL) { googleJwksUrl = x }
         googleCaFile = try v.text(Settings.googleCaFile, check: FileCheck.readableFileProblem) { "must be a readable PEM file (\($0))" }
         if let x = try v.boolean(Settings.googleCreateAccounts) { googleCreateAccounts = x }
+        webRoot = try v.text(Settings.webRoot, check: { FileCheck.readableFileProblem($0 + "/index.html") }) {
+            "must be a directory with an index.html (\($0))"
+        }
         if let x = try v.integer(Settings.idleMinutes, 1...1440) { idleMinutes = x }
         if let x = try v.integer(Settings.disconnectGraceSeconds, 0...3600) { disconnectGraceSeconds = x }
         if let x = try v.integer(Settings.debounceMs, 0...60_000) { debounceMs = x }
@@ -181,6 +185,7 @@ struct DaemonSettings {
         config.sendmailProgram = sendmail
         config.sendmailArguments = sendmailArguments
         config.adminToken = adminToken
+        config.webRoot = webRoot
         if let googleClientId {
             let keys: any JSONWebKeySetSource = if let googleJwksFile {
                 FileKeySetSource(path: googleJwksFile)

@@ -95,6 +95,11 @@ enum Settings {
         "google-create-accounts", "Google sign-in with a verified address that has no account creates one (false: answered account_not_found).",
         default: "\(d.googleCreateAccounts)")
 
+    // Web client
+    static let webRoot = Setting(
+        "web-root", "Serve the web client at / from this directory instead of the files built in (development; re-read at each request).",
+        default: "built in")
+
     // Presence
     static let idleMinutes = Setting("idle-minutes", "Minutes without user activity before a user shows Idle.", default: "\(d.idleMinutes)")
     static let disconnectGraceSeconds = Setting(
@@ -137,7 +142,7 @@ enum Settings {
         heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
         dataDir, databaseFile, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
-        googleClientId, googleJwksFile, googleJwksUrl, googleCaFile, googleCreateAccounts, adminToken,
+        googleClientId, googleJwksFile, googleJwksUrl, googleCaFile, googleCreateAccounts, adminToken, webRoot,
         idleMinutes, disconnectGraceSeconds, debounceMs, ringTimeoutSeconds, subscriber,
         signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
         signUpBurstPerAddress, signUpRefillSecondsPerAddress,
