@@ -71,7 +71,7 @@ seed() {  # seed NAME USERS CONTACTS HIDDEN_FRACTION: a fresh data directory $OU
     "$CTL" seed-load --data-dir "$OUT/$1" --users "$2" --contacts "$3" --seed 1 --hidden-fraction "$4" --tokens "$OUT/$1/tokens.txt"
 }
 sessions() {  # starts a fresh presenced on data directory $OUT/$2, port $1; sets GW_PID
-    "$BIN/presenced" --port "$1" --data-dir "$OUT/$2" --debounce-ms 0 --log-level warning & GW_PID=$!; PIDS+=("$GW_PID"); sleep 0.5
+    "$BIN/presenced" --port "$1" --data-dir "$OUT/$2" --debounce-ms 0 --ops-per-second-per-session 0 --log-level warning & GW_PID=$!; PIDS+=("$GW_PID"); sleep 0.5
 }
 seed users-1000 1000 50 0
 seed users-10000 10000 50 0

@@ -156,3 +156,14 @@ extension Command {
         }
     }
 }
+
+extension Command {
+    /// Whether this op spends from its session's op bucket. Heartbeats (the client must be
+    /// able to keep its session and acknowledge) and logging out never do.
+    var countsAgainstOpLimit: Bool {
+        switch self {
+        case .heartbeat, .signOut: false
+        default: session != nil
+        }
+    }
+}

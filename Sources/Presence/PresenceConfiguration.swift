@@ -32,6 +32,12 @@ public struct PresenceConfiguration: Hashable, Sendable {
     /// Sessions one user may hold (live or in grace). A sign-in beyond it ends the user's
     /// oldest session (one in grace first) with `CloseReason.sessionLimit`. Default 10.
     public var maxSessionsPerUser: Int
+    /// Ops a session may send in a burst before it is limited (token bucket), and how many
+    /// it gets back per second. Heartbeats and logging out never count. Past it, an op is
+    /// refused `rateLimited` with the seconds until one is allowed again. 0 turns it off.
+    /// Defaults 60 and 10.
+    public var opBurst: Int
+    public var opsPerSecond: Int
     /// Client message IDs remembered per sender for retry deduplication. Default 256.
     public var dedupeWindow: Int
     /// The largest chat body, in UTF-8 bytes. Default 16 KiB.
@@ -48,6 +54,8 @@ public struct PresenceConfiguration: Hashable, Sendable {
         replayByteCapacity: Int = 65_536,
         silenceTimeout: Duration = .zero,
         maxSessionsPerUser: Int = 10,
+        opBurst: Int = 60,
+        opsPerSecond: Int = 10,
         dedupeWindow: Int = 256,
         maxMessageBytes: Int = 16_384
     ) {
@@ -60,6 +68,8 @@ public struct PresenceConfiguration: Hashable, Sendable {
         self.replayByteCapacity = replayByteCapacity
         self.silenceTimeout = silenceTimeout
         self.maxSessionsPerUser = maxSessionsPerUser
+        self.opBurst = opBurst
+        self.opsPerSecond = opsPerSecond
         self.dedupeWindow = dedupeWindow
         self.maxMessageBytes = maxMessageBytes
     }

@@ -188,6 +188,28 @@ extension PresenceCore {
         ReplayBuffer(capacity: configuration.replayCapacity, byteCapacity: configuration.replayByteCapacity)
     }
 
+    /// Spends one op from the session's bucket, or refuses with the seconds until one is
+    /// back. Also for ops the gateway carries out itself (history, profile changes).
+    public mutating func spendOp(_ session: SessionID) throws(PresenceError) {
+        guard configuration.opBurst > 0, configuration.opsPerSecond > 0, let slot = existingSlot(of: session) else { return }
+        let burst = Int64(configuration.opBurst) * 1000
+        let perMillisecond = Int64(configuration.opsPerSecond)  // thousandths of an op per ms
+        var credit = sessions[slot]!.opCredit
+        if credit == .max {
+            credit = burst
+        } else {
+            let elapsed = max(0, now.milliseconds - sessions[slot]!.opCreditAt.milliseconds)
+            credit = min(burst, credit + elapsed * perMillisecond)
+        }
+        sessions[slot]!.opCreditAt = now
+        guard credit >= 1000 else {
+            sessions[slot]!.opCredit = credit
+            let wait = (1000 - credit + perMillisecond - 1) / perMillisecond  // ms until one op
+            throw .rateLimited(retryAfterSeconds: Int(max(1, (wait + 999) / 1000)))
+        }
+        sessions[slot]!.opCredit = credit - 1000
+    }
+
     /// Anything from the session counts as hearing from it (heartbeats included).
     mutating func noteHeard(_ session: SessionID) {
         guard let slot = existingSlot(of: session) else { return }

@@ -87,7 +87,10 @@ public struct PresenceCore: Sendable {
     ///   carried out.
     public mutating func apply(_ command: Command, at time: Instant, into effects: inout [Effect]) throws(PresenceError) {
         advance(to: time, into: &effects)
-        if let session = command.session { noteHeard(session) }
+        if let session = command.session {
+            noteHeard(session)
+            if command.countsAgainstOpLimit { try spendOp(session) }
+        }
         switch command {
         case .signIn(let request): try signIn(request, into: &effects)
         case .signInSubscriber(let session, let allowed, let attachment):

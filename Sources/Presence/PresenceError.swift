@@ -43,6 +43,9 @@ public enum PresenceError: Error, Hashable, Sendable {
     /// other refusals this one does change state: the session it named has ended (its
     /// effects must be carried out), and the client signs in afresh.
     case resumeImpossible
+    /// The session sent more ops than `PresenceConfiguration.opBurst` allows; one is
+    /// allowed again after `retryAfterSeconds`. Nothing was done.
+    case rateLimited(retryAfterSeconds: Int)
 
     /// A stable, machine-readable name for the wire protocol.
     public var code: String {
@@ -64,6 +67,7 @@ public enum PresenceError: Error, Hashable, Sendable {
         case .alreadyInCall: "already_in_call"
         case .notPermitted: "not_permitted"
         case .resumeImpossible: "resume_impossible"
+        case .rateLimited: "rate_limited"
         }
     }
 }

@@ -76,6 +76,10 @@ struct SessionRecord: Sendable {
     var lastActivity: Instant
     /// When anything (a heartbeat included) last arrived from this session.
     var lastHeard: Instant
+    /// The op bucket (`PresenceConfiguration.opBurst`): thousandths of an op, as of
+    /// `opCreditAt`. Starts full.
+    var opCredit: Int64 = .max
+    var opCreditAt: Instant = .zero
     var isIdle = false
     var isIdleCheckScheduled = false
     var isSilenceCheckScheduled = false

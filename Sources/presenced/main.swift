@@ -64,6 +64,8 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.idleMinutes.help) var idleMinutes: String?
     @Option(help: Settings.disconnectGraceSeconds.help) var disconnectGraceSeconds: String?
     @Option(help: Settings.debounceMs.help) var debounceMs: String?
+    @Option(help: Settings.opBurstPerSession.help) var opBurstPerSession: String?
+    @Option(help: Settings.opsPerSecondPerSession.help) var opsPerSecondPerSession: String?
     @Option(help: Settings.ringTimeoutSeconds.help) var ringTimeoutSeconds: String?
     @Option(name: .customLong("subscriber"), help: Settings.subscriber.help) var subscribers: [String] = []
     @Option(help: Settings.maxRequestHeadBytes.help) var maxRequestHeadBytes: String?
@@ -122,6 +124,8 @@ struct Presenced: ParsableCommand {
         scalar(Settings.idleMinutes, idleMinutes)
         scalar(Settings.disconnectGraceSeconds, disconnectGraceSeconds)
         scalar(Settings.debounceMs, debounceMs)
+        scalar(Settings.opBurstPerSession, opBurstPerSession)
+        scalar(Settings.opsPerSecondPerSession, opsPerSecondPerSession)
         scalar(Settings.ringTimeoutSeconds, ringTimeoutSeconds)
         list(Settings.subscriber, subscribers)
         scalar(Settings.maxRequestHeadBytes, maxRequestHeadBytes)

@@ -88,3 +88,26 @@ import Testing
         for _ in 0..<3 { #expect(try alice.event("chat")["body"] as? String == body) }
     }
 }
+
+@Suite(.serialized) struct OpLimitEndToEndTests {
+    @Test func aSessionPastItsOpBurstGetsRateLimitedWithRetryAfterAndOthersAreUnaffected() throws {
+        let g = try RunningGateway {
+            $0.presence.opBurst = 5
+            $0.presence.opsPerSecond = 1
+        }
+        for n in ["alice", "bob"] { try g.signUp(n) }
+        let (alice, _) = try g.signIn("alice")
+        let (bob, _) = try g.signIn("bob")
+        for _ in 0..<5 { #expect(try alice.call("activity")["type"] as? String == "ok") }
+        let limited = try alice.call("activity")
+        #expect(limited["code"] as? String == "rate_limited")
+        #expect((limited["retryAfter"] as? Int ?? 0) >= 1)
+        // Ops answered on a worker (history) spend from the same bucket.
+        #expect(try alice.call("history", ["with": "bob@example.com"])["code"] as? String == "rate_limited")
+        // Heartbeats still pass, and another session is not limited by Alice's flood.
+        #expect(try alice.call("heartbeat", ["lastSeq": 0])["type"] as? String == "ok")
+        #expect(try bob.call("activity")["type"] as? String == "ok")
+        Thread.sleep(forTimeInterval: 1.1)
+        #expect(try alice.call("activity")["type"] as? String == "ok")
+    }
+}

@@ -73,3 +73,31 @@ struct SessionLimitTests {
         #expect(CloseReason.sessionLimit.clientAction == .stop)
     }
 }
+
+/// The per-session op limit (a token bucket).
+struct OpLimitTests {
+    @Test func testOpsPastTheBurstAreRefusedWithRetryAfterAndComeBackWithTime() throws {
+        var world = World(PresenceConfiguration(debounce: .zero, opBurst: 3, opsPerSecond: 2))
+        let a = try world.signIn("a@x.io", 1)
+        for _ in 0..<3 { #expect(world.refusal(.activity(a)) == nil) }  // positive control: the burst passes
+        #expect(world.refusal(.activity(a)) == .rateLimited(retryAfterSeconds: 1))
+        #expect(world.refusal(.setStatus(a, .busy)) == .rateLimited(retryAfterSeconds: 1))
+        // A refused op changed nothing.
+        #expect(!world.log.contains(.persistChosenStatus(user("a@x.io"), .busy)))
+        // Heartbeats and logging out are never limited.
+        #expect(world.refusal(.heartbeat(a, lastSeenSequence: 0)) == nil)
+        world.wait(.milliseconds(500))  // 2 per second: one op back
+        #expect(world.refusal(.activity(a)) == nil)
+        #expect(world.refusal(.activity(a)) == .rateLimited(retryAfterSeconds: 1))
+        #expect(world.refusal(.signOut(a)) == nil)
+    }
+
+    @Test func testEachSessionHasItsOwnBucket() throws {
+        var world = World(PresenceConfiguration(debounce: .zero, opBurst: 1, opsPerSecond: 1))
+        let a = try world.signIn("a@x.io", 1)
+        let b = try world.signIn("b@x.io", 2)
+        #expect(world.refusal(.activity(a)) == nil)
+        #expect(world.refusal(.activity(a)) != nil)
+        #expect(world.refusal(.activity(b)) == nil)  // a's flood does not limit b
+    }
+}

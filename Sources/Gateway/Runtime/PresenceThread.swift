@@ -175,6 +175,14 @@ final class PresenceThread: @unchecked Sendable {
             }
             let owner = SessionOwner(session: session, user: user,
                                      deviceTokenID: attachment.deviceTokenID == 0 ? nil : attachment.deviceTokenID)
+            if case .logOut = op {} else {
+                // These ops spend from the session's op bucket like the core's own.
+                core.advance(to: time, into: &effects)
+                do { try core.spendOp(session) } catch {
+                    runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error)))
+                    return
+                }
+            }
             if case .logOut = op {
                 // The session ends here (the reply first, then its close); the token's
                 // revocation follows on a worker.

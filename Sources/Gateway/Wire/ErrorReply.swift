@@ -48,7 +48,16 @@ public struct ErrorReply: Error, Hashable, Sendable {
 
     /// A refusal of the presence core.
     public init(_ error: PresenceError) {
-        self.init(code: error.code, message: Self.message(for: error), httpStatus: error == .notPermitted ? 403 : error == .resumeImpossible ? 410 : 409)
+        switch error {
+        case .rateLimited(let seconds):
+            self.init(code: error.code, message: Self.message(for: error), retryAfterSeconds: seconds, httpStatus: 429)
+        case .notPermitted:
+            self.init(code: error.code, message: Self.message(for: error), httpStatus: 403)
+        case .resumeImpossible:
+            self.init(code: error.code, message: Self.message(for: error), httpStatus: 410)
+        default:
+            self.init(code: error.code, message: Self.message(for: error), httpStatus: 409)
+        }
     }
 
     /// A refusal of the account service. Its `code`, `message` and `httpStatus` decide.
@@ -91,6 +100,7 @@ public struct ErrorReply: Error, Hashable, Sendable {
         case .alreadyInCall: "You are already in a call."
         case .notPermitted: "You are not allowed to watch one of these users."
         case .resumeImpossible: "The events missed since the connection dropped are gone; sign in again."
+        case .rateLimited: "Too many requests from this session; wait before sending more."
         }
     }
 }

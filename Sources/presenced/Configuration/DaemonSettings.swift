@@ -45,6 +45,8 @@ struct DaemonSettings {
     var disconnectGraceSeconds = 30
     var debounceMs = 1000
     var ringTimeoutSeconds = 45
+    var opBurstPerSession = 60
+    var opsPerSecondPerSession = 10
     var subscribers: [String: GatewayConfiguration.Subscriber] = [:]
     var signInPerAccount = RateLimit.signInPerAccount
     var signInPerAddress = RateLimit.signInPerAddress
@@ -111,6 +113,8 @@ struct DaemonSettings {
         if let x = try v.integer(Settings.idleMinutes, 1...1440) { idleMinutes = x }
         if let x = try v.integer(Settings.disconnectGraceSeconds, 0...3600) { disconnectGraceSeconds = x }
         if let x = try v.integer(Settings.debounceMs, 0...60_000) { debounceMs = x }
+        if let x = try v.integer(Settings.opBurstPerSession, 0...1_000_000) { opBurstPerSession = x }
+        if let x = try v.integer(Settings.opsPerSecondPerSession, 0...1_000_000) { opsPerSecondPerSession = x }
         if let x = try v.integer(Settings.ringTimeoutSeconds, 5...600) { ringTimeoutSeconds = x }
         for text in try v.list(Settings.subscriber) ?? [] {
             guard let parsed = Self.parseSubscriber(text) else {
@@ -179,6 +183,8 @@ struct DaemonSettings {
         config.presence.idleAfter = .seconds(idleMinutes * 60)
         config.presence.disconnectGrace = .seconds(disconnectGraceSeconds)
         config.presence.debounce = .milliseconds(debounceMs)
+        config.presence.opBurst = opBurstPerSession
+        config.presence.opsPerSecond = opsPerSecondPerSession
         config.presence.ringTimeout = .seconds(ringTimeoutSeconds)
         // Nil: the gateway builds it from the host and the port it actually bound.
         config.publicBaseURL = publicUrl

@@ -108,6 +108,12 @@ enum Settings {
     static let debounceMs = Setting(
         "debounce-ms", "Milliseconds a status change waits so contacts get the settled state once (0: publish at once).",
         default: "\(d.debounceMs)")
+    static let opBurstPerSession = Setting(
+        "op-burst-per-session", "Ops a session may send at once before it is limited (heartbeats and logOut never count; 0: no limit).",
+        default: "\(d.opBurstPerSession)")
+    static let opsPerSecondPerSession = Setting(
+        "ops-per-second-per-session", "Ops a limited session gets back per second; past the burst an op is refused rate_limited with retryAfter (0: no limit).",
+        default: "\(d.opsPerSecondPerSession)")
     static let ringTimeoutSeconds = Setting(
         "ring-timeout-seconds", "Seconds an unanswered call rings before it becomes a missed call.", default: "\(d.ringTimeoutSeconds)")
     static let subscriber = Setting(
@@ -143,7 +149,7 @@ enum Settings {
         dataDir, databaseFile, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
         googleClientId, googleJwksFile, googleJwksUrl, googleCaFile, googleCreateAccounts, adminToken, webRoot,
-        idleMinutes, disconnectGraceSeconds, debounceMs, ringTimeoutSeconds, subscriber,
+        idleMinutes, disconnectGraceSeconds, debounceMs, opBurstPerSession, opsPerSecondPerSession, ringTimeoutSeconds, subscriber,
         signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
         signUpBurstPerAddress, signUpRefillSecondsPerAddress,
         maxRequestHeadBytes, maxRequestBodyBytes, requestTimeoutSeconds, keepAliveSeconds, closeTimeoutSeconds,

@@ -20,7 +20,7 @@ enum PresenceBenchmarks {
         let event = Event.presence(UserID(email: "user0042@load.test")!, PresenceView(status: .busy))
 
         init() {
-            core = PresenceCore(configuration: PresenceConfiguration(debounce: .zero), now: Instant(milliseconds: clock))
+            core = PresenceCore(configuration: PresenceConfiguration(debounce: .zero, opBurst: 0), now: Instant(milliseconds: clock))
             let hub = UserID(email: "hub@load.test")!
             let contacts = (0..<PresenceBenchmarks.contactCount).map { UserID(email: "user\($0)@load.test")! }
             do {
