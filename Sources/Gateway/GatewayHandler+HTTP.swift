@@ -84,11 +84,13 @@ extension GatewayHandler {
                 return nil
             }
         case (_, "/echo") where runtime.configuration.isEchoEnabled:
-            return .text(426, "this is a WebSocket endpoint", headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
+            return .error(426, code: "upgrade_required", message: "this is a WebSocket endpoint",
+                          headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
         case (_, WireProtocol.route):
-            return .text(426, "this is a WebSocket endpoint; use subprotocol \(WireProtocol.subprotocol)",
-                         headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
-        default:
+            return .error(426, code: "upgrade_required", message: "this is a WebSocket endpoint; use subprotocol \(WireProtocol.subprotocol)",
+                          headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
+        case (_, let path):
+            if let allowed = HTTPWire.allowedMethods(forPath: path) { return HTTPWire.methodNotAllowed(allowed) }
             return HTTPWire.errorResponse(ErrorReply(WireError.notFound))
         }
     }

@@ -72,7 +72,7 @@ public final class GatewayHandler: ConnectionHandler {
             return .accept(policy: Handshake.Policy(allowedOrigins: origins, allowsCompression: true),
                            limits: echoLimits, route: Route.echo.rawValue)
         default:
-            return .reject(.text(404, "no WebSocket endpoint at \(head.path)"))
+            return .reject(.error(404, code: "not_found", message: "no WebSocket endpoint at \(head.path)"))
         }
     }
 

@@ -24,6 +24,12 @@ final class Connection {
     var state: State = .http
     /// Close the socket as soon as everything queued is written.
     var closeAfterFlush = false
+    /// We closed for a protocol violation: once our Close is written, half-close and read
+    /// and discard until the peer closes or the close timeout passes (a lingering close), so
+    /// a peer still sending reads our Close instead of meeting a TCP reset.
+    var lingers = false
+    /// Our side of the TCP stream is shut (`SHUT_WR`) while lingering.
+    var isHalfClosed = false
     /// The WebSocket Close code already reported to the handler (once).
     var reportedClose = false
     /// Whether the upgrade completed (the handler knows this connection).
@@ -35,8 +41,13 @@ final class Connection {
     var isAwaitingResponse = false
     /// Whether the awaited response keeps the connection open.
     var keepsAliveAfterResponse = false
-    /// Request-head bytes split over reads (HTTP phase only).
+    /// Request bytes split over reads (HTTP phase only).
     var inbound: [UInt8] = []
+    /// How far the current request's head has been scanned, so bytes that arrive one read
+    /// at a time are each looked at once.
+    var headScanner = HTTPHeadScanner()
+    /// The current request's head, once complete, while its body is still arriving.
+    var parsedHead: (head: HTTPRequestHead, length: Int)?
     /// The WebSocket reader (frames to messages); set at upgrade.
     var reader: MessageReader?
     /// The window the loop's shared deflater uses for this connection, when compressing.

@@ -246,7 +246,8 @@ public final class EventLoop: @unchecked Sendable {
             let address = peerAddress(storage)
             guard !isStopping, limits.admit(address, maxTotal: config.maxConnections, maxPerAddress: config.maxConnectionsPerAddress) else {
                 // A clear refusal before any upgrade (best effort on a fresh socket).
-                let refusal = HTTPResponse.text(503, "server at capacity; retry later", headers: [("Retry-After", "5")]).serialized(close: true)
+                let refusal = HTTPResponse.error(503, code: "server_busy", message: "server at capacity; retry later",
+                                                 headers: [("Retry-After", "5")]).serialized(close: true)
                 _ = refusal.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
                 Glibc.close(fd)
                 continue
@@ -305,7 +306,7 @@ public final class EventLoop: @unchecked Sendable {
             case .http:
                 if conn.isAwaitingResponse { return }
                 if !conn.inbound.isEmpty {
-                    queue(HTTPResponse.text(408, "request timeout").serialized(close: true), to: conn)
+                    queue(HTTPResponse.error(408, code: "request_timeout", message: "the request did not arrive in time").serialized(close: true), to: conn)
                 }
                 conn.closeAfterFlush = true
                 markDirty(conn)

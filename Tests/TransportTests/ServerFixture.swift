@@ -23,6 +23,7 @@ final class EchoHandler: ConnectionHandler {
             let body = request.body
             loop.execute { loop in loop.respond(id, with: HTTPResponse(status: 200, body: body)) }
             return nil
+        case "/hold": return nil  // never answered: what comes behind it waits
         default: return .text(404, "not found")
         }
     }

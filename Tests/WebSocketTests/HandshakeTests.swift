@@ -145,3 +145,71 @@ import Testing
         #expect(throws: HTTPParseError.self) { try parse("\u{16}\u{03}\u{01}") }
     }
 }
+
+/// The incremental head scan: the state kept between reads, so a head that arrives a byte at
+/// a time is looked at once and not from its start on every read.
+@Suite struct HTTPHeadScannerTests {
+    /// An 8 KiB head, the default limit.
+    static let head: [UInt8] = {
+        var text = "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+        while text.utf8.count < 8192 - 40 { text += "X-Pad: \(String(repeating: "p", count: 60))\r\n" }
+        return Array((text + "\r\n").utf8)
+    }()
+
+    @Test func aHeadFedAByteAtATimeIsExaminedOnce() throws {
+        var scanner = HTTPHeadScanner()
+        var found: (HTTPRequestHead, Int)?
+        for n in 1...Self.head.count {
+            found = try Self.head.withUnsafeBytes {
+                try HTTPRequestParser.parse(UnsafeRawBufferPointer(rebasing: $0[0..<n]), maxSize: 8192, scanner: &scanner)
+            }
+            if n < Self.head.count { #expect(found == nil) }
+        }
+        let (head, length) = try #require(found)
+        #expect(length == Self.head.count)
+        #expect(head.path == "/healthz")
+        // Each byte looked at exactly once (rescanning from the start would be n²/2).
+        #expect(scanner.bytesExamined == Self.head.count)
+        #expect(scanner.scanned == Self.head.count)
+    }
+
+    @Test func theStateSurvivesATerminatorSplitAcrossReads() throws {
+        let text = Array("GET / HTTP/1.1\r\nHost: a\r\n\r\nrest".utf8)
+        let end = text.count - 4
+        for split in (end - 4)...end {
+            var scanner = HTTPHeadScanner()
+            let first = text.withUnsafeBytes { scanner.headLength(in: UnsafeRawBufferPointer(rebasing: $0[0..<split])) }
+            #expect(first == (split == end ? end : nil))
+            if split < end { #expect(scanner.matched == split - (end - 4)) }
+            let second = text.withUnsafeBytes { scanner.headLength(in: $0) }
+            #expect(second == end)
+        }
+    }
+
+    @Test func aFalseStartDoesNotEndTheHead() {
+        var scanner = HTTPHeadScanner()
+        let bytes = Array("GET / HTTP/1.1\r\nA: b\r\n\r\r\n\r\n".utf8)
+        // "\r\n\r" then "\r": the match restarts at the second CR, and the head ends after it.
+        let length = bytes.withUnsafeBytes { scanner.headLength(in: $0) }
+        #expect(length == bytes.count)
+        var other = HTTPHeadScanner()
+        let none = Array("GET / HTTP/1.1\r\nA: b\r\n\rX\r\n".utf8).withUnsafeBytes { other.headLength(in: $0) }
+        #expect(none == nil)
+    }
+
+    @Test func resetStartsTheNextHead() {
+        var scanner = HTTPHeadScanner()
+        let bytes = Array("GET / HTTP/1.1\r\n\r\n".utf8)
+        #expect(bytes.withUnsafeBytes { scanner.headLength(in: $0) } == bytes.count)
+        scanner.reset()
+        #expect(scanner == HTTPHeadScanner())
+        #expect(Array("GET".utf8).withUnsafeBytes { scanner.headLength(in: $0) } == nil)
+        #expect(scanner.scanned == 3)
+    }
+
+    @Test func theWholeHeadScanAgreesWithTheIncrementalOne() throws {
+        let text = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+        let whole = try Array(text.utf8).withUnsafeBytes { try HTTPRequestParser.parse($0, maxSize: 8192) }
+        #expect(whole?.1 == text.utf8.count)
+    }
+}
