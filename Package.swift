@@ -78,9 +78,9 @@ let package = Package(
             name: "presence-loadtest",
             dependencies: [
                 "WebSocket", "CPosix",
-                // Only `bench` uses these: the event encoder and the fan-out of the core are
-                // benchmarked in place, not re-implemented.
-                "Gateway", "Presence",
+                // Only `bench` uses these: the event encoder, the fan-out of the core and the
+                // password hasher are benchmarked in place, not re-implemented.
+                "Gateway", "Presence", "Accounts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
