@@ -72,6 +72,16 @@ public final class EventLoop: @unchecked Sendable {
     public var connectionCounts: (http: Int, webSocket: Int) { (openCount - webSocketCount, webSocketCount) }
     var events: UnsafeMutablePointer<epoll_event>
     var eventCapacity = 1024
+    /// A descriptor held in reserve for running out of them: on EMFILE/ENFILE it is closed
+    /// to accept one pending connection, which is refused (503) and closed, and then taken
+    /// again. Without it a level-triggered listener with a full backlog would wake the loop
+    /// at once, forever. -1 when it could not be taken back.
+    var reserveFD: Int32 = -1
+    /// When accepting was paused because no descriptor, not even the reserve, was free
+    /// (listeners out of epoll until then), or 0.
+    var acceptPausedUntil: Int64 = 0
+    /// How long accepting pauses when the reserve is gone too.
+    static let acceptPauseMilliseconds: Int64 = 100
 
     static let wakeToken = UInt64.max
     static let maxListeners = 64
@@ -98,9 +108,13 @@ public final class EventLoop: @unchecked Sendable {
             listeners.append(l)
             _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, EPOLLIN.rawValue, Self.listenerToken(i))
         }
+        reserveFD = Self.takeReserve()
     }
 
+    static func takeReserve() -> Int32 { open("/dev/null", O_RDONLY | O_CLOEXEC) }
+
     deinit {
+        if reserveFD >= 0 { Glibc.close(reserveFD) }
         Glibc.close(epfd)
         Glibc.close(wakeFD)
         readBuffer.deallocate()
@@ -140,6 +154,10 @@ public final class EventLoop: @unchecked Sendable {
             // The handler's one-second tick.
             let untilTick = Int32(clamping: max(0, nextHandlerTick - Syscall.monotonicMilliseconds()))
             if timeout < 0 || untilTick < timeout { timeout = untilTick }
+            if acceptPausedUntil > 0 {
+                let untilResume = Int32(clamping: max(0, acceptPausedUntil - Syscall.monotonicMilliseconds()))
+                if timeout < 0 || untilResume < timeout { timeout = untilResume }
+            }
             let n = epoll_wait(epfd, events, Int32(eventCapacity), isStopping ? min(timeout < 0 ? 100 : timeout, 100) : timeout)
             now = Syscall.monotonicMilliseconds()
             if n < 0 {
@@ -159,6 +177,7 @@ public final class EventLoop: @unchecked Sendable {
             wheel.advance(to: now, into: &dueTimers)
             for (token, tick) in dueTimers { fireTimer(token: token, tick: tick) }
             dueTimers.removeAll(keepingCapacity: true)
+            if acceptPausedUntil > 0, now >= acceptPausedUntil { resumeAccepting() }
             if now >= nextHandlerTick {
                 nextHandlerTick = now + 1000
                 handler.tick(on: self)
@@ -239,9 +258,16 @@ public final class EventLoop: @unchecked Sendable {
             let fd = cposix_accept(listener.fd, &storage, &len)
             if fd < 0 {
                 let e = cposix_errno()
-                if e == EAGAIN || e == EINTR || e == ECONNABORTED { return }
-                if e == EMFILE || e == ENFILE { return }  // retried on the next readiness event
-                return
+                if e == EMFILE || e == ENFILE {
+                    // Out of descriptors, with connections waiting: refuse them rather than
+                    // leave them to wake this loop again at once.
+                    switch refuseWithReserve(listener) {
+                    case .refused: continue
+                    case .noneWaiting: return
+                    case .noReserve: pauseAccepting(); return
+                    }
+                }
+                return  // EAGAIN: drained; EINTR, ECONNABORTED: the next event retries
             }
             let address = peerAddress(storage)
             guard !isStopping, limits.admit(address, maxTotal: config.maxConnections, maxPerAddress: config.maxConnectionsPerAddress) else {
@@ -274,6 +300,45 @@ public final class EventLoop: @unchecked Sendable {
             openCount += 1
             _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue, conn.token)
             arm(conn)
+        }
+    }
+
+    enum ReserveOutcome { case refused, noneWaiting, noReserve }
+
+    /// Frees the reserve descriptor, accepts one waiting connection with it, answers it 503
+    /// and closes it, then takes the reserve again.
+    func refuseWithReserve(_ listener: Listener) -> ReserveOutcome {
+        guard reserveFD >= 0 else { return .noReserve }
+        Glibc.close(reserveFD)
+        reserveFD = -1
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = cposix_accept(listener.fd, &storage, &len)
+        let e = cposix_errno()
+        if fd >= 0 {
+            let refusal = HTTPResponse.error(503, code: "server_busy", message: "server out of file descriptors; retry later",
+                                             headers: [("Retry-After", "5")]).serialized(close: true)
+            if !listener.isTLS { _ = refusal.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+            Glibc.close(fd)
+        }
+        reserveFD = Self.takeReserve()
+        if fd < 0, e == EAGAIN { return .noneWaiting }
+        return fd >= 0 && reserveFD >= 0 ? .refused : .noReserve
+    }
+
+    /// No descriptor at all: take the listeners out of epoll for a moment, so a waiting
+    /// connection does not wake the loop on every iteration.
+    func pauseAccepting() {
+        guard acceptPausedUntil == 0 else { return }
+        acceptPausedUntil = now + Self.acceptPauseMilliseconds
+        for l in listeners { _ = cposix_epoll_ctl(epfd, EPOLL_CTL_DEL, l.fd, 0, 0) }
+    }
+
+    func resumeAccepting() {
+        acceptPausedUntil = 0
+        if reserveFD < 0 { reserveFD = Self.takeReserve() }
+        for (i, l) in listeners.enumerated() {
+            _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, EPOLLIN.rawValue, Self.listenerToken(i))
         }
     }
 
