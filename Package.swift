@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "presencectl",
             dependencies: [
-                "Storage", "Accounts", "COpenSSL", "PresenceClient",
+                "Storage", "Accounts", "COpenSSL", "PresenceClient", "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -9,8 +9,9 @@ import WebSocket
 /// Called only on that loop's thread, so its per-connection table needs no lock.
 ///
 /// Routes: `/ws` (the JSON protocol, subprotocol `presence.v1`), `/echo` (with `--echo`),
-/// `GET /healthz`, `GET /readyz`, `GET /metrics`, `POST /v1/accounts`, `POST /v1/password-reset`,
-/// `GET /reset`, `POST /v1/password-reset/confirm`. See Protocol/README.md.
+/// `GET /healthz`, `GET /readyz`, `POST /v1/accounts`, `POST /v1/password-reset`,
+/// `GET /reset`, `POST /v1/password-reset/confirm`; on the operator listener `GET /metrics`
+/// and `/admin/…`. See Protocol/README.md.
 public final class GatewayHandler: ConnectionHandler {
     /// Route numbers handed to the transport at upgrade.
     enum Route: Int {
@@ -60,6 +61,13 @@ public final class GatewayHandler: ConnectionHandler {
     }
 
     // MARK: - WebSocket routes
+
+    public func route(_ head: HTTPRequestHead, remoteAddress: String, endpoint: Int) -> UpgradeDecision {
+        guard endpoint != runtime.configuration.operatorEndpointIndex else {
+            return .reject(.error(404, code: "not_found", message: "no WebSocket endpoint on the operator listener"))
+        }
+        return route(head, remoteAddress: remoteAddress)
+    }
 
     public func route(_ head: HTTPRequestHead, remoteAddress: String) -> UpgradeDecision {
         let origins = runtime.configuration.allowedOrigins

@@ -36,6 +36,8 @@ final class Connection {
     var isWebSocket = false
     /// The route number the handler gave at upgrade.
     var route = 0
+    /// The index of the endpoint it was accepted on (`ServerConfiguration.endpoints`).
+    var endpoint = 0
 
     /// A request was handed to the handler, which will answer later: read nothing more.
     var isAwaitingResponse = false

@@ -144,7 +144,7 @@ extension EventLoop {
             used += headLength + bodyLength
             finishRequest(conn)
             let keepAlive = head.version >= 11 && !head.tokens("Connection").contains("close") && !isStopping
-            let request = HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress)
+            let request = HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress, endpoint: conn.endpoint)
             guard let response = handler.handle(request, id: id(of: conn), on: self) else {
                 conn.isAwaitingResponse = true
                 conn.keepsAliveAfterResponse = keepAlive
@@ -195,7 +195,7 @@ extension EventLoop {
     func upgrade(_ conn: Connection, _ head: HTTPRequestHead) {
         let decision = isStopping ? .reject(.error(503, code: "shutting_down", message: "server shutting down; retry later",
                                                                headers: [("Retry-After", "5")]))
-            : handler.route(head, remoteAddress: conn.remoteAddress)
+            : handler.route(head, remoteAddress: conn.remoteAddress, endpoint: conn.endpoint)
         guard case .accept(let policy, let limits, let route) = decision else {
             if case .reject(let response) = decision { reject(conn, response) }
             return

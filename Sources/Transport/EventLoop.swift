@@ -103,10 +103,11 @@ public final class EventLoop: @unchecked Sendable {
         iovecs = .allocate(capacity: Self.maxIovecs)
         events = .allocate(capacity: eventCapacity)
         _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue, Self.wakeToken)
-        for (i, endpoint) in config.endpoints.enumerated() {
-            let l = try Listener.open(host: endpoint.host, port: endpoint.port, backlog: config.listenBacklog, isTLS: endpoint.isTLS)
+        for (k, endpoint) in config.endpoints.enumerated() where index == 0 || !endpoint.isSingleLoop {
+            var l = try Listener.open(endpoint, backlog: config.listenBacklog)
+            l.endpoint = k
+            _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, EPOLLIN.rawValue, Self.listenerToken(listeners.count))
             listeners.append(l)
-            _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, EPOLLIN.rawValue, Self.listenerToken(i))
         }
         reserveFD = Self.takeReserve()
     }
@@ -123,8 +124,14 @@ public final class EventLoop: @unchecked Sendable {
         events.deallocate()
     }
 
-    /// The ports this loop listens on, in endpoint order.
-    var boundPorts: [Int] { listeners.map(\.boundPort) }
+    /// The ports this loop listens on, in endpoint order (0 for a unix socket, and for an
+    /// endpoint another loop serves).
+    var boundPorts: [Int] {
+        config.endpoints.indices.map { k in
+            guard config.endpoints[k].unixPath == nil, let l = listeners.first(where: { $0.endpoint == k }) else { return 0 }
+            return l.boundPort
+        }
+    }
 
     // MARK: - Other threads
 
@@ -292,6 +299,7 @@ public final class EventLoop: @unchecked Sendable {
             let generation = nextGeneration
             nextGeneration = nextGeneration == UInt32(Int32.max) ? 1 : nextGeneration + 1
             let conn = Connection(fd: fd, generation: generation, remoteAddress: address, tls: tls, now: now)
+            conn.endpoint = listener.endpoint
             conn.phaseDeadline = now + config.requestTimeoutMilliseconds
             if Int(fd) >= connections.count {
                 connections.append(contentsOf: repeatElement(nil, count: max(Int(fd) + 1 - connections.count, connections.count)))

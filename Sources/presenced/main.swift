@@ -57,6 +57,7 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.googleClientId.help) var googleClientId: String?
     @Option(help: Settings.googleJwksFile.help) var googleJwksFile: String?
     @Option(help: Settings.adminToken.help) var adminToken: String?
+    @Option(help: Settings.adminListen.help) var adminListen: String?
     @Option(help: Settings.idleMinutes.help) var idleMinutes: String?
     @Option(help: Settings.disconnectGraceSeconds.help) var disconnectGraceSeconds: String?
     @Option(help: Settings.debounceMs.help) var debounceMs: String?
@@ -109,6 +110,7 @@ struct Presenced: ParsableCommand {
         scalar(Settings.googleClientId, googleClientId)
         scalar(Settings.googleJwksFile, googleJwksFile)
         scalar(Settings.adminToken, adminToken)
+        scalar(Settings.adminListen, adminListen)
         scalar(Settings.idleMinutes, idleMinutes)
         scalar(Settings.disconnectGraceSeconds, disconnectGraceSeconds)
         scalar(Settings.debounceMs, debounceMs)
@@ -167,6 +169,7 @@ struct Presenced: ParsableCommand {
         gateway.start()
         let ports = gateway.ports.map(String.init).joined(separator: ",")
         log.info("listening", metadata: ["host": "\(settings.host)", "ports": "\(ports)", "loops": "\(settings.loops)",
+                                         "admin": "\(settings.adminListen.bound(port: gateway.operatorPort))",
                                          "echo": "\(settings.echo)", "data": "\(settings.dataDir)"])
         let signal = TerminationSignal.wait {
             // SIGHUP: read the configuration again and apply what can change without a

@@ -27,7 +27,7 @@ import Testing
         FileManager.default.createFile(atPath: errorPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-        process.arguments = ["--nofile=64:64", "--", presenced.url.path, "--port", "0", "--data-dir", directory.path,
+        process.arguments = ["--nofile=64:64", "--", presenced.url.path, "--port", "0", "--admin-listen", "off", "--data-dir", directory.path,
                              "--request-timeout-seconds", "30"]
         process.environment = BuiltProduct.cleanEnvironment()
         process.standardError = FileHandle(forWritingAtPath: errorPath)

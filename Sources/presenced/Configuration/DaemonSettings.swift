@@ -37,6 +37,7 @@ struct DaemonSettings {
     var googleClientId: String?
     var googleJwksFile: String?
     var adminToken: String?
+    var adminListen = AdminListenAddress.tcp(host: "127.0.0.1", port: 9090)
     var idleMinutes = 5
     var disconnectGraceSeconds = 30
     var debounceMs = 1000
@@ -96,6 +97,10 @@ struct DaemonSettings {
         if let x = try v.list(Settings.sendmailArg) { sendmailArguments = x }
         googleClientId = try v.text(Settings.googleClientId, allowed: "must not be empty", isValid: { !$0.isEmpty })
         adminToken = try v.text(Settings.adminToken, allowed: "must be at least 16 characters", isValid: { $0.count >= 16 })
+        if let x = try v.text(Settings.adminListen, allowed: "must be HOST:PORT (an IP literal; IPv6 as [ADDR]:PORT), unix:/PATH or off",
+                              isValid: { AdminListenAddress(parsing: $0) != nil }) {
+            adminListen = AdminListenAddress(parsing: x)!
+        }
         googleJwksFile = try v.text(Settings.googleJwksFile, check: FileCheck.readableFileProblem) { "must be a readable JSON Web Key Set file (\($0))" }
         if let x = try v.integer(Settings.idleMinutes, 1...1440) { idleMinutes = x }
         if let x = try v.integer(Settings.disconnectGraceSeconds, 0...3600) { disconnectGraceSeconds = x }
@@ -169,6 +174,7 @@ struct DaemonSettings {
         config.sendmailProgram = sendmail
         config.sendmailArguments = sendmailArguments
         config.adminToken = adminToken
+        config.operatorListener = adminListen.endpoint
         if let googleClientId, let googleJwksFile {
             config.google = GoogleIDTokenVerifier(clientID: googleClientId, keys: FileKeySetSource(path: googleJwksFile))
         }

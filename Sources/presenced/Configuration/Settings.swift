@@ -82,6 +82,9 @@ enum Settings {
     static let adminToken = Setting(
         "admin-token", "Bearer token of the /admin endpoints (sessions, kick, presence why); none turns them off. Prefer the file or PRESENCE_ADMIN_TOKEN to a flag.",
         default: "off")
+    static let adminListen = Setting(
+        "admin-listen", "Where /metrics and /admin are served, never on the public port: HOST:PORT, unix:/PATH or off.",
+        default: d.adminListen.description)
     static let googleJwksFile = Setting(
         "google-jwks-file", "Google's JSON Web Key Set (RS256 keys) as a file; re-read when it changes. Needed with google-client-id.",
         default: "none")
@@ -122,7 +125,7 @@ enum Settings {
         heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
         dataDir, databaseFile, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
-        googleClientId, googleJwksFile, adminToken,
+        googleClientId, googleJwksFile, adminToken, adminListen,
         idleMinutes, disconnectGraceSeconds, debounceMs, ringTimeoutSeconds, subscriber,
         signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
         maxRequestHeadBytes, maxRequestBodyBytes, requestTimeoutSeconds, keepAliveSeconds, closeTimeoutSeconds,
