@@ -33,6 +33,9 @@ stage "release build"
 swift build -c release --product presenced
 swift build -c release --product presence-loadtest
 
+stage "TLS configuration (testssl.sh)"
+scripts/testssl.sh .build/release/presenced
+
 if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
   stage "Autobahn|Testsuite"
   scripts/autobahn.sh .build/release/presenced

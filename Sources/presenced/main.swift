@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import Glibc
 import Logging
 import Metrics
 import Prometheus
@@ -196,7 +197,10 @@ struct Presenced: ParsableCommand {
     static func fail(_ line: String, exitCode: Int32) -> Never {
         let flat = line.split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data((flat + "\n").utf8))
-        Foundation.exit(exitCode)
+        // _exit, not exit: a gateway that failed to bind has already started its storage
+        // and worker threads, and exit's handlers could wait on them (a start-up failure
+        // once hung instead of exiting). The message is written; there is nothing to flush.
+        Glibc._exit(exitCode)
     }
 
     /// `name = value  # source` for every setting, as `--check-config` prints it.
