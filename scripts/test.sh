@@ -36,6 +36,9 @@ swift build -c release --product presence-loadtest
 stage "TLS configuration (testssl.sh)"
 scripts/testssl.sh .build/release/presenced
 
+stage "HTTP contract (schemathesis against openapi.yaml)"
+scripts/schemathesis.sh .build/release/presenced
+
 if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
   stage "Autobahn|Testsuite"
   scripts/autobahn.sh .build/release/presenced

@@ -119,29 +119,55 @@ extension EventLoop {
                 upgrade(conn, head)
                 return used
             }
-            // A plain request: wait for its body (Content-Length only).
-            if !head.values("Transfer-Encoding").isEmpty {
-                reject(conn, HTTPResponse.error(501, code: "not_implemented",
-                                                message: "chunked request bodies are not supported; send Content-Length"))
-                return bytes.count
-            }
-            var bodyLength = 0
+            // A plain request: wait for its body, framed by Content-Length or chunked.
+            let codings = head.tokens("Transfer-Encoding")
             let lengths = head.values("Content-Length")
-            if let l = lengths.first {
-                guard lengths.count == 1, let n = Int(l), n >= 0, l.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
-                    reject(conn, HTTPResponse.error(400, code: "bad_request", message: "bad Content-Length"))
+            let body: [UInt8]
+            if !codings.isEmpty {
+                // RFC 9112 §6.1: chunked must be the last (and here the only) coding; with a
+                // Content-Length too the framing is ambiguous (request smuggling), so 400.
+                guard codings == ["chunked"] else {
+                    reject(conn, HTTPResponse.error(501, code: "not_implemented",
+                                                    message: "only the chunked transfer coding is supported"))
                     return bytes.count
                 }
-                guard n <= config.maxRequestBodySize else {
+                guard lengths.isEmpty else {
+                    reject(conn, HTTPResponse.error(400, code: "bad_request", message: "both Transfer-Encoding and Content-Length"))
+                    return bytes.count
+                }
+                let decoded: (body: [UInt8], used: Int)?
+                do {
+                    decoded = try HTTPChunkedBody.decode(UnsafeRawBufferPointer(rebasing: rest[headLength...]),
+                                                         maxSize: config.maxRequestBodySize)
+                } catch .tooLarge {
                     reject(conn, HTTPResponse.error(413, code: "request_too_large",
                                                     message: "request body larger than \(config.maxRequestBodySize) bytes"))
                     return bytes.count
+                } catch {
+                    reject(conn, HTTPResponse.error(400, code: "bad_request", message: "bad chunked body"))
+                    return bytes.count
                 }
-                bodyLength = n
+                guard let decoded else { return used }
+                body = decoded.body
+                used += headLength + decoded.used
+            } else {
+                var bodyLength = 0
+                if let l = lengths.first {
+                    guard lengths.count == 1, let n = Int(l), n >= 0, l.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                        reject(conn, HTTPResponse.error(400, code: "bad_request", message: "bad Content-Length"))
+                        return bytes.count
+                    }
+                    guard n <= config.maxRequestBodySize else {
+                        reject(conn, HTTPResponse.error(413, code: "request_too_large",
+                                                        message: "request body larger than \(config.maxRequestBodySize) bytes"))
+                        return bytes.count
+                    }
+                    bodyLength = n
+                }
+                guard rest.count >= headLength + bodyLength else { return used }
+                body = Array(rest[headLength..<(headLength + bodyLength)])
+                used += headLength + bodyLength
             }
-            guard rest.count >= headLength + bodyLength else { return used }
-            let body = Array(rest[headLength..<(headLength + bodyLength)])
-            used += headLength + bodyLength
             finishRequest(conn)
             let keepAlive = head.version >= 11 && !head.tokens("Connection").contains("close") && !isStopping
             let request = HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress, endpoint: conn.endpoint)

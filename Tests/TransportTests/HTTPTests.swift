@@ -117,11 +117,40 @@ func expectJSONError(_ r: (status: Int, headers: [String: String], body: String)
         expectJSONError(try c.readHTTPResponse(), 413, "request_too_large")
     }
 
-    @Test func chunkedBodyIs501InJSON() throws {
+    /// Chunked request bodies are decoded (RFC 9112 §7.1), also when they arrive in pieces.
+    @Test func chunkedBodyIsDecoded() throws {
         let s = try RunningServer()
         let c = try WebSocketClient(port: s.port)
-        try c.write("POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-        expectJSONError(try c.readHTTPResponse(), 501, "not_implemented")
+        let request = "POST /later HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n"
+        for piece in stride(from: 0, to: request.utf8.count, by: 7) {
+            let bytes = Array(request.utf8)
+            try c.write(Array(bytes[piece..<min(piece + 7, bytes.count)]))
+        }
+        let r = try c.readHTTPResponse()
+        #expect(r.status == 200)
+        #expect(r.body == "hello, world")
+        // An empty chunked body too, on the same connection.
+        try c.write("POST /later HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+        let empty = try c.readHTTPResponse()
+        #expect(empty.status == 200)
+        #expect(empty.body == "")
+    }
+
+    @Test func chunkedBodyRefusalsAreJSON() throws {
+        let s = try RunningServer(configure: { $0.maxRequestBodySize = 10 })
+        let big = try WebSocketClient(port: s.port)
+        try big.write("POST /later HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n")
+        expectJSONError(try big.readHTTPResponse(), 413, "request_too_large")
+        let both = try WebSocketClient(port: s.port)
+        try both.write("POST /later HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n")
+        expectJSONError(try both.readHTTPResponse(), 400, "bad_request")
+        let gzip = try WebSocketClient(port: s.port)
+        try gzip.write("POST /later HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n")
+        expectJSONError(try gzip.readHTTPResponse(), 501, "not_implemented")
+        let bad = try WebSocketClient(port: s.port)
+        try bad.write("POST /later HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        expectJSONError(try bad.readHTTPResponse(), 400, "bad_request")
     }
 
     @Test func upgradeWithPostIs405WithAllowInJSON() throws {

@@ -213,3 +213,32 @@ import Testing
         #expect(whole?.1 == text.utf8.count)
     }
 }
+
+@Suite struct HTTPChunkedBodyTests {
+    func decode(_ text: String, max: Int = 1024) throws -> (body: String, used: Int)? {
+        let bytes = Array(text.utf8)
+        let r = try bytes.withUnsafeBytes { try HTTPChunkedBody.decode($0, maxSize: max) }
+        return r.map { (String(decoding: $0.body, as: UTF8.self), $0.used) }
+    }
+
+    @Test func decodesChunksExtensionsAndTrailers() throws {
+        let text = "4\r\nWiki\r\n5;name=v\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nNEXT"
+        let r = try #require(try decode(text))
+        #expect(r.body == "Wikipedia in\r\n\r\nchunks.")
+        #expect(r.used == text.utf8.count - 4)
+    }
+
+    @Test func everyPrefixAsksForMore() throws {
+        let text = "3\r\nabc\r\n0\r\n\r\n"
+        let bytes = Array(text.utf8)  // byte prefixes: "\r\n" is one Character
+        for n in 0..<bytes.count { #expect(try decode(String(decoding: bytes.prefix(n), as: UTF8.self)) == nil) }
+        #expect(try decode(text)?.body == "abc")
+    }
+
+    @Test func refusesBadFramingAndOversizeBodies() {
+        #expect(throws: HTTPChunkedBody.Failure.malformed("bad chunk size")) { try decode("x\r\n") }
+        #expect(throws: HTTPChunkedBody.Failure.malformed("chunk data not followed by CRLF")) { try decode("3\r\nabcX\r\n") }
+        #expect(throws: HTTPChunkedBody.Failure.tooLarge) { try decode("400\r\n", max: 100) }
+        #expect(throws: HTTPChunkedBody.Failure.tooLarge) { try decode("fffffffff\r\n") }
+    }
+}
