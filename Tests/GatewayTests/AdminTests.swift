@@ -83,6 +83,13 @@ import Testing
     @Test func wrongOrMissingTokenIs401AndNoConfiguredTokenIs404() throws {
         let g = try RunningGateway { $0.adminToken = Self.token }
         #expect(try get(g, "GET", "/admin/sessions", token: "guess-guess-guess-guess").0 == 401)
+        // The refusal is a JSON error like every other, with its challenge.
+        let c = try WebSocketClient(port: g.operatorPort)
+        try c.write("GET /admin/sessions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let r = try c.readHTTPResponse()
+        #expect(r.headers["content-type"] == "application/json")
+        #expect(r.headers["www-authenticate"] == "Bearer")
+        #expect(r.body.contains(#""code":"unauthorized""#))
         #expect(try get(g, "GET", "/admin/sessions", token: nil).0 == 401)
         let off = try RunningGateway()
         #expect(try get(off, "GET", "/admin/sessions").0 == 404)
