@@ -37,10 +37,14 @@ done
 [ -n "$port" ] || { echo "presenced did not start:"; cat "$work/server.log"; echo "0 passed, 1 failed"; exit 1; }
 
 status=0
-"$venv/bin/schemathesis" run Protocol/openapi.yaml --url "http://127.0.0.1:$port" \
+# Run from the scratch directory: schemathesis and hypothesis keep their example
+# databases in the working directory.
+spec="$PWD/Protocol/openapi.yaml"
+schemathesis="$PWD/$venv/bin/schemathesis"
+(cd "$work" && "$schemathesis" run "$spec" --url "http://127.0.0.1:$port" \
   --checks all --exclude-checks positive_data_acceptance \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-400}" --workers 1 --seed 1 \
-  --report junit --report-junit-path "$work/junit.xml" >"$work/out.txt" 2>&1 || status=$?
+  --report junit --report-junit-path "$work/junit.xml" >"$work/out.txt" 2>&1) || status=$?
 kill -0 "$server" 2>/dev/null || { echo "presenced died during the run"; status=1; }
 sed -n '/SUMMARY/,$p' "$work/out.txt"
 if [ "$status" != 0 ]; then sed -n '/FAILURES\|ERRORS/,/SUMMARY/p' "$work/out.txt" | head -150; fi
