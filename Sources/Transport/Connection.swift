@@ -24,9 +24,10 @@ final class Connection {
     var state: State = .http
     /// Close the socket as soon as everything queued is written.
     var closeAfterFlush = false
-    /// We closed for a protocol violation: once our Close is written, half-close and read
-    /// and discard until the peer closes or the close timeout passes (a lingering close), so
-    /// a peer still sending reads our Close instead of meeting a TCP reset.
+    /// We closed for a protocol violation (or refused a request): once our Close (or error
+    /// answer) is written, half-close and read and discard until the peer closes or the
+    /// close timeout passes (a lingering close), so a peer still sending reads why instead
+    /// of meeting a TCP reset.
     var lingers = false
     /// Our side of the TCP stream is shut (`SHUT_WR`) while lingering.
     var isHalfClosed = false

@@ -211,11 +211,17 @@ extension EventLoop {
         }
     }
 
+    /// Answers an error and ends the connection: nothing more is parsed, and the close
+    /// lingers (`finishFlush`), so a client still sending its body reads the answer instead
+    /// of a TCP reset.
     func reject(_ conn: Connection, _ response: HTTPResponse) {
         conn.inbound = []
         finishRequest(conn)
         queue(response.serialized(close: true), to: conn)
         conn.closeAfterFlush = true
+        conn.lingers = true
+        conn.phaseDeadline = now + config.closeTimeoutMilliseconds
+        arm(conn)
     }
 
     func upgrade(_ conn: Connection, _ head: HTTPRequestHead) {

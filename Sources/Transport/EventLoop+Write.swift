@@ -221,9 +221,8 @@ extension EventLoop {
 
     func finishFlush(_ conn: Connection) {
         guard conn.bufferedBytes == 0 else { return }
-        if conn.closeAfterFlush {
-            closeSocket(conn)
-        } else if conn.lingers, !conn.isHalfClosed {
+        if conn.lingers {
+            guard !conn.isHalfClosed else { return }
             // Our Close is out: tell the peer we send nothing more (FIN, after close_notify
             // on TLS), and keep reading until it closes too.
             conn.isHalfClosed = true
@@ -233,6 +232,8 @@ extension EventLoop {
                 if n > 0 { _ = Syscall.write(conn.fd, plainBuffer.baseAddress!, n) }
             }
             Glibc.shutdown(conn.fd, Int32(SHUT_WR))
+        } else if conn.closeAfterFlush {
+            closeSocket(conn)
         }
     }
 

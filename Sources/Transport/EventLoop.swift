@@ -378,6 +378,10 @@ public final class EventLoop: @unchecked Sendable {
             switch conn.state {
             case .http:
                 if conn.isAwaitingResponse { return }
+                if conn.lingers {
+                    abort(conn)  // the rejected client never closed its side
+                    return
+                }
                 if !conn.inbound.isEmpty {
                     queue(HTTPResponse.error(408, code: "request_timeout", message: "the request did not arrive in time").serialized(close: true), to: conn)
                 }

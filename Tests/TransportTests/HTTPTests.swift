@@ -105,6 +105,18 @@ func expectJSONError(_ r: (status: Int, headers: [String: String], body: String)
 
     /// Requests pipelined behind one whose answer is deferred pile up in the connection;
     /// past the head and body limits together they are refused, in JSON too.
+    /// A client that sends its whole oversize body before reading (as most do) still reads
+    /// the 413: the server lingers after refusing, discarding the body, instead of closing
+    /// with unread input and resetting the connection under the client's feet.
+    @Test func clientStillSendingAnOversizeBodyReads413() throws {
+        let s = try RunningServer()
+        let c = try WebSocketClient(port: s.port)
+        let body = [UInt8](repeating: 0x61, count: 16 << 20)
+        try c.write(Array("POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body)
+        expectJSONError(try c.readHTTPResponse(), 413, "request_too_large")
+        #expect(c.serverClosedConnection())
+    }
+
     @Test func pipelinedBytesPastTheLimitsAre413InJSON() throws {
         let s = try RunningServer(configure: { $0.maxRequestHeadSize = 1024; $0.maxRequestBodySize = 100 })
         let c = try WebSocketClient(port: s.port)
