@@ -83,9 +83,9 @@ let package = Package(
             name: "presence-loadtest",
             dependencies: [
                 "WebSocket", "CPosix",
-                // Only `bench` uses these: the event encoder and the fan-out of the core are
-                // benchmarked in place, not re-implemented.
-                "Gateway", "Presence",
+                // Only `bench` uses these: the event encoder, the fan-out of the core and the
+                // password hasher are benchmarked in place, not re-implemented.
+                "Gateway", "Presence", "Accounts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "presencectl",
             dependencies: [
-                "Storage", "Accounts", "COpenSSL", "PresenceClient",
+                "Storage", "Accounts", "COpenSSL", "PresenceClient", "Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

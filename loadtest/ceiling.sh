@@ -59,7 +59,7 @@ for n in $CONNECTIONS; do
     # Each server is started as a simple command, so $! is its own PID (what --server-pid
     # reads), never a subshell's. raw_echo exits by itself after 900 s in any case.
     .build-baseline/raw_echo "$RAW_PORT" 900 >/dev/null & RAW_PID=$!; PIDS+=("$RAW_PID")
-    "$BIN/presenced" --port "$GW_PORT" --echo --loops 1 --log-level warning --data-dir "$OUT/gateway-data" & GW_PID=$!
+    "$BIN/presenced" --port "$GW_PORT" --admin-listen off --echo --loops 1 --log-level warning --data-dir "$OUT/gateway-data" & GW_PID=$!
     PIDS+=("$GW_PID")
     sleep 1
     timeout 600 "$LT" echo --url "ws://127.0.0.1:$GW_PORT/echo" --server-pid "$GW_PID" \

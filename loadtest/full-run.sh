@@ -21,7 +21,7 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
 gateway() {  # starts a fresh presenced on port $1; sets GW_PID
-    "$BIN/presenced" --port "$1" --echo --log-level warning & GW_PID=$!; PIDS+=("$GW_PID"); sleep 0.5
+    "$BIN/presenced" --port "$1" --admin-listen off --echo --log-level warning & GW_PID=$!; PIDS+=("$GW_PID"); sleep 0.5
 }
 peer() {  # starts the Python peer on port $1; sets PEER_PID
     "$PYTHON" loadtest/peer_echo_server.py "$1" & PEER_PID=$!; PIDS+=("$PEER_PID"); sleep 1.5
@@ -71,7 +71,7 @@ seed() {  # seed NAME USERS CONTACTS HIDDEN_FRACTION: a fresh data directory $OU
     "$CTL" seed-load --data-dir "$OUT/$1" --users "$2" --contacts "$3" --seed 1 --hidden-fraction "$4" --tokens "$OUT/$1/tokens.txt"
 }
 sessions() {  # starts a fresh presenced on data directory $OUT/$2, port $1; sets GW_PID
-    "$BIN/presenced" --port "$1" --data-dir "$OUT/$2" --debounce-ms 0 --ops-per-second-per-session 0 --log-level warning & GW_PID=$!; PIDS+=("$GW_PID"); sleep 0.5
+    "$BIN/presenced" --port "$1" --admin-listen off --data-dir "$OUT/$2" --debounce-ms 0 --ops-per-second-per-session 0 --log-level warning & GW_PID=$!; PIDS+=("$GW_PID"); sleep 0.5
 }
 seed users-1000 1000 50 0
 seed users-10000 10000 50 0

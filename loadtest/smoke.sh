@@ -35,7 +35,8 @@ BIN="$SCRATCH/$CONFIG"
 start_server() {
     local log="$OUT/server-$1.log"
     local name=$1; shift
-    "$BIN/presenced" --port 0 --echo --log-level info "$@" >"$log" 2>&1 &
+    # The operator listener on a free port too: servers run side by side, never all on 9090.
+    "$BIN/presenced" --port 0 --admin-listen 127.0.0.1:0 --echo --log-level info "$@" >"$log" 2>&1 &
     PID=$!
     SERVER_PIDS+=("$PID")
     PORT=""

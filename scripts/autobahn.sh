@@ -17,7 +17,7 @@ venv=$("$here/scripts/autobahn-venv.sh")
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 
-"$bin" --port "$port" --echo --log-level warning &
+"$bin" --port "$port" --admin-listen off --echo --log-level warning &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do

@@ -42,6 +42,12 @@ swift build -c release --product presence-loadtest
 stage "web client in Chromium"
 scripts/browser-tests.sh .build/release/presenced
 
+stage "TLS configuration (testssl.sh)"
+scripts/testssl.sh .build/release/presenced
+
+stage "HTTP contract (schemathesis against openapi.yaml)"
+scripts/schemathesis.sh .build/release/presenced
+
 if [ "${SKIP_AUTOBAHN:-0}" != 1 ]; then
   stage "Autobahn|Testsuite"
   scripts/autobahn.sh .build/release/presenced

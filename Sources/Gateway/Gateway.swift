@@ -23,7 +23,7 @@ public final class Gateway: Sendable {
         self.runtime = runtime
         runtime.presence = PresenceThread(configuration: configuration.effectivePresence, runtime: runtime)
         var handlers: [GatewayHandler] = []
-        runtime.server = try Server(configuration: configuration.server) { _ in
+        runtime.server = try Server(configuration: configuration.serverWithOperatorListener) { _ in
             let h = GatewayHandler(runtime: runtime)
             handlers.append(h)
             return h
@@ -33,8 +33,12 @@ public final class Gateway: Sendable {
         outbox = try OutboxThread(configuration: configuration, metrics: runtime.metrics)
     }
 
-    /// The bound port of each endpoint, in order.
-    public var ports: [Int] { runtime.server.ports }
+    /// The bound port of each public endpoint, in order.
+    public var ports: [Int] { Array(runtime.server.ports.prefix(runtime.configuration.server.endpoints.count)) }
+
+    /// The bound port of the operator listener (`/metrics`, `/admin/…`); nil without one,
+    /// 0 for a unix socket.
+    public var operatorPort: Int? { runtime.configuration.operatorEndpointIndex.map { runtime.server.ports[$0] } }
 
     /// Open connections.
     public var connectionCount: Int { runtime.server.connectionCount }

@@ -1,7 +1,6 @@
 import Accounts
 import Foundation
 import Presence
-import Prometheus
 import Transport
 import WebSocket
 
@@ -9,17 +8,13 @@ extension GatewayHandler {
     /// Plain HTTP. Anything that hashes a password or touches the database runs on an
     /// account worker and answers later (`nil` here), so the loop never blocks.
     public func handle(_ request: HTTPRequest, id: ConnectionID, on loop: EventLoop) -> HTTPResponse? {
+        if request.endpoint == runtime.configuration.operatorEndpointIndex { return handleOperator(request, id: id) }
         let head = request.head
         let runtime = self.runtime
         let contentType = head.value("Content-Type")
         switch (head.method, String(head.path)) {
         case ("GET", "/healthz"), ("HEAD", "/healthz"):
             return HTTPWire.healthy
-        case ("GET", "/metrics"):
-            guard let registry = runtime.configuration.metricsRegistry else { return HTTPWire.errorResponse(ErrorReply(WireError.notFound)) }
-            // Prometheus text exposition format 0.0.4.
-            return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                                body: registry.emitToBuffer())
         case ("GET", "/v1/client-config"):
             return ClientConfigWire.response(googleClientID: runtime.configuration.google?.clientID)
         case ("GET", "/readyz"):
@@ -78,26 +73,18 @@ extension GatewayHandler {
                 runtime.server.execute(on: id) { loop in loop.respond(id, with: response) }
             }
             return nil
-        case (_, let path) where path.hasPrefix("/admin/"):
-            switch AdminAPI.query(for: request, token: runtime.configuration.adminToken) {
-            case .refuse(let refusal):
-                return refusal
-            case .ask(let query):
-                runtime.presence.post(.inspect(query) { [runtime] response in
-                    runtime.server.execute(on: id) { loop in loop.respond(id, with: response) }
-                })
-                return nil
-            }
         case (_, "/echo") where runtime.configuration.isEchoEnabled:
-            return .text(426, "this is a WebSocket endpoint", headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
+            return .error(426, code: "upgrade_required", message: "this is a WebSocket endpoint",
+                          headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
         case (_, WireProtocol.route):
-            return .text(426, "this is a WebSocket endpoint; use subprotocol \(WireProtocol.subprotocol)",
-                         headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
-        default:
+            return .error(426, code: "upgrade_required", message: "this is a WebSocket endpoint; use subprotocol \(WireProtocol.subprotocol)",
+                          headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
+        case (_, let path):
             // The web client's files (`/`, `/app.js`, …); see WebAssets.
-            if head.method == "GET", let file = runtime.webAssets.response(path: String(head.path), ifNoneMatch: head.value("If-None-Match")) {
+            if head.method == "GET", let file = runtime.webAssets.response(path: path, ifNoneMatch: head.value("If-None-Match")) {
                 return file
             }
+            if let allowed = HTTPWire.allowedMethods(forPath: path) { return HTTPWire.methodNotAllowed(allowed) }
             return HTTPWire.errorResponse(ErrorReply(WireError.notFound))
         }
     }

@@ -10,8 +10,9 @@ import WebSocket
 /// phase and session sit in the transport's handler word (`ConnectionWord`).
 ///
 /// Routes: `/ws` (the JSON protocol, subprotocol `presence.v1`), `/echo` (with `--echo`),
-/// `GET /healthz`, `GET /readyz`, `GET /metrics`, `POST /v1/accounts`, `POST /v1/password-reset`,
-/// `GET /reset`, `POST /v1/password-reset/confirm`. See Protocol/README.md.
+/// `GET /healthz`, `GET /readyz`, `POST /v1/accounts`, `POST /v1/password-reset`,
+/// `GET /reset`, `POST /v1/password-reset/confirm`; on the operator listener `GET /metrics`
+/// and `/admin/…`. See Protocol/README.md.
 public final class GatewayHandler: ConnectionHandler {
     /// Route numbers handed to the transport at upgrade.
     enum Route: Int {
@@ -46,6 +47,13 @@ public final class GatewayHandler: ConnectionHandler {
 
     // MARK: - WebSocket routes
 
+    public func route(_ head: HTTPRequestHead, remoteAddress: String, endpoint: Int) -> UpgradeDecision {
+        guard endpoint != runtime.configuration.operatorEndpointIndex else {
+            return .reject(.error(404, code: "not_found", message: "no WebSocket endpoint on the operator listener"))
+        }
+        return route(head, remoteAddress: remoteAddress)
+    }
+
     public func route(_ head: HTTPRequestHead, remoteAddress: String) -> UpgradeDecision {
         let origins = runtime.configuration.allowedOrigins
         switch head.path {
@@ -57,7 +65,7 @@ public final class GatewayHandler: ConnectionHandler {
             return .accept(policy: Handshake.Policy(allowedOrigins: origins, allowsCompression: true),
                            limits: echoLimits, route: Route.echo.rawValue)
         default:
-            return .reject(.text(404, "no WebSocket endpoint at \(head.path)"))
+            return .reject(.error(404, code: "not_found", message: "no WebSocket endpoint at \(head.path)"))
         }
     }
 

@@ -27,9 +27,16 @@ public final class WebSocketClient {
         case refused(Int)
     }
 
-    /// - Parameter receiveBuffer: a small SO_RCVBUF makes a client that stops reading
-    ///   back up into the server quickly.
-    public init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 5, tlsContext: TLSContext? = nil, receiveBuffer: Int32? = nil) throws {
+    /// - Parameters:
+    ///   - host: an IP address literal to connect to.
+    ///   - tlsContext: speak TLS; a verifying context (`TLSContext(clientTrusting:)`, the
+    ///     only kind outside tests) refuses a certificate that is untrusted or not for
+    ///     `serverName`.
+    ///   - serverName: the name the server's certificate must carry; default `host`.
+    ///   - receiveBuffer: a small SO_RCVBUF makes a client that stops reading
+    ///     back up into the server quickly.
+    public init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 5, tlsContext: TLSContext? = nil,
+                serverName: String? = nil, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -41,7 +48,7 @@ public final class WebSocketClient {
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard rc == 0 else { Glibc.close(fd); throw Failure.closed }
         if let tlsContext {
-            guard let session = TLSSession(context: tlsContext, isServer: false) else { throw Failure.tls }
+            guard let session = TLSSession(context: tlsContext, serverName: serverName ?? host) else { throw Failure.tls }
             tls = session
             var raw = [UInt8](repeating: 0, count: 16384)
             while true {
@@ -53,6 +60,27 @@ public final class WebSocketClient {
                 guard raw.withUnsafeBytes({ session.feed(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else { throw Failure.tls }
             }
         }
+    }
+
+    /// Connects to a unix-domain socket (plain HTTP only): the operator listener's
+    /// `admin-listen unix:/PATH`.
+    public init(unixPath: String, timeoutSeconds: Int = 5) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(unixPath.utf8)
+        // Thrown after every property is set: deinit closes the descriptor.
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { throw Failure.closed }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw Failure.closed }
     }
 
     deinit { Glibc.close(fd) }

@@ -24,6 +24,13 @@ final class Connection {
     var state: State = .http
     /// Close the socket as soon as everything queued is written.
     var closeAfterFlush = false
+    /// We closed for a protocol violation (or refused a request): once our Close (or error
+    /// answer) is written, half-close and read and discard until the peer closes or the
+    /// close timeout passes (a lingering close), so a peer still sending reads why instead
+    /// of meeting a TCP reset.
+    var lingers = false
+    /// Our side of the TCP stream is shut (`SHUT_WR`) while lingering.
+    var isHalfClosed = false
     /// The WebSocket Close code already reported to the handler (once).
     var reportedClose = false
     /// Whether the upgrade completed (the handler knows this connection).
@@ -33,13 +40,20 @@ final class Connection {
     /// One word the handler keeps for this connection (the gateway: its sign-in phase and
     /// session), so no handler needs a table keyed by connection. 0 when never set.
     var handlerWord: UInt64 = 0
+    /// The index of the endpoint it was accepted on (`ServerConfiguration.endpoints`).
+    var endpoint = 0
 
     /// A request was handed to the handler, which will answer later: read nothing more.
     var isAwaitingResponse = false
     /// Whether the awaited response keeps the connection open.
     var keepsAliveAfterResponse = false
-    /// Request-head bytes split over reads (HTTP phase only).
+    /// Request bytes split over reads (HTTP phase only).
     var inbound: [UInt8] = []
+    /// How far the current request's head has been scanned, so bytes that arrive one read
+    /// at a time are each looked at once.
+    var headScanner = HTTPHeadScanner()
+    /// The current request's head, once complete, while its body is still arriving.
+    var parsedHead: (head: HTTPRequestHead, length: Int)?
     /// The WebSocket reader (frames to messages); set at upgrade.
     var reader: MessageReader?
     /// The window the loop's shared deflater uses for this connection, when compressing.

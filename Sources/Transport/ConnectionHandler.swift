@@ -34,8 +34,10 @@ public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
 public struct HTTPRequest: Sendable {
     public var head: HTTPRequestHead
     public var body: [UInt8]
-    /// The peer's address.
+    /// The peer's address ("unix" on a unix-domain socket).
     public var remoteAddress: String
+    /// The index of the endpoint the request arrived on (`ServerConfiguration.endpoints`).
+    public var endpoint: Int = 0
 }
 
 /// What to do with a WebSocket upgrade request.
@@ -74,6 +76,9 @@ public protocol ConnectionHandler: AnyObject {
     func handle(_ request: HTTPRequest, id: ConnectionID, on loop: EventLoop) -> HTTPResponse?
     /// Decides a WebSocket upgrade before it is validated.
     func route(_ head: HTTPRequestHead, remoteAddress: String) -> UpgradeDecision
+    /// Decides a WebSocket upgrade that arrived on endpoint `endpoint`; by default the same
+    /// for every endpoint.
+    func route(_ head: HTTPRequestHead, remoteAddress: String, endpoint: Int) -> UpgradeDecision
     /// A WebSocket opened.
     func opened(_ id: ConnectionID, route: Int, subprotocol: String?, on loop: EventLoop)
     /// A complete text or binary message. The bytes are borrowed for the call only.
@@ -87,4 +92,7 @@ public protocol ConnectionHandler: AnyObject {
 
 extension ConnectionHandler {
     public func tick(on loop: EventLoop) {}
+    public func route(_ head: HTTPRequestHead, remoteAddress: String, endpoint: Int) -> UpgradeDecision {
+        route(head, remoteAddress: remoteAddress)
+    }
 }

@@ -9,6 +9,8 @@ extension EventLoop {
         switch Syscall.read(conn.fd, readBuffer.baseAddress!, readBuffer.count) {
         case .processed(0):
             abort(conn)
+        case .processed where conn.lingers:
+            return  // discarded: nothing the peer sends after our Close matters
         case .processed(let n):
             conn.lastReceived = now
             conn.pingSentAt = 0
@@ -66,64 +68,109 @@ extension EventLoop {
         // A request split over reads: gather it, bounded by the head and body limits.
         conn.inbound.append(contentsOf: UnsafeRawBufferPointer(bytes))
         if conn.inbound.count > config.maxRequestHeadSize + config.maxRequestBodySize {
-            reject(conn, HTTPResponse.text(413, "request too large"))
+            reject(conn, HTTPResponse.error(413, code: "request_too_large",
+                                            message: "request larger than \(config.maxRequestHeadSize + config.maxRequestBodySize) bytes"))
             return
         }
+        // Moved out (not copied) while parsing: handling a request may touch `inbound`.
         var buffer = conn.inbound
         conn.inbound = []
-        buffer.withUnsafeMutableBytes { raw in
-            let used = parseRequests(conn, raw)
-            if used < raw.count {
-                if conn.state == .http, !conn.closeAfterFlush {
-                    conn.inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[used...]))
-                } else if conn.state == .open {
-                    consumeFrames(conn, UnsafeMutableRawBufferPointer(rebasing: raw[used...]))
-                }
+        let used = buffer.withUnsafeMutableBytes { parseRequests(conn, $0) }
+        guard used < buffer.count else { return }
+        if conn.state == .http, !conn.closeAfterFlush {
+            if used == 0, conn.inbound.isEmpty {
+                conn.inbound = buffer  // still incomplete: back in place, no copy
+            } else {
+                conn.inbound.append(contentsOf: buffer[used...])
+            }
+        } else if conn.state == .open {
+            buffer.withUnsafeMutableBytes { raw in
+                consumeFrames(conn, UnsafeMutableRawBufferPointer(rebasing: raw[used...]))
             }
         }
     }
 
     /// Handles every complete request at the start of `bytes`. - Returns: bytes used.
+    /// A request left incomplete keeps its scan position and parsed head in `conn`, so the
+    /// next call (with the same bytes and more) resumes where this one stopped.
     func parseRequests(_ conn: Connection, _ bytes: UnsafeMutableRawBufferPointer) -> Int {
         var used = 0
         while used < bytes.count, conn.state == .http, !conn.closeAfterFlush, !conn.isAwaitingResponse {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
-            let parsed: (HTTPRequestHead, Int)?
-            do {
-                parsed = try HTTPRequestParser.parse(rest, maxSize: config.maxRequestHeadSize)
-            } catch {
-                reject(conn, HTTPResponse.text(error.status, error.reason))
-                return bytes.count
+            let head: HTTPRequestHead
+            let headLength: Int
+            if let parsed = conn.parsedHead {
+                (head, headLength) = parsed
+            } else {
+                let parsed: (HTTPRequestHead, Int)?
+                do {
+                    parsed = try HTTPRequestParser.parse(rest, maxSize: config.maxRequestHeadSize, scanner: &conn.headScanner)
+                } catch {
+                    reject(conn, HTTPResponse.error(error.status, code: error.code, message: error.reason))
+                    return bytes.count
+                }
+                guard let parsed else { return used }
+                (head, headLength) = parsed
+                conn.parsedHead = parsed
             }
-            guard let (head, headLength) = parsed else { return used }
             if Handshake.isUpgradeRequest(head) {
                 used += headLength
+                finishRequest(conn)
                 upgrade(conn, head)
                 return used
             }
-            // A plain request: wait for its body (Content-Length only).
-            if !head.values("Transfer-Encoding").isEmpty {
-                reject(conn, HTTPResponse.text(501, "chunked request bodies are not supported; send Content-Length"))
-                return bytes.count
-            }
-            var bodyLength = 0
+            // A plain request: wait for its body, framed by Content-Length or chunked.
+            let codings = head.tokens("Transfer-Encoding")
             let lengths = head.values("Content-Length")
-            if let l = lengths.first {
-                guard lengths.count == 1, let n = Int(l), n >= 0, l.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
-                    reject(conn, HTTPResponse.text(400, "bad Content-Length"))
+            let body: [UInt8]
+            if !codings.isEmpty {
+                // RFC 9112 §6.1: chunked must be the last (and here the only) coding; with a
+                // Content-Length too the framing is ambiguous (request smuggling), so 400.
+                guard codings == ["chunked"] else {
+                    reject(conn, HTTPResponse.error(501, code: "not_implemented",
+                                                    message: "only the chunked transfer coding is supported"))
                     return bytes.count
                 }
-                guard n <= config.maxRequestBodySize else {
-                    reject(conn, HTTPResponse.text(413, "request body larger than \(config.maxRequestBodySize) bytes"))
+                guard lengths.isEmpty else {
+                    reject(conn, HTTPResponse.error(400, code: "bad_request", message: "both Transfer-Encoding and Content-Length"))
                     return bytes.count
                 }
-                bodyLength = n
+                let decoded: (body: [UInt8], used: Int)?
+                do {
+                    decoded = try HTTPChunkedBody.decode(UnsafeRawBufferPointer(rebasing: rest[headLength...]),
+                                                         maxSize: config.maxRequestBodySize)
+                } catch .tooLarge {
+                    reject(conn, HTTPResponse.error(413, code: "request_too_large",
+                                                    message: "request body larger than \(config.maxRequestBodySize) bytes"))
+                    return bytes.count
+                } catch {
+                    reject(conn, HTTPResponse.error(400, code: "bad_request", message: "bad chunked body"))
+                    return bytes.count
+                }
+                guard let decoded else { return used }
+                body = decoded.body
+                used += headLength + decoded.used
+            } else {
+                var bodyLength = 0
+                if let l = lengths.first {
+                    guard lengths.count == 1, let n = Int(l), n >= 0, l.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+                        reject(conn, HTTPResponse.error(400, code: "bad_request", message: "bad Content-Length"))
+                        return bytes.count
+                    }
+                    guard n <= config.maxRequestBodySize else {
+                        reject(conn, HTTPResponse.error(413, code: "request_too_large",
+                                                        message: "request body larger than \(config.maxRequestBodySize) bytes"))
+                        return bytes.count
+                    }
+                    bodyLength = n
+                }
+                guard rest.count >= headLength + bodyLength else { return used }
+                body = Array(rest[headLength..<(headLength + bodyLength)])
+                used += headLength + bodyLength
             }
-            guard rest.count >= headLength + bodyLength else { return used }
-            let body = Array(rest[headLength..<(headLength + bodyLength)])
-            used += headLength + bodyLength
+            finishRequest(conn)
             let keepAlive = head.version >= 11 && !head.tokens("Connection").contains("close") && !isStopping
-            let request = HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress)
+            let request = HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress, endpoint: conn.endpoint)
             guard let response = handler.handle(request, id: id(of: conn), on: self) else {
                 conn.isAwaitingResponse = true
                 conn.keepsAliveAfterResponse = keepAlive
@@ -133,6 +180,12 @@ extension EventLoop {
             answer(conn, response, keepAlive: keepAlive)
         }
         return used
+    }
+
+    /// The current request is complete: the next one is scanned from its own start.
+    func finishRequest(_ conn: Connection) {
+        conn.headScanner.reset()
+        conn.parsedHead = nil
     }
 
     func answer(_ conn: Connection, _ response: HTTPResponse, keepAlive: Bool) {
@@ -158,15 +211,23 @@ extension EventLoop {
         }
     }
 
+    /// Answers an error and ends the connection: nothing more is parsed, and the close
+    /// lingers (`finishFlush`), so a client still sending its body reads the answer instead
+    /// of a TCP reset.
     func reject(_ conn: Connection, _ response: HTTPResponse) {
         conn.inbound = []
+        finishRequest(conn)
         queue(response.serialized(close: true), to: conn)
         conn.closeAfterFlush = true
+        conn.lingers = true
+        conn.phaseDeadline = now + config.closeTimeoutMilliseconds
+        arm(conn)
     }
 
     func upgrade(_ conn: Connection, _ head: HTTPRequestHead) {
-        let decision = isStopping ? .reject(.text(503, "server shutting down", headers: [("Retry-After", "5")]))
-            : handler.route(head, remoteAddress: conn.remoteAddress)
+        let decision = isStopping ? .reject(.error(503, code: "shutting_down", message: "server shutting down; retry later",
+                                                               headers: [("Retry-After", "5")]))
+            : handler.route(head, remoteAddress: conn.remoteAddress, endpoint: conn.endpoint)
         guard case .accept(let policy, let limits, let route) = decision else {
             if case .reject(let response) = decision { reject(conn, response) }
             return
@@ -202,7 +263,7 @@ extension EventLoop {
     }
 
     func consumeFrames(_ conn: Connection, _ bytes: UnsafeMutableRawBufferPointer) {
-        guard conn.reader != nil, !conn.closeAfterFlush else { return }
+        guard conn.reader != nil, !conn.closeAfterFlush, !conn.lingers else { return }
         let cid = id(of: conn)
         do {
             try conn.reader!.read(bytes) { event in
@@ -248,7 +309,11 @@ extension EventLoop {
         markDirty(conn)
     }
 
-    /// The peer broke the protocol: close with the violation's code and stop reading.
+    /// The peer broke the protocol: close with the violation's code, deliver nothing more,
+    /// and linger: the stream can no longer be parsed, so after our Close is written the
+    /// socket is half-closed and input is discarded until the peer closes or the close
+    /// timeout passes (`finishFlush`). Closing at once would reset a peer still sending
+    /// before it read why.
     func fail(_ conn: Connection, _ error: ProtocolError) {
         if conn.state == .open {
             let payload = FrameEncoder.closePayload(code: error.closeCode, reason: error.reason)
@@ -256,7 +321,9 @@ extension EventLoop {
             reportClosed(conn, error.closeCode)
         }
         conn.state = .closing
-        conn.closeAfterFlush = true
+        conn.lingers = true
+        conn.phaseDeadline = now + config.closeTimeoutMilliseconds
+        arm(conn)
         markDirty(conn)
     }
 

@@ -220,7 +220,19 @@ extension EventLoop {
     }
 
     func finishFlush(_ conn: Connection) {
-        if conn.closeAfterFlush, conn.bufferedBytes == 0 {
+        guard conn.bufferedBytes == 0 else { return }
+        if conn.lingers {
+            guard !conn.isHalfClosed else { return }
+            // Our Close is out: tell the peer we send nothing more (FIN, after close_notify
+            // on TLS), and keep reading until it closes too.
+            conn.isHalfClosed = true
+            if let tls = conn.tls {
+                tls.shutdown()
+                let n = tls.drain(into: plainBuffer)
+                if n > 0 { _ = Syscall.write(conn.fd, plainBuffer.baseAddress!, n) }
+            }
+            Glibc.shutdown(conn.fd, Int32(SHUT_WR))
+        } else if conn.closeAfterFlush {
             closeSocket(conn)
         }
     }
@@ -251,7 +263,7 @@ extension EventLoop {
 
     func closeSocket(_ conn: Connection) {
         guard conn.state != .closed else { return }
-        if let tls = conn.tls, conn.bufferedBytes == 0 {
+        if let tls = conn.tls, conn.bufferedBytes == 0, !conn.isHalfClosed {
             // Best effort close_notify; a peer that is gone will not read it.
             tls.shutdown()
             let n = tls.drain(into: plainBuffer)

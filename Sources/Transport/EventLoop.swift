@@ -72,6 +72,16 @@ public final class EventLoop: @unchecked Sendable {
     public var connectionCounts: (http: Int, webSocket: Int) { (openCount - webSocketCount, webSocketCount) }
     var events: UnsafeMutablePointer<epoll_event>
     var eventCapacity = 1024
+    /// A descriptor held in reserve for running out of them: on EMFILE/ENFILE it is closed
+    /// to accept one pending connection, which is refused (503) and closed, and then taken
+    /// again. Without it a level-triggered listener with a full backlog would wake the loop
+    /// at once, forever. -1 when it could not be taken back.
+    var reserveFD: Int32 = -1
+    /// When accepting was paused because no descriptor, not even the reserve, was free
+    /// (listeners out of epoll until then), or 0.
+    var acceptPausedUntil: Int64 = 0
+    /// How long accepting pauses when the reserve is gone too.
+    static let acceptPauseMilliseconds: Int64 = 100
 
     static let wakeToken = UInt64.max
     static let maxListeners = 64
@@ -93,14 +103,19 @@ public final class EventLoop: @unchecked Sendable {
         iovecs = .allocate(capacity: Self.maxIovecs)
         events = .allocate(capacity: eventCapacity)
         _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue, Self.wakeToken)
-        for (i, endpoint) in config.endpoints.enumerated() {
-            let l = try Listener.open(host: endpoint.host, port: endpoint.port, backlog: config.listenBacklog, isTLS: endpoint.isTLS)
+        for (k, endpoint) in config.endpoints.enumerated() where index == 0 || !endpoint.isSingleLoop {
+            var l = try Listener.open(endpoint, backlog: config.listenBacklog)
+            l.endpoint = k
+            _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, EPOLLIN.rawValue, Self.listenerToken(listeners.count))
             listeners.append(l)
-            _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, EPOLLIN.rawValue, Self.listenerToken(i))
         }
+        reserveFD = Self.takeReserve()
     }
 
+    static func takeReserve() -> Int32 { open("/dev/null", O_RDONLY | O_CLOEXEC) }
+
     deinit {
+        if reserveFD >= 0 { Glibc.close(reserveFD) }
         Glibc.close(epfd)
         Glibc.close(wakeFD)
         readBuffer.deallocate()
@@ -109,8 +124,14 @@ public final class EventLoop: @unchecked Sendable {
         events.deallocate()
     }
 
-    /// The ports this loop listens on, in endpoint order.
-    var boundPorts: [Int] { listeners.map(\.boundPort) }
+    /// The ports this loop listens on, in endpoint order (0 for a unix socket, and for an
+    /// endpoint another loop serves).
+    var boundPorts: [Int] {
+        config.endpoints.indices.map { k in
+            guard config.endpoints[k].unixPath == nil, let l = listeners.first(where: { $0.endpoint == k }) else { return 0 }
+            return l.boundPort
+        }
+    }
 
     // MARK: - Other threads
 
@@ -140,6 +161,10 @@ public final class EventLoop: @unchecked Sendable {
             // The handler's one-second tick.
             let untilTick = Int32(clamping: max(0, nextHandlerTick - Syscall.monotonicMilliseconds()))
             if timeout < 0 || untilTick < timeout { timeout = untilTick }
+            if acceptPausedUntil > 0 {
+                let untilResume = Int32(clamping: max(0, acceptPausedUntil - Syscall.monotonicMilliseconds()))
+                if timeout < 0 || untilResume < timeout { timeout = untilResume }
+            }
             let n = epoll_wait(epfd, events, Int32(eventCapacity), isStopping ? min(timeout < 0 ? 100 : timeout, 100) : timeout)
             now = Syscall.monotonicMilliseconds()
             if n < 0 {
@@ -159,6 +184,7 @@ public final class EventLoop: @unchecked Sendable {
             wheel.advance(to: now, into: &dueTimers)
             for (token, tick) in dueTimers { fireTimer(token: token, tick: tick) }
             dueTimers.removeAll(keepingCapacity: true)
+            if acceptPausedUntil > 0, now >= acceptPausedUntil { resumeAccepting() }
             if now >= nextHandlerTick {
                 nextHandlerTick = now + 1000
                 handler.tick(on: self)
@@ -250,14 +276,22 @@ public final class EventLoop: @unchecked Sendable {
             let fd = cposix_accept(listener.fd, &storage, &len)
             if fd < 0 {
                 let e = cposix_errno()
-                if e == EAGAIN || e == EINTR || e == ECONNABORTED { return }
-                if e == EMFILE || e == ENFILE { return }  // retried on the next readiness event
-                return
+                if e == EMFILE || e == ENFILE {
+                    // Out of descriptors, with connections waiting: refuse them rather than
+                    // leave them to wake this loop again at once.
+                    switch refuseWithReserve(listener) {
+                    case .refused: continue
+                    case .noneWaiting: return
+                    case .noReserve: pauseAccepting(); return
+                    }
+                }
+                return  // EAGAIN: drained; EINTR, ECONNABORTED: the next event retries
             }
             let address = peerAddress(storage)
             guard !isStopping, limits.admit(address, maxTotal: config.maxConnections, maxPerAddress: config.maxConnectionsPerAddress) else {
                 // A clear refusal before any upgrade (best effort on a fresh socket).
-                let refusal = HTTPResponse.text(503, "server at capacity; retry later", headers: [("Retry-After", "5")]).serialized(close: true)
+                let refusal = HTTPResponse.error(503, code: "server_busy", message: "server at capacity; retry later",
+                                                 headers: [("Retry-After", "5")]).serialized(close: true)
                 _ = refusal.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
                 Glibc.close(fd)
                 continue
@@ -277,6 +311,7 @@ public final class EventLoop: @unchecked Sendable {
             // 24 bits, so a `ConnectionID` packs into one word (`ConnectionID.packed`).
             nextGeneration = nextGeneration >= ConnectionID.maxGeneration ? 1 : nextGeneration + 1
             let conn = Connection(fd: fd, generation: generation, remoteAddress: address, tls: tls, now: now)
+            conn.endpoint = listener.endpoint
             conn.phaseDeadline = now + config.requestTimeoutMilliseconds
             if Int(fd) >= connections.count {
                 connections.append(contentsOf: repeatElement(nil, count: max(Int(fd) + 1 - connections.count, connections.count)))
@@ -285,6 +320,45 @@ public final class EventLoop: @unchecked Sendable {
             openCount += 1
             _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, EPOLLIN.rawValue, conn.token)
             arm(conn)
+        }
+    }
+
+    enum ReserveOutcome { case refused, noneWaiting, noReserve }
+
+    /// Frees the reserve descriptor, accepts one waiting connection with it, answers it 503
+    /// and closes it, then takes the reserve again.
+    func refuseWithReserve(_ listener: Listener) -> ReserveOutcome {
+        guard reserveFD >= 0 else { return .noReserve }
+        Glibc.close(reserveFD)
+        reserveFD = -1
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = cposix_accept(listener.fd, &storage, &len)
+        let e = cposix_errno()
+        if fd >= 0 {
+            let refusal = HTTPResponse.error(503, code: "server_busy", message: "server out of file descriptors; retry later",
+                                             headers: [("Retry-After", "5")]).serialized(close: true)
+            if !listener.isTLS { _ = refusal.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+            Glibc.close(fd)
+        }
+        reserveFD = Self.takeReserve()
+        if fd < 0, e == EAGAIN { return .noneWaiting }
+        return fd >= 0 && reserveFD >= 0 ? .refused : .noReserve
+    }
+
+    /// No descriptor at all: take the listeners out of epoll for a moment, so a waiting
+    /// connection does not wake the loop on every iteration.
+    func pauseAccepting() {
+        guard acceptPausedUntil == 0 else { return }
+        acceptPausedUntil = now + Self.acceptPauseMilliseconds
+        for l in listeners { _ = cposix_epoll_ctl(epfd, EPOLL_CTL_DEL, l.fd, 0, 0) }
+    }
+
+    func resumeAccepting() {
+        acceptPausedUntil = 0
+        if reserveFD < 0 { reserveFD = Self.takeReserve() }
+        for (i, l) in listeners.enumerated() {
+            _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, l.fd, EPOLLIN.rawValue, Self.listenerToken(i))
         }
     }
 
@@ -316,8 +390,12 @@ public final class EventLoop: @unchecked Sendable {
             switch conn.state {
             case .http:
                 if conn.isAwaitingResponse { return }
+                if conn.lingers {
+                    abort(conn)  // the rejected client never closed its side
+                    return
+                }
                 if !conn.inbound.isEmpty {
-                    queue(HTTPResponse.text(408, "request timeout").serialized(close: true), to: conn)
+                    queue(HTTPResponse.error(408, code: "request_timeout", message: "the request did not arrive in time").serialized(close: true), to: conn)
                 }
                 conn.closeAfterFlush = true
                 markDirty(conn)

@@ -7,9 +7,45 @@ import Glibc
 struct Listener {
     let fd: Int32
     let isTLS: Bool
+    /// The index of its endpoint in `ServerConfiguration.endpoints`.
+    var endpoint = 0
+
+    /// Binds and listens on the endpoint, non-blocking.
+    static func open(_ endpoint: ServerConfiguration.Endpoint, backlog: Int32) throws -> Listener {
+        if let path = endpoint.unixPath { return try openUnix(path: path, backlog: backlog) }
+        return try open(host: endpoint.host, port: endpoint.port, backlog: backlog, isTLS: endpoint.isTLS,
+                        reusesPort: !endpoint.isSingleLoop)
+    }
+
+    /// Binds and listens on a unix-domain socket, replacing a stale socket file.
+    static func openUnix(path: String, backlog: Int32) throws -> Listener {
+        var a = sockaddr_un()
+        a.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty, bytes.count < MemoryLayout.size(ofValue: a.sun_path) else {
+            throw TransportError("unix socket path \(path): empty or too long")
+        }
+        withUnsafeMutableBytes(of: &a.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw TransportError("socket", errno: cposix_errno()) }
+        var st = stat()
+        if lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+        let bound = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, backlog) == 0 else {
+            let e = cposix_errno()
+            close(fd)
+            throw TransportError("bind unix:\(path)", errno: e)
+        }
+        return Listener(fd: fd, isTLS: false)
+    }
 
     /// Binds and listens on `host:port` (IPv4 or IPv6 literal), non-blocking.
-    static func open(host: String, port: Int, backlog: Int32, isTLS: Bool) throws -> Listener {
+    static func open(host: String, port: Int, backlog: Int32, isTLS: Bool, reusesPort: Bool = true) throws -> Listener {
         var storage = sockaddr_storage()
         let length: socklen_t
         let family: Int32
@@ -34,7 +70,7 @@ struct Listener {
         guard fd >= 0 else { throw TransportError("socket", errno: cposix_errno()) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reusesPort { setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) }
         let bound = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
@@ -69,6 +105,8 @@ struct Listener {
 /// The peer address of an accepted socket, as text ("127.0.0.1", "::1").
 func peerAddress(_ storage: sockaddr_storage) -> String {
     var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+    let isUnix = withUnsafeBytes(of: storage) { $0.load(as: sa_family_t.self) == sa_family_t(AF_UNIX) }
+    if isUnix { return "unix" }
     withUnsafeBytes(of: storage) { raw in
         let family = raw.load(as: sa_family_t.self)
         if family == sa_family_t(AF_INET6) {

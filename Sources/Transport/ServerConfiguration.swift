@@ -6,10 +6,24 @@ public struct ServerConfiguration: Sendable {
         public var port: Int
         /// Serve TLS (wss/https) on this endpoint; needs `tls`.
         public var isTLS: Bool
-        public init(host: String, port: Int, isTLS: Bool = false) {
+        /// Listen on this unix-domain socket path instead of `host:port`. A stale socket
+        /// file at the path is replaced.
+        public var unixPath: String?
+        /// Served by the first event loop alone, and bound without `SO_REUSEPORT`, so that a
+        /// second process cannot quietly share the address. For low-traffic listeners such
+        /// as the operator's; unix-socket endpoints always are.
+        public var isSingleLoop: Bool
+        public init(host: String, port: Int, isTLS: Bool = false, isSingleLoop: Bool = false) {
             self.host = host
             self.port = port
             self.isTLS = isTLS
+            self.isSingleLoop = isSingleLoop
+        }
+
+        /// A unix-domain socket endpoint (plain, first loop only).
+        public init(unixPath: String) {
+            self.init(host: "", port: 0, isSingleLoop: true)
+            self.unixPath = unixPath
         }
     }
 

@@ -13,15 +13,32 @@ public final class TLSContext: @unchecked Sendable {
             throw TransportError("TLS certificate \(certificatePath) / key \(privateKeyPath): \(Syscall.text(err))")
         }
         ctx = c
+        verifiesPeer = false
     }
 
-    /// A client context; verifies the server against `caPath` when given.
-    public init(clientTrusting caPath: String?) throws {
+    /// A client context that verifies the server's certificate chain against `caPath` (a
+    /// PEM file of trusted CAs), or the system's CA store when nil. Each session also checks
+    /// the server's name (`TLSSession(context:serverName:)`).
+    public convenience init(clientTrusting caPath: String?) throws {
+        try self.init(clientCA: caPath, verifies: true)
+    }
+
+    /// A client context that checks nothing: any certificate, any name. For tests that are
+    /// not about TLS trust; never for talking to a real server.
+    public static func insecureClientForTesting() throws -> TLSContext {
+        try TLSContext(clientCA: nil, verifies: false)
+    }
+
+    /// Whether sessions of this context verify the server.
+    public let verifiesPeer: Bool
+
+    private init(clientCA caPath: String?, verifies: Bool) throws {
         var err = [CChar](repeating: 0, count: 256)
-        guard let c = copenssl_client_ctx(caPath, &err, err.count) else {
+        guard let c = copenssl_client_ctx(caPath, verifies ? 1 : 0, &err, err.count) else {
             throw TransportError("TLS client context: \(Syscall.text(err))")
         }
         ctx = c
+        verifiesPeer = verifies
     }
 
     deinit { SSL_CTX_free(ctx) }
@@ -63,6 +80,16 @@ public final class TLSSession {
         rbio = r
         wbio = w
     }
+
+    /// A client session that must reach `serverName` (a DNS name or an IP literal): sent as
+    /// SNI, and matched against the certificate when the context verifies.
+    public convenience init?(context: TLSContext, serverName: String) {
+        self.init(context: context, isServer: false)
+        guard copenssl_set_peer_name(ssl, serverName) == 1 else { return nil }
+    }
+
+    /// Why verification failed (or "ok"), after a handshake.
+    public var verificationResult: String { String(cString: copenssl_verify_result(ssl)) }
 
     deinit { SSL_free(ssl) }  // frees both BIOs
 

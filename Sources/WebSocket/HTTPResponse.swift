@@ -16,6 +16,40 @@ public struct HTTPResponse: Sendable, Equatable {
                      body: Array((message + "\n").utf8))
     }
 
+    /// An error in the gateway's one error shape (`Protocol/README.md` §10), used for every
+    /// HTTP error, the transport's own included: `{"code":…,"message":…}` as JSON.
+    /// - Parameter code: a stable snake_case code.
+    public static func error(_ status: Int, code: String, message: String,
+                             headers: [(name: String, value: String)] = []) -> HTTPResponse {
+        var body = Array(#"{"code":"#.utf8)
+        appendJSONString(code, to: &body)
+        body += Array(#","message":"#.utf8)
+        appendJSONString(message, to: &body)
+        body.append(UInt8(ascii: "}"))
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")] + headers,
+                            body: body)
+    }
+
+    /// Appends `text` as a JSON string literal (RFC 8259 §7).
+    static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for c in text.utf8 {
+            switch c {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(c)
+            case 0..<0x20:
+                out += Array("\\u00".utf8)
+                out.append(hex[Int(c >> 4)])
+                out.append(hex[Int(c & 0xF)])
+            default:
+                out.append(c)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
     /// The standard reason phrase of `status`.
     public static func reasonPhrase(_ status: Int) -> String {
         switch status {

@@ -111,10 +111,15 @@ public enum HandshakeRejection: Error, Equatable, Sendable {
 
     public var response: HTTPResponse {
         switch self {
-        case .methodNotAllowed: return .text(405, "WebSocket upgrades use GET", headers: [("Allow", "GET")])
-        case .badRequest(let why): return .text(400, why)
-        case .unsupportedVersion: return .text(426, "unsupported WebSocket version; use 13", headers: [("Sec-WebSocket-Version", "13")])
-        case .forbiddenOrigin: return .text(403, "origin not allowed")
+        case .methodNotAllowed:
+            return .error(405, code: "method_not_allowed", message: "WebSocket upgrades use GET", headers: [("Allow", "GET")])
+        case .badRequest(let why):
+            return .error(400, code: "bad_handshake", message: why)
+        case .unsupportedVersion:
+            return .error(426, code: "unsupported_websocket_version", message: "unsupported WebSocket version; use 13",
+                          headers: [("Sec-WebSocket-Version", "13")])
+        case .forbiddenOrigin:
+            return .error(403, code: "origin_not_allowed", message: "origin not allowed")
         }
     }
 }

@@ -1,24 +1,61 @@
 import ArgumentParser
 import Foundation
+import Glibc
 import PresenceClient
+import Transport
 
-/// Where a running presenced answers its admin endpoints, and with which token.
+/// Where a running presenced answers its admin endpoints (its operator listener,
+/// `admin-listen`), and with which token.
 struct AdminEndpoint: ParsableArguments {
-    @Option(help: "The gateway's base URL (http://HOST:PORT).")
-    var url = "http://127.0.0.1:8080"
+    @Option(help: "The operator listener: http://HOST:PORT, https://HOST:PORT (certificate and name verified) or unix:/PATH.")
+    var url = "http://127.0.0.1:9090"
+
+    @Option(help: "PEM file of the CAs to trust for an https:// URL (default: the system's CA store).")
+    var caFile: String?
 
     @Option(help: "The admin token (default: $PRESENCE_ADMIN_TOKEN). Prefer the variable: a flag shows in ps.")
     var token: String?
+
+    /// Opens a connection to the operator listener named by `url`.
+    func connect() throws -> (client: WebSocketClient, host: String) {
+        if url.hasPrefix("unix:") {
+            return (try WebSocketClient(unixPath: String(url.dropFirst(5))), "localhost")
+        }
+        guard let components = URLComponents(string: url), let scheme = components.scheme, scheme == "http" || scheme == "https",
+              let host = components.host else {
+            throw ValidationError("--url \(url): expected http://HOST:PORT, https://HOST:PORT or unix:/PATH")
+        }
+        let address = try Self.address(of: host)
+        guard scheme == "https" else {
+            return (try WebSocketClient(port: components.port ?? 80, host: address), host)
+        }
+        // Verified: the chain against --ca-file or the system store, and the URL's host
+        // against the certificate. There is no option to skip either.
+        let context = try TLSContext(clientTrusting: caFile)
+        do {
+            return (try WebSocketClient(port: components.port ?? 443, host: address, tlsContext: context, serverName: host), host)
+        } catch WebSocketClient.Failure.tls {
+            throw ValidationError("--url \(url): the TLS handshake failed (is the certificate trusted and for \(host)?)")
+        }
+    }
+
+    /// An IP literal for `host`, resolving a name.
+    static func address(of host: String) throws -> String {
+        if host == "localhost" { return "127.0.0.1" }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return host }
+        guard let resolved = Host(name: host).addresses.first(where: { $0.contains(".") }) else {
+            throw ValidationError("--url: cannot resolve \(host)")
+        }
+        return resolved
+    }
 
     /// Sends one request. - Returns: the status and the JSON body.
     func call(_ method: String, _ path: String) throws -> (status: Int, body: [String: Any]) {
         guard let token = token ?? ProcessInfo.processInfo.environment["PRESENCE_ADMIN_TOKEN"] else {
             throw ValidationError("give --token or set PRESENCE_ADMIN_TOKEN")
         }
-        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else {
-            throw ValidationError("--url \(url): expected http://HOST:PORT")
-        }
-        let client = try WebSocketClient(port: components.port ?? 80, host: host == "localhost" ? "127.0.0.1" : host)
+        let (client, host) = try connect()
         try client.write("\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nAuthorization: Bearer \(token)\r\n"
             + "Content-Length: 0\r\nConnection: close\r\n\r\n")
         let response = try client.readHTTPResponse()

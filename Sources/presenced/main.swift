@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateway
+import Glibc
 import Logging
 import Metrics
 import Prometheus
@@ -61,6 +62,7 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.googleCreateAccounts.help) var googleCreateAccounts: String?
     @Option(help: Settings.adminToken.help) var adminToken: String?
     @Option(help: Settings.webRoot.help) var webRoot: String?
+    @Option(help: Settings.adminListen.help) var adminListen: String?
     @Option(help: Settings.idleMinutes.help) var idleMinutes: String?
     @Option(help: Settings.disconnectGraceSeconds.help) var disconnectGraceSeconds: String?
     @Option(help: Settings.debounceMs.help) var debounceMs: String?
@@ -121,6 +123,7 @@ struct Presenced: ParsableCommand {
         scalar(Settings.googleCreateAccounts, googleCreateAccounts)
         scalar(Settings.webRoot, webRoot)
         scalar(Settings.adminToken, adminToken)
+        scalar(Settings.adminListen, adminListen)
         scalar(Settings.idleMinutes, idleMinutes)
         scalar(Settings.disconnectGraceSeconds, disconnectGraceSeconds)
         scalar(Settings.debounceMs, debounceMs)
@@ -183,6 +186,7 @@ struct Presenced: ParsableCommand {
         gateway.start()
         let ports = gateway.ports.map(String.init).joined(separator: ",")
         log.info("listening", metadata: ["host": "\(settings.host)", "ports": "\(ports)", "loops": "\(settings.loops)",
+                                         "admin": "\(settings.adminListen.bound(port: gateway.operatorPort))",
                                          "echo": "\(settings.echo)", "data": "\(settings.dataDir)"])
         let signal = TerminationSignal.wait {
             // SIGHUP: read the configuration again and apply what can change without a
@@ -209,7 +213,10 @@ struct Presenced: ParsableCommand {
     static func fail(_ line: String, exitCode: Int32) -> Never {
         let flat = line.split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data((flat + "\n").utf8))
-        Foundation.exit(exitCode)
+        // _exit, not exit: a gateway that failed to bind has already started its storage
+        // and worker threads, and exit's handlers could wait on them (a start-up failure
+        // once hung instead of exiting). The message is written; there is nothing to flush.
+        Glibc._exit(exitCode)
     }
 
     /// `name = value  # source` for every setting, as `--check-config` prints it.

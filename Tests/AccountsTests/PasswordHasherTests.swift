@@ -56,18 +56,4 @@ final class PasswordHasherTests: XCTestCase {
         XCTAssertEqual(hex, "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
             + "2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640")
     }
-
-    /// Not an assertion on time: a measurement for the record (see the report).
-    func testMeasureScryptCostForTheRecord() {
-        for logN in [14, 15, 16] {
-            let hasher = PasswordHasher(parameters: ScryptParameters(logN: logN, r: 8, p: 1))
-            let encoded = hasher.hash(goodPassword)
-            let rounds = 8
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<rounds { XCTAssertTrue(hasher.verify(goodPassword, against: encoded)) }
-            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(rounds)
-            print(String(format: "scrypt N=2^%d r=8 p=1 (%d MiB): %.1f ms/hash, %.1f hashes/s on one core",
-                         logN, 1 << (logN - 10), milliseconds, 1_000 / milliseconds))
-        }
-    }
 }

@@ -36,17 +36,47 @@ final class SignInTests: XCTestCase {
         XCTAssertEqual(Set(errors.map(\.message)).count, 1)
     }
 
-    func testUnknownAccountSpendsComparableScryptTime() throws {
-        // Not a timed assertion: measured for the record. The unknown-account path verifies
-        // against a dummy hash with the same parameters, so both take one scrypt.
-        func time(_ email: String) -> Double {
-            let start = DispatchTime.now().uptimeNanoseconds
-            for _ in 0..<20 { _ = try? signIn(email, "Wrong-Pass-1", from: UUID().uuidString) }
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 20e6
+    /// An unknown address must cost what a known one costs (one scrypt against a dummy
+    /// hash), or the time of a failed sign-in tells which addresses have accounts. Each
+    /// attempt uses a fresh account and source address, so no rate limit cuts it short; the
+    /// medians are compared. Positive control: a rate-limited attempt, which hashes
+    /// nothing, measures far cheaper, so the comparison can see a path without scrypt.
+    func testUnknownAccountCostsAScryptLikeAKnownOne() throws {
+        let slow = PasswordHasher(parameters: ScryptParameters(logN: 13, r: 8, p: 1))
+        fixture = try AccountsFixture(hasher: slow, signingKey: sharedSigningKey)
+        let rounds = 7
+        for i in 0..<rounds {
+            _ = try service.signUp(email: "known\(i)@example.com", firstName: "K", lastName: "N", password: goodPassword,
+                                   wantsOfflineEmail: false)
         }
-        let unknown = time("nobody@example.com"), known = time("ann@example.com")
-        print(String(format: "failed sign-in: known account %.2f ms, unknown account %.2f ms", known, unknown))
-        XCTAssertGreaterThan(unknown, 0)
+        func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        var known: [Double] = [], unknown: [Double] = [], limited: [Double] = []
+        for i in 0..<rounds {
+            known.append(try milliseconds {
+                XCTAssertThrowsError(try signIn("known\(i)@example.com", "Wrong-Pass-1", from: "10.3.0.\(i)"))
+            })
+            unknown.append(try milliseconds {
+                XCTAssertThrowsError(try signIn("nobody\(i)@example.com", "Wrong-Pass-1", from: "10.4.0.\(i)"))
+            })
+        }
+        // Exhaust one account's burst, then time the refusals that follow.
+        for i in 0..<RateLimit.signInPerAccount.burst { _ = try? signIn("known0@example.com", "Wrong-Pass-1", from: "10.5.0.\(i)") }
+        for i in 0..<rounds {
+            limited.append(try milliseconds {
+                XCTAssertThrowsError(try signIn("known0@example.com", "Wrong-Pass-1", from: "10.6.0.\(i)")) {
+                    XCTAssertEqual($0 as? AccountsError, .rateLimited(retryAfterSeconds: 180))
+                }
+            })
+        }
+        let k = median(known), u = median(unknown), l = median(limited)
+        XCTAssertGreaterThan(u, k * 0.5, "unknown \(u) ms vs known \(k) ms: the unknown path skips the hash")
+        XCTAssertLessThan(u, k * 2.0, "unknown \(u) ms vs known \(k) ms")
+        XCTAssertLessThan(l, k * 0.25, "control: a refusal without scrypt (\(l) ms) must measure far below one with it (\(k) ms)")
     }
 
     func testStaySignedInIssuesATokenStoredOnlyAsItsHash() throws {

@@ -88,13 +88,14 @@ final class AccountsFixture {
     let signingKey: TestSigningKey
     let service: AccountService
 
-    init(configuration: AccountsConfiguration = AccountsConfiguration(), signingKey: TestSigningKey) throws {
+    init(configuration: AccountsConfiguration = AccountsConfiguration(), hasher: PasswordHasher = testHasher,
+         signingKey: TestSigningKey) throws {
         database = try Database(path: directory.path("accounts.sqlite"))
         self.signingKey = signingKey
         let keys = try JSONWebKeySet(json: keySetJSON([signingKey]))
         let google = GoogleIDTokenVerifier(clientID: Self.clientID, keys: FixedKeySetSource(set: keys), now: clock.now)
         service = AccountService(
-            database: database, configuration: configuration, hasher: testHasher,
+            database: database, configuration: configuration, hasher: hasher,
             signInLimiter: RateLimiter(perAccount: .signInPerAccount, perAddress: .signInPerAddress, now: clock.now),
             resetLimiter: RateLimiter(perAccount: .resetPerAccount, perAddress: .resetPerAddress, now: clock.now),
             google: google, now: clock.now)

@@ -42,7 +42,10 @@ class Server:
             chosen = probe.getsockname()[1]
         args = [binary, "--host", "127.0.0.1", "--port", str(chosen), "--public-url", f"http://127.0.0.1:{chosen}",
                 "--data-dir", str(self.data_dir / "data"),
-                "--debounce-ms", "100", "--log-level", "info", *extra_args]
+                "--debounce-ms", "100", "--log-level", "info",
+                # Several servers run side by side: no shared operator port. Every test user
+                # signs up from 127.0.0.1, past the per-address sign-up allowance.
+                "--admin-listen", "off", "--sign-up-burst-per-address", "1000", *extra_args]
         self.args = args
         self.port = chosen
         self.url = f"http://127.0.0.1:{chosen}"

@@ -44,6 +44,10 @@ import Testing
                 message: #"tls-port = "8443" (from PRESENCE_TLS_PORT): needs tls-cert and tls-key too"#),
         Mistake(name: "host that is not an address", arguments: ["--host", "example.org"],
                 message: #"host = "example.org" (from --host): must be an IPv4 or IPv6 address literal"#),
+        Mistake(name: "admin-listen that is no address", arguments: ["--admin-listen", "localhost:9090"],
+                message: #"admin-listen = "localhost:9090" (from --admin-listen): must be HOST:PORT"#),
+        Mistake(name: "admin-listen unix socket with a relative path", environment: ["PRESENCE_ADMIN_LISTEN": "unix:run/admin.sock"],
+                message: #"admin-listen = "unix:run/admin.sock" (from PRESENCE_ADMIN_LISTEN): must be HOST:PORT"#),
         Mistake(name: "malformed subscriber hides its key", arguments: ["--subscriber", "s3cret=dashboard"],
                 message: #"subscriber = "***=dashboard" (from --subscriber): expected KEY=NAME:"#),
         Mistake(name: "Google keys over plain HTTP",
@@ -113,12 +117,49 @@ import Testing
         #expect(unwrapped.components(separatedBy: "(default: ").count - 1 >= settings.count + 1)
     }
 
+    /// `/metrics` and `/admin/…` are served on `admin-listen` only; the public port answers
+    /// them 404. The operator address is bound without SO_REUSEPORT, so a second presenced
+    /// on the same address fails to start instead of sharing it.
+    @Test func operatorEndpointsLiveOnTheAdminListenerOnly() throws {
+        let presenced = try BuiltProduct("presenced")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("admin-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let token = "operator-token-0123456789"
+        let daemon = try BuiltProduct.Running(
+            presenced, ["--port", "0", "--admin-listen", "127.0.0.1:0", "--data-dir", directory.path],
+            environment: BuiltProduct.cleanEnvironment(["PRESENCE_ADMIN_TOKEN": token]))
+        let port = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20).flatMap { Int($0) }, "\(daemon.errorOutput)")
+        let adminPort = try #require(daemon.awaitError(matching: #"admin=127\.0\.0\.1:(\d+)"#, seconds: 5).flatMap { Int($0) },
+                                     "\(daemon.errorOutput)")
+        #expect(adminPort != 0 && adminPort != port)
+        func get(_ port: Int, _ path: String) throws -> Int {
+            let c = try WebSocketClient(port: port, timeoutSeconds: 10)
+            try c.write("GET \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n")
+            return try c.readHTTPResponse().status
+        }
+        #expect(try get(adminPort, "/metrics") == 200)
+        #expect(try get(adminPort, "/admin/sessions") == 200)
+        #expect(try get(port, "/metrics") == 404)
+        #expect(try get(port, "/admin/sessions") == 404)
+        #expect(try get(port, "/healthz") == 200)
+
+        let second = try BuiltProduct.Running(
+            presenced, ["--port", "0", "--admin-listen", "127.0.0.1:\(adminPort)", "--data-dir", directory.path + "-2"],
+            environment: BuiltProduct.cleanEnvironment())
+        defer { try? FileManager.default.removeItem(atPath: directory.path + "-2") }
+        #expect(second.waitForExit(seconds: 20) == 1)
+        #expect(second.errorOutput.contains("bind 127.0.0.1:\(adminPort)"), "\(second.errorOutput)")
+        kill(daemon.process.processIdentifier, SIGTERM)
+        #expect(daemon.waitForExit(seconds: 15) == 0)
+    }
+
     @Test func sigtermUnderLoadClosesEveryClientWith1001FlushesAndExitsZero() throws {
         let presenced = try BuiltProduct("presenced")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let daemon = try BuiltProduct.Running(
-            presenced, ["--port", "0", "--data-dir", directory.path, "--debounce-ms", "0", "--shutdown-grace-seconds", "2"],
+            presenced, ["--port", "0", "--admin-listen", "127.0.0.1:0", "--data-dir", directory.path, "--debounce-ms", "0",
+                        "--shutdown-grace-seconds", "2"],
             environment: BuiltProduct.cleanEnvironment())
         let portText = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "no listening line: \(daemon.errorOutput)")
         let port = try #require(Int(portText))

@@ -13,6 +13,9 @@ final class RunningGateway {
     /// Leave the data directory behind at the end, for a gateway restarted on it.
     var keepsDirectory = false
     var port: Int { gateway.ports[0] }
+    /// The operator listener's port (`/metrics`, `/admin/…`); port 0 in tests, so gateways
+    /// running side by side never collide on 9090.
+    var operatorPort: Int { gateway.operatorPort ?? 0 }
     var spool: URL { directory.appendingPathComponent("mail") }
     var databasePath: String { directory.appendingPathComponent("presence.sqlite3").path }
 
@@ -24,6 +27,7 @@ final class RunningGateway {
         self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gateway-\(UUID().uuidString)")
         var config = GatewayConfiguration()
         config.server.endpoints = [.init(host: "127.0.0.1", port: 0)]
+        config.operatorListener = .init(host: "127.0.0.1", port: 0)
         config.dataDirectory = self.directory.path
         // Cheap scrypt: these tests are about behaviour, not hashing cost.
         config.passwordHasher = PasswordHasher(parameters: ScryptParameters(logN: 10, r: 8, p: 1))

@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized) struct MetricsTests {
     /// `GET /metrics`. - Returns: the status and the Prometheus text.
     static func scrape(_ g: RunningGateway) throws -> (status: Int, contentType: String?, body: String) {
-        let c = try WebSocketClient(port: g.port)
+        let c = try WebSocketClient(port: g.operatorPort)
         try c.write("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         let r = try c.readHTTPResponse()
         return (r.status, r.headers.first { $0.key.lowercased() == "content-type" }?.value, r.body)

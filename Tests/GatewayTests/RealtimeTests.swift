@@ -7,7 +7,9 @@ import Testing
 /// Resume, calls and subscribers over real sockets.
 @Suite(.serialized) struct RealtimeTests {
     @Test func reconnectWithinGraceResumesWithMissedEventsAndNoFlap() throws {
-        let g = try RunningGateway()
+        // A short grace period, so the test can wait past it: the "no flap" check below
+        // would hold trivially inside a 30 s grace period.
+        let g = try RunningGateway { $0.presence.disconnectGrace = .milliseconds(1500) }
         for n in ["alice", "bob"] { try g.signUp(n) }
         let (alice, _) = try g.signIn("alice")
         var (bob, reply) = try g.signIn("bob")
@@ -26,9 +28,18 @@ import Testing
         let missed = try bob.event("presence") { $0["user"] as? String == "alice@example.com" }
         #expect(missed["status"] as? String == "busy")
         #expect((missed["seq"] as? Int ?? 0) > lastSeq)
-        // Alice never saw Bob go offline.
+        // Past the grace period of the dropped connection, Alice has still never seen Bob go
+        // offline: the resumed session carried on.
+        Thread.sleep(forTimeInterval: 2.0)
         _ = try alice.call("activity")
-        #expect(!alice.events.contains { $0["user"] as? String == "bob@example.com" && $0["status"] as? String == "offline" })
+        let sawBobOffline = { alice.events.contains { $0["user"] as? String == "bob@example.com" && $0["status"] as? String == "offline" } }
+        #expect(!sawBobOffline())
+        // Positive control: the same drop without a resume shows Bob offline to Alice once
+        // the grace period ends, so the check above could have failed.
+        try bob.socket.send(.close, [0x03, 0xE8])
+        _ = bob.socket.serverClosedConnection()
+        let offline = try alice.event("presence") { $0["user"] as? String == "bob@example.com" && $0["status"] as? String == "offline" }
+        #expect(offline["status"] as? String == "offline")
     }
 
     @Test func resumeWithABadTokenSaysSignInAgain() throws {

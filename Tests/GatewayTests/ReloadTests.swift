@@ -37,7 +37,7 @@ import Transport
         try FileManager.default.copyItem(atPath: old.key, toPath: keyPath)
         let tlsPort = try #require(Self.freePort())
         let daemon = try BuiltProduct.Running(
-            presenced, ["--port", "0", "--echo", "--data-dir", directory.appendingPathComponent("data").path,
+            presenced, ["--port", "0", "--admin-listen", "off", "--echo", "--data-dir", directory.appendingPathComponent("data").path,
                         "--tls-port", String(tlsPort), "--tls-cert", certPath, "--tls-key", keyPath],
             environment: BuiltProduct.cleanEnvironment())
         defer { kill(daemon.process.processIdentifier, SIGTERM); _ = daemon.waitForExit(seconds: 10) }

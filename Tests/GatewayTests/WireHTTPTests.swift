@@ -97,12 +97,4 @@ import Testing
         let retry = ResetPage.afterFailure(ErrorReply(AccountsError.passwordRejected([.missingDigit])), token: "t")
         #expect(String(decoding: retry.body, as: UTF8.self).contains("<form"))
     }
-
-    @Test func metricsUseTheExpositionFormat() {
-        var metrics = PrometheusText()
-        metrics.family("presence_sessions", .gauge, help: "Signed-in sessions.")
-        metrics.sample("presence_sessions", labels: [("kind", "us\"er")], 3)
-        #expect(metrics.text == "# HELP presence_sessions Signed-in sessions.\n# TYPE presence_sessions gauge\npresence_sessions{kind=\"us\\\"er\"} 3\n")
-        #expect(metrics.response.headers.first?.value == "text/plain; version=0.0.4; charset=utf-8")
-    }
 }

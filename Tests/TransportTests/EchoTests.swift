@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Transport
 import PresenceClient
@@ -93,6 +94,41 @@ import WebSocket
         try c.upgrade()
         try c.send(.binary, Array(repeating: 1, count: 1001))
         #expect(try c.receive() == .close(1009, "frame too large"))
+    }
+
+    /// A client that is still sending when the server closes with 1009 must still read the
+    /// Close: the server half-closes and discards input until the client closes (a
+    /// lingering close). Closing the socket at once, with unread input, resets the
+    /// connection, and the client's next send fails before it ever reads why.
+    @Test func clientStillSendingAfterAnOversizeFrameReadsClose1009() throws {
+        let s = try RunningServer(handler: { _ in EchoHandler(limits: MessageLimits(maxFrameSize: 1000, maxMessageSize: 1000)) })
+        let c = try WebSocketClient(port: s.port)
+        try c.upgrade()
+        // One 16 MiB frame, sent in full before reading, as a simple client does: far more
+        // than the socket buffers hold, so the server has closed long before it is all sent.
+        let payload = [UInt8](repeating: 7, count: 16 << 20)
+        try c.send(.binary, payload)
+        #expect(try c.receive() == .close(1009, "frame too large"))
+        // The server has finished its side (FIN) and lets the client close the rest.
+        try c.send(.close, [0x03, 0xF1])
+        #expect(c.serverClosedConnection())
+    }
+
+    /// Positive control of the lingering close's bound: a client that keeps the
+    /// connection open after the Close is cut off after the close timeout.
+    @Test func lingeringCloseEndsAfterTheCloseTimeout() throws {
+        let s = try RunningServer(configure: { $0.closeTimeoutMilliseconds = 300 },
+                                  handler: { _ in EchoHandler(limits: MessageLimits(maxFrameSize: 1000, maxMessageSize: 1000)) })
+        let c = try WebSocketClient(port: s.port)
+        try c.upgrade()
+        try c.send(.binary, Array(repeating: 1, count: 1001))
+        #expect(try c.receive() == .close(1009, "frame too large"))
+        // Lingering: the server still holds the socket and swallows what the client sends.
+        #expect(s.server.connectionCount == 1)
+        try c.write([UInt8](repeating: 0, count: 4096))
+        var waited = 0
+        while s.server.connectionCount > 0, waited < 60 { Thread.sleep(forTimeInterval: 0.05); waited += 1 }
+        #expect(s.server.connectionCount == 0)
     }
 }
 

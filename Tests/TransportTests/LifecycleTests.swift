@@ -69,7 +69,8 @@ import WebSocket
             $0.endpoints.append(.init(host: "127.0.0.1", port: 0, isTLS: true))
             $0.tls = .init(certificatePath: cert.certificate, privateKeyPath: cert.key)
         })
-        let c = try WebSocketClient(port: s.tlsPort, tlsContext: try TLSContext(clientTrusting: cert.certificate))
+        // Verified: the chain against the test CA, and 127.0.0.1 against the certificate.
+        let c = try WebSocketClient(port: s.tlsPort, tlsContext: try TLSContext(clientTrusting: cert.ca))
         try c.upgrade()
         try c.send(text: "secret")
         #expect(try c.receive() == .text("secret"))
@@ -86,8 +87,44 @@ import WebSocket
             $0.endpoints.append(.init(host: "127.0.0.1", port: 0, isTLS: true))
             $0.tls = .init(certificatePath: cert.certificate, privateKeyPath: cert.key)
         })
-        let context = try TLSContext(clientTrusting: other.certificate)
-        #expect(throws: WebSocketClient.Failure.self) { try WebSocketClient(port: s.tlsPort, tlsContext: context) }
+        let context = try TLSContext(clientTrusting: other.ca)
+        #expect(throws: WebSocketClient.Failure.tls) { try WebSocketClient(port: s.tlsPort, tlsContext: context) }
+        // Positive control: the same server with the right CA.
+        #expect(throws: Never.self) { try WebSocketClient(port: s.tlsPort, tlsContext: TLSContext(clientTrusting: cert.ca)) }
+    }
+
+    /// A certificate from a trusted CA but for another name is refused too: the client
+    /// checks the host name (X509_VERIFY_PARAM_set1_host), not only the chain.
+    @Test func tlsWithACertificateForAnotherHostFailsTheHandshake() throws {
+        let cert = try TestCertificate()
+        let s = try RunningServer(configure: {
+            $0.endpoints.append(.init(host: "127.0.0.1", port: 0, isTLS: true))
+            $0.tls = .init(certificatePath: cert.certificate, privateKeyPath: cert.key)
+        })
+        let context = try TLSContext(clientTrusting: cert.ca)
+        #expect(throws: WebSocketClient.Failure.tls) {
+            try WebSocketClient(port: s.tlsPort, tlsContext: context, serverName: "presence.example.org")
+        }
+        // Positive controls: the names the certificate does carry.
+        let byName = try WebSocketClient(port: s.tlsPort, tlsContext: context, serverName: "localhost")
+        try byName.upgrade()
+        let byAddress = try WebSocketClient(port: s.tlsPort, tlsContext: context)
+        try byAddress.upgrade()
+    }
+
+    /// The system CA store is the default trust: a test CA's certificate is not in it.
+    @Test func tlsTrustsTheSystemStoreByDefault() throws {
+        let cert = try TestCertificate()
+        let s = try RunningServer(configure: {
+            $0.endpoints.append(.init(host: "127.0.0.1", port: 0, isTLS: true))
+            $0.tls = .init(certificatePath: cert.certificate, privateKeyPath: cert.key)
+        })
+        #expect(throws: WebSocketClient.Failure.tls) {
+            try WebSocketClient(port: s.tlsPort, tlsContext: TLSContext(clientTrusting: nil), serverName: "localhost")
+        }
+        // Only the explicit test-only context skips the checks.
+        let insecure = try WebSocketClient(port: s.tlsPort, tlsContext: TLSContext.insecureClientForTesting(), serverName: "wrong.example")
+        try insecure.upgrade()
     }
 
     @Test func shutdownSendsGoingAwayToEveryClient() throws {

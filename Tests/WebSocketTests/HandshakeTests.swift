@@ -145,3 +145,100 @@ import Testing
         #expect(throws: HTTPParseError.self) { try parse("\u{16}\u{03}\u{01}") }
     }
 }
+
+/// The incremental head scan: the state kept between reads, so a head that arrives a byte at
+/// a time is looked at once and not from its start on every read.
+@Suite struct HTTPHeadScannerTests {
+    /// An 8 KiB head, the default limit.
+    static let head: [UInt8] = {
+        var text = "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+        while text.utf8.count < 8192 - 40 { text += "X-Pad: \(String(repeating: "p", count: 60))\r\n" }
+        return Array((text + "\r\n").utf8)
+    }()
+
+    @Test func aHeadFedAByteAtATimeIsExaminedOnce() throws {
+        var scanner = HTTPHeadScanner()
+        var found: (HTTPRequestHead, Int)?
+        for n in 1...Self.head.count {
+            found = try Self.head.withUnsafeBytes {
+                try HTTPRequestParser.parse(UnsafeRawBufferPointer(rebasing: $0[0..<n]), maxSize: 8192, scanner: &scanner)
+            }
+            if n < Self.head.count { #expect(found == nil) }
+        }
+        let (head, length) = try #require(found)
+        #expect(length == Self.head.count)
+        #expect(head.path == "/healthz")
+        // Each byte looked at exactly once (rescanning from the start would be n²/2).
+        #expect(scanner.bytesExamined == Self.head.count)
+        #expect(scanner.scanned == Self.head.count)
+    }
+
+    @Test func theStateSurvivesATerminatorSplitAcrossReads() throws {
+        let text = Array("GET / HTTP/1.1\r\nHost: a\r\n\r\nrest".utf8)
+        let end = text.count - 4
+        for split in (end - 4)...end {
+            var scanner = HTTPHeadScanner()
+            let first = text.withUnsafeBytes { scanner.headLength(in: UnsafeRawBufferPointer(rebasing: $0[0..<split])) }
+            #expect(first == (split == end ? end : nil))
+            if split < end { #expect(scanner.matched == split - (end - 4)) }
+            let second = text.withUnsafeBytes { scanner.headLength(in: $0) }
+            #expect(second == end)
+        }
+    }
+
+    @Test func aFalseStartDoesNotEndTheHead() {
+        var scanner = HTTPHeadScanner()
+        let bytes = Array("GET / HTTP/1.1\r\nA: b\r\n\r\r\n\r\n".utf8)
+        // "\r\n\r" then "\r": the match restarts at the second CR, and the head ends after it.
+        let length = bytes.withUnsafeBytes { scanner.headLength(in: $0) }
+        #expect(length == bytes.count)
+        var other = HTTPHeadScanner()
+        let none = Array("GET / HTTP/1.1\r\nA: b\r\n\rX\r\n".utf8).withUnsafeBytes { other.headLength(in: $0) }
+        #expect(none == nil)
+    }
+
+    @Test func resetStartsTheNextHead() {
+        var scanner = HTTPHeadScanner()
+        let bytes = Array("GET / HTTP/1.1\r\n\r\n".utf8)
+        #expect(bytes.withUnsafeBytes { scanner.headLength(in: $0) } == bytes.count)
+        scanner.reset()
+        #expect(scanner == HTTPHeadScanner())
+        #expect(Array("GET".utf8).withUnsafeBytes { scanner.headLength(in: $0) } == nil)
+        #expect(scanner.scanned == 3)
+    }
+
+    @Test func theWholeHeadScanAgreesWithTheIncrementalOne() throws {
+        let text = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+        let whole = try Array(text.utf8).withUnsafeBytes { try HTTPRequestParser.parse($0, maxSize: 8192) }
+        #expect(whole?.1 == text.utf8.count)
+    }
+}
+
+@Suite struct HTTPChunkedBodyTests {
+    func decode(_ text: String, max: Int = 1024) throws -> (body: String, used: Int)? {
+        let bytes = Array(text.utf8)
+        let r = try bytes.withUnsafeBytes { try HTTPChunkedBody.decode($0, maxSize: max) }
+        return r.map { (String(decoding: $0.body, as: UTF8.self), $0.used) }
+    }
+
+    @Test func decodesChunksExtensionsAndTrailers() throws {
+        let text = "4\r\nWiki\r\n5;name=v\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nNEXT"
+        let r = try #require(try decode(text))
+        #expect(r.body == "Wikipedia in\r\n\r\nchunks.")
+        #expect(r.used == text.utf8.count - 4)
+    }
+
+    @Test func everyPrefixAsksForMore() throws {
+        let text = "3\r\nabc\r\n0\r\n\r\n"
+        let bytes = Array(text.utf8)  // byte prefixes: "\r\n" is one Character
+        for n in 0..<bytes.count { #expect(try decode(String(decoding: bytes.prefix(n), as: UTF8.self)) == nil) }
+        #expect(try decode(text)?.body == "abc")
+    }
+
+    @Test func refusesBadFramingAndOversizeBodies() {
+        #expect(throws: HTTPChunkedBody.Failure.malformed("bad chunk size")) { try decode("x\r\n") }
+        #expect(throws: HTTPChunkedBody.Failure.malformed("chunk data not followed by CRLF")) { try decode("3\r\nabcX\r\n") }
+        #expect(throws: HTTPChunkedBody.Failure.tooLarge) { try decode("400\r\n", max: 100) }
+        #expect(throws: HTTPChunkedBody.Failure.tooLarge) { try decode("fffffffff\r\n") }
+    }
+}

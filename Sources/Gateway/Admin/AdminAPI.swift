@@ -29,8 +29,10 @@ enum AdminAPI {
         guard let token else { return .refuse(HTTPWire.errorResponse(ErrorReply(WireError.notFound))) }
         let presented = request.head.value("Authorization") ?? ""
         guard isEqualInConstantTime(presented, "Bearer " + token) else {
-            return .refuse(HTTPResponse(status: 401, headers: [("WWW-Authenticate", "Bearer")],
-                                         body: Array(#"{"code":"unauthorized","message":"A valid admin token is required."}"#.utf8)))
+            var refusal = HTTPWire.errorResponse(ErrorReply(code: "unauthorized", message: "A valid admin token is required.",
+                                                            httpStatus: 401))
+            refusal.headers.append(("WWW-Authenticate", "Bearer"))
+            return .refuse(refusal)
         }
         let parts = request.head.path.split(separator: "/")
         switch (request.head.method, parts.count) {

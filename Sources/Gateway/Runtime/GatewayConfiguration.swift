@@ -40,6 +40,12 @@ public struct GatewayConfiguration: Sendable {
     public var subscribers: [String: Subscriber] = [:]
     /// The bearer token of the `/admin/…` endpoints; nil turns them off (404).
     public var adminToken: String?
+    /// Where `/metrics` and `/admin/…` are served: a listener of their own, never the public
+    /// one (which answers them 404). A TCP address (served by the first event loop, bound
+    /// without `SO_REUSEPORT`; TLS with `isTLS` and `server.tls`) or a unix socket
+    /// (`Endpoint(unixPath:)`); nil serves them nowhere. presenced's `admin-listen`
+    /// defaults to 127.0.0.1:9090.
+    public var operatorListener: ServerConfiguration.Endpoint?
     /// Seconds a new `/ws` connection has to sign in.
     public var signInTimeoutSeconds = 10
     /// A directory served at `/` instead of the web client that ships with the binary
@@ -89,6 +95,19 @@ public struct GatewayConfiguration: Sendable {
         // RFC 3986 §3.2.2: an IPv6 literal goes in brackets.
         let host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
         return "\(endpoint.isTLS ? "https" : "http")://\(host):\(port)"
+    }
+
+    /// The index of the operator listener among the server's endpoints, when there is one.
+    var operatorEndpointIndex: Int? { operatorListener == nil ? nil : server.endpoints.count }
+
+    /// The server's endpoints with the operator listener last.
+    var serverWithOperatorListener: ServerConfiguration {
+        var server = self.server
+        if var endpoint = operatorListener {
+            endpoint.isSingleLoop = true
+            server.endpoints.append(endpoint)
+        }
+        return server
     }
 
     var databasePath: String { databaseFile ?? (dataDirectory as NSString).appendingPathComponent("presence.sqlite3") }

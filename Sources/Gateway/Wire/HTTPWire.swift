@@ -139,6 +139,24 @@ public enum HTTPWire {
         return response
     }
 
+    /// The methods each fixed path of the public listener answers; nil for a path that does
+    /// not exist there. Any other method on these paths gets `405` with `Allow`.
+    public static func allowedMethods(forPath path: String) -> [String]? {
+        switch path {
+        case "/v1/accounts", "/v1/password-reset", "/v1/password-reset/confirm": return ["POST"]
+        case "/healthz": return ["GET", "HEAD"]
+        case "/readyz", "/reset": return ["GET"]
+        default: return nil
+        }
+    }
+
+    /// `405 method_not_allowed` with the `Allow` header (RFC 9110 §15.5.6).
+    public static func methodNotAllowed(_ allowed: [String]) -> HTTPResponse {
+        var response = errorResponse(ErrorReply(WireError.methodNotAllowed))
+        response.headers.append(("Allow", allowed.joined(separator: ", ")))
+        return response
+    }
+
     /// A JSON response that no cache keeps.
     public static func jsonResponse(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")],

@@ -41,6 +41,7 @@ struct DaemonSettings {
     var googleCreateAccounts = true
     var adminToken: String?
     var webRoot: String?
+    var adminListen = AdminListenAddress.tcp(host: "127.0.0.1", port: 9090)
     var idleMinutes = 5
     var disconnectGraceSeconds = 30
     var debounceMs = 1000
@@ -103,6 +104,10 @@ struct DaemonSettings {
         if let x = try v.list(Settings.sendmailArg) { sendmailArguments = x }
         googleClientId = try v.text(Settings.googleClientId, allowed: "must not be empty", isValid: { !$0.isEmpty })
         adminToken = try v.text(Settings.adminToken, allowed: "must be at least 16 characters", isValid: { $0.count >= 16 })
+        if let x = try v.text(Settings.adminListen, allowed: "must be HOST:PORT (an IP literal; IPv6 as [ADDR]:PORT), unix:/PATH or off",
+                              isValid: { AdminListenAddress(parsing: $0) != nil }) {
+            adminListen = AdminListenAddress(parsing: x)!
+        }
         googleJwksFile = try v.text(Settings.googleJwksFile, check: FileCheck.readableFileProblem) { "must be a readable JSON Web Key Set file (\($0))" }
         if let x = try v.text(Settings.googleJwksUrl, allowed: "must be an https:// URL", isValid: Self.isHTTPSURL) { googleJwksUrl = x }
         googleCaFile = try v.text(Settings.googleCaFile, check: FileCheck.readableFileProblem) { "must be a readable PEM file (\($0))" }
@@ -192,6 +197,7 @@ struct DaemonSettings {
         config.sendmailArguments = sendmailArguments
         config.adminToken = adminToken
         config.webRoot = webRoot
+        config.operatorListener = adminListen.endpoint
         if let googleClientId {
             let keys: any JSONWebKeySetSource = if let googleJwksFile {
                 FileKeySetSource(path: googleJwksFile)

@@ -82,6 +82,9 @@ enum Settings {
     static let adminToken = Setting(
         "admin-token", "Bearer token of the /admin endpoints (sessions, kick, presence why); none turns them off. Prefer the file or PRESENCE_ADMIN_TOKEN to a flag.",
         default: "off")
+    static let adminListen = Setting(
+        "admin-listen", "Where /metrics and /admin are served, never on the public port: HOST:PORT, unix:/PATH or off.",
+        default: d.adminListen.description)
     static let googleJwksFile = Setting(
         "google-jwks-file", "Google's JSON Web Key Set (RS256 keys) as a file, for offline use; re-read at most once a minute when a token names an unknown key. Replaces google-jwks-url.",
         default: "none")
@@ -148,7 +151,7 @@ enum Settings {
         heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
         dataDir, databaseFile, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
-        googleClientId, googleJwksFile, googleJwksUrl, googleCaFile, googleCreateAccounts, adminToken, webRoot,
+        googleClientId, googleJwksFile, googleJwksUrl, googleCaFile, googleCreateAccounts, adminToken, adminListen, webRoot,
         idleMinutes, disconnectGraceSeconds, debounceMs, opBurstPerSession, opsPerSecondPerSession, ringTimeoutSeconds, subscriber,
         signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
         signUpBurstPerAddress, signUpRefillSecondsPerAddress,
