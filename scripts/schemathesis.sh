@@ -25,7 +25,7 @@ server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-"$bin" --host 127.0.0.1 --port 0 --admin-listen off --reset-burst-per-address 100000 \
+"$bin" --host 127.0.0.1 --port 0 --admin-listen off --reset-burst-per-address 100000 --sign-up-burst-per-address 100000 \
   --data-dir "$work/data" --log-level info 2>"$work/server.log" &
 server=$!
 port=""

@@ -94,7 +94,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("google-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let daemon = try BuiltProduct.Running(
-            presenced, ["--port", "0", "--data-dir", directory.path, "--google-client-id", Self.clientID,
+            presenced, ["--port", "0", "--admin-listen", "off", "--data-dir", directory.path, "--google-client-id", Self.clientID,
                         "--google-jwks-url", keyServer.url, "--google-ca-file", keyServer.caFile,
                         "--google-create-accounts", "false"],
             environment: BuiltProduct.cleanEnvironment())
@@ -123,7 +123,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("google-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let daemon = try BuiltProduct.Running(
-            presenced, ["--port", "0", "--data-dir", directory.path, "--google-client-id", Self.clientID,
+            presenced, ["--port", "0", "--admin-listen", "off", "--data-dir", directory.path, "--google-client-id", Self.clientID,
                         "--google-jwks-url", keyServer.url, "--google-ca-file", keyServer.otherCAFile],
             environment: BuiltProduct.cleanEnvironment())
         let portText = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "\(daemon.errorOutput)")

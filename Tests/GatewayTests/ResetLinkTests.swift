@@ -9,7 +9,7 @@ import Testing
         let presenced = try BuiltProduct("presenced")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reset-link-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let daemon = try BuiltProduct.Running(presenced, ["--port", "0", "--data-dir", directory.path],
+        let daemon = try BuiltProduct.Running(presenced, ["--port", "0", "--admin-listen", "off", "--data-dir", directory.path],
                                               environment: BuiltProduct.cleanEnvironment())
         let portText = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "no listening line: \(daemon.errorOutput)")
         let port = try #require(Int(portText))

@@ -19,7 +19,7 @@ import Testing
         init(dataDirectory: String) throws {
             running = try BuiltProduct.Running(
                 try BuiltProduct("presenced"),
-                ["--port", "0", "--data-dir", dataDirectory, "--debounce-ms", "0",
+                ["--port", "0", "--admin-listen", "off", "--data-dir", dataDirectory, "--debounce-ms", "0",
                  "--disconnect-grace-seconds", "\(RestartWithoutFlapTests.graceSeconds)", "--shutdown-grace-seconds", "1"],
                 environment: BuiltProduct.cleanEnvironment())
             let portText = try #require(running.awaitError(matching: #"ports=(\d+)"#, seconds: 20),
