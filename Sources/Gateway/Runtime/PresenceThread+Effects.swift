@@ -1,0 +1,96 @@
+import Foundation
+import Presence
+import Storage
+import Transport
+
+// Carrying out the core's effects: deliveries encoded once and handed to the loops, writes
+// to the storage writer (acks only after COMMIT), mail to the account workers, and the
+// answers to `send` requests.
+
+extension PresenceThread {
+
+    func perform() {
+        for effect in effects { perform(effect) }
+        effects.removeAll(keepingCapacity: true)
+    }
+
+    func perform(_ effect: Effect) {
+        switch effect {
+        case .deliver(let event, let deliveries):
+            deliver(event, deliveries)
+        case .close(_, let reason, let connection):
+            let code = GatewayCloseCode(reason)
+            if let connection = ConnectionID(packed: connection) {
+                runtime.server.send(connection, opcode: .text, payload: ReplyEncoder.closing(code))
+                runtime.server.close(connection, code: code.closeCode, reason: code.reason)
+            }
+        case .persistChosenStatus(let user, let status):
+            runtime.write { db in _ = try PresenceStore(db).setChosenStatus(of: user.email, to: status.wireName) }
+        case .persistContact(let record):
+            let now = clock.wall().milliseconds
+            runtime.write { db in
+                let store = ContactStore(db)
+                switch record.state {
+                case .requestedByMe?: _ = try store.request(from: record.user.email, to: record.other.email, at: now)
+                case .requestedByThem?: _ = try store.request(from: record.other.email, to: record.user.email, at: now)
+                case .accepted?:
+                    if try !store.accept(by: record.user.email, from: record.other.email, at: now) {
+                        _ = try store.request(from: record.user.email, to: record.other.email, at: now)
+                        _ = try store.accept(by: record.user.email, from: record.other.email, at: now)
+                    }
+                case nil: _ = try store.remove(record.user.email, record.other.email)
+                }
+            }
+        case .persistMessage(let message):
+            runtime.commitMessage(message, sentAt: clock.mapping().wall(message.sentAt)) { [self] result in
+                switch result {
+                case .success(let id): post(.command(.messageCommitted(message.ticket, MessageID(UInt64(id))), target: nil))
+                case .failure: post(.command(.messageFailed(message.ticket), target: nil))
+                }
+            }
+        case .markDelivered(let id, _):
+            runtime.write { db in _ = try MessageStore(db).markDelivered(ids: [Int64(id.rawValue)]) }
+        case .persistMissedCall(let call):
+            let at = clock.mapping().wall(call.at).milliseconds
+            runtime.write { db in
+                try PresenceStore(db).recordMissedCall(callID: Int64(call.call.rawValue), caller: call.caller.email,
+                                                       callee: call.callee.email, at: at)
+            }
+        case .sendOfflineMail(let mail):
+            runtime.queueOfflineMail(mail)
+        case .answerSend(let sender, let clientMessageID, let outcome):
+            answerSends(SendKey(sender: sender, clientMessageID: clientMessageID), outcome)
+        }
+    }
+
+    func deliver(_ event: Event, _ deliveries: [Delivery]) {
+        var recipients: [(ConnectionID, UInt64)] = []
+        recipients.reserveCapacity(deliveries.count)
+        for d in deliveries {
+            if let connection = ConnectionID(packed: d.connection) { recipients.append((connection, d.sequence)) }
+        }
+        guard !recipients.isEmpty else { return }
+        // Encoded once for every recipient; each gets only its own `{"seq":N,` prefix.
+        // Timestamps leave as wall-clock time (`PresenceClock`).
+        let body = EventEncoder.encodeEventBody(event, wallOffset: clock.mapping().offset)
+        runtime.server.deliver(body: body, to: recipients) { seq, buffer in EventEncoder.eventPrefix(seq: seq, into: &buffer) }
+        hasDelivered = true
+    }
+
+    /// Answers every request waiting on this send, from whichever sessions, whether or not
+    /// any of them is still connected, and forgets the key: the one place entries leave.
+    func answerSends(_ key: SendKey, _ outcome: SendOutcome) {
+        guard let targets = waitingSends.removeValue(forKey: key) else { return }
+        for t in targets {
+            let reply: [UInt8]
+            switch outcome {
+            case .accepted(let ack):
+                reply = ReplyEncoder.chatAccepted(id: t.requestID, ack)
+            case .failed:
+                reply = ReplyEncoder.error(id: t.requestID, ErrorReply(code: "storage_failed", message: "The message was not stored; send it again.",
+                                                                      httpStatus: 503))
+            }
+            runtime.server.send(t.connection, opcode: .text, payload: reply)
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Presence
+import Transport
+
+// The presence thread's inputs: sign-ins and resumes (the core first, then the loop learns
+// the session, then the reply), client ops and the account ops handed on to workers,
+// and lost connections.
+
+extension PresenceThread {
+
+    func handle(_ input: PresenceInput) {
+        let time = now()
+        switch input {
+        case .signIn(var request, let target, let principal):
+            request.session = core.nextSessionID
+            start(.signIn(request), session: request.session, device: request.device, target: target,
+                  reply: signInReply(request.session, request.attachment, principal, target), at: time)
+        case .signInSubscriber(let allowed, let attachment, let target, let principal):
+            let session = core.nextSessionID
+            start(.signInSubscriber(session, allowed: allowed, attachment: attachment), session: session, device: nil, target: target,
+                  reply: signInReply(session, attachment, principal, target), at: time)
+        case .accountOp(let op, let session, let target, let remoteAddress):
+            guard let user = core.user(of: session), let attachment = core.attachment(of: session) else {
+                runtime.server.send(target.connection, opcode: .text,
+                                    payload: ReplyEncoder.error(id: target.requestID, ErrorReply(PresenceError.unknownSession)))
+                return
+            }
+            let owner = SessionOwner(session: session, user: user,
+                                     deviceTokenID: attachment.deviceTokenID == 0 ? nil : attachment.deviceTokenID)
+            if case .logOut = op {} else {
+                // These ops spend from the session's op bucket like the core's own.
+                core.advance(to: time, into: &effects)
+                do { try core.spendOp(session) } catch {
+                    runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error)))
+                    return
+                }
+            }
+            if case .logOut = op {
+                // The session ends here (the reply first, then its close); the token's
+                // revocation follows on a worker.
+                handle(.command(.signOut(session), target: target))
+            }
+            runtime.accountOp(op, owner: owner, target: target, remoteAddress: remoteAddress)
+        case .command(let command, let target, let reply):
+            var sendKey: SendKey?
+            if case .send(let session, _, let clientMessageID, _) = command, let target, let sender = core.user(of: session) {
+                sendKey = SendKey(sender: sender, clientMessageID: clientMessageID)
+                waitingSends[sendKey!, default: []].append(target)
+            }
+            do {
+                try core.apply(command, at: time, into: &effects)
+                if let target, sendKey == nil {
+                    runtime.server.send(target.connection, opcode: .text, payload: reply ?? ReplyEncoder.ok(id: target.requestID))
+                }
+            } catch {
+                if let sendKey {
+                    waitingSends[sendKey]?.removeLast()
+                    if waitingSends[sendKey]?.isEmpty == true { waitingSends[sendKey] = nil }
+                }
+                if let target { runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error))) }
+            }
+        case .resume(let token, let lastSeq, let target):
+            guard let attachment = core.attachment(of: token.session),
+                  token.hasSecret(high: attachment.secretHigh, low: attachment.secretLow) else {
+                // Ended, never existed, or the wrong secret: all look the same from outside.
+                runtime.signInRefused(target, session: nil, ErrorReply(PresenceError.unknownSession))
+                return
+            }
+            let old = ConnectionID(packed: attachment.connection)
+            let device: Presence.DeviceKind? = core.user(of: token.session) == nil ? nil : core.device(of: token.session)
+            // A refusal (`resume_impossible`) ends the session: its close effect then names
+            // the old connection (if any), never this one, which stays open for a fresh sign-in.
+            if start(.resume(token.session, lastSeenSequence: lastSeq, connection: target.connection.packed), session: token.session,
+                     device: device, target: target, reply: ReplyEncoder.resume(id: target.requestID, session: token.session), at: time),
+               let old, old != target.connection {
+                runtime.server.close(old, code: GatewayCloseCode.resumeImpossible.closeCode, reason: "resumed on another connection")
+            }
+        case .connectionLost(let session, let connection):
+            // Only the connection that holds the session may end it (a resume moved it).
+            guard core.attachment(of: session)?.connection == connection.packed else { return }
+            try? core.apply(.connectionLost(session), at: time, into: &effects)
+        case .inspect(let query, let respond):
+            answer(query, respond: respond, at: time)
+        case .probe(let respond):
+            respond(Counts(sessions: core.sessionCount, waitingSends: waitingSends.count))
+        case .stop:
+            return
+        }
+    }
+
+    /// The sign-in reply, with the session the core issues and its resume token.
+    func signInReply(_ session: SessionID, _ attachment: SessionAttachment, _ principal: SignInReply.Principal,
+                             _ target: ReplyTarget) -> [UInt8] {
+        let token = ResumeToken(session: session, secretHigh: attachment.secretHigh, secretLow: attachment.secretLow)
+        return ReplyEncoder.signIn(id: target.requestID, SignInReply(session: session, resumeToken: token, principal: principal))
+    }
+
+
+    /// Starts (or resumes) a session on a connection: the core first, and only if it agrees
+    /// does the loop learn the session and the reply go out, both before any event the
+    /// command caused (those are performed after `handle` returns).
+    /// - Returns: whether the core agreed.
+    @discardableResult
+    func start(_ command: Command, session: SessionID, device: Presence.DeviceKind?, target: ReplyTarget,
+                       reply: [UInt8], at time: Instant) -> Bool {
+        do {
+            try core.apply(command, at: time, into: &effects)
+        } catch {
+            runtime.signInRefused(target, session: session, ErrorReply(error))
+            return false
+        }
+        // The loop learns the session before the reply leaves (both go through the loop's
+        // queue in order), so the client's next op already finds it signed in.
+        runtime.markSignedIn(target.connection, session: session, device: device)
+        runtime.server.send(target.connection, opcode: .text, payload: reply)
+        return true
+    }
+}
