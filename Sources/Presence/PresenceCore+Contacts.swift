@@ -10,13 +10,23 @@ extension PresenceCore {
     }
 
     func relation(_ a: UserRef, _ b: UserRef) -> Relation {
-        relations[pairKey(a, b)] ?? .none
+        if users[a.i].contacts.contains(b) { return .accepted }
+        if let requester = requesters[pairKey(a, b)] { return .pending(requester: requester) }
+        return .none
+    }
+
+    /// Whether the core has any state for the pair (accepted, pending, or known to be
+    /// unrelated): then storage's copy, possibly older, must not replace it.
+    func knowsPair(_ a: UserRef, _ b: UserRef) -> Bool {
+        users[a.i].contacts.contains(b) || requesters[pairKey(a, b)] != nil || knownUnrelated.contains(pairKey(a, b))
     }
 
     /// Changes a relationship and keeps both sides' contact and request lists in step.
     mutating func setRelation(_ a: UserRef, _ b: UserRef, _ new: Relation) {
         let old = relation(a, b)
-        relations[pairKey(a, b)] = new
+        let key = pairKey(a, b)
+        if case .pending(let requester) = new { requesters[key] = requester } else { requesters[key] = nil }
+        if new == .none { knownUnrelated.insert(key) } else { knownUnrelated.remove(key) }
         let wasAccepted = old == .accepted, isAccepted = new == .accepted
         let wasPending = !wasAccepted && old != .none, isPending = !isAccepted && new != .none
         if wasAccepted && !isAccepted {
@@ -43,7 +53,7 @@ extension PresenceCore {
     mutating func mergeContacts(of user: UserRef, _ entries: [ContactEntry]) {
         for entry in entries where entry.user != users[user.i].id {
             let other = intern(entry.user)
-            guard relations[pairKey(user, other)] == nil else { continue }
+            guard !knowsPair(user, other) else { continue }
             switch entry.state {
             case .accepted: setRelation(user, other, .accepted)
             case .requestedByMe: setRelation(user, other, .pending(requester: user))

@@ -57,11 +57,13 @@ extension PresenceCore {
         userRefs[record.id] = nil
         // Every pair key naming this index must go before the index is reused.
         var stale: [UInt64] = []
-        for key in relations.keys where UInt32(truncatingIfNeeded: key >> 32) == user.index
-            || UInt32(truncatingIfNeeded: key) == user.index {
-            stale.append(key)
+        let names = { (key: UInt64) in UInt32(truncatingIfNeeded: key >> 32) == user.index || UInt32(truncatingIfNeeded: key) == user.index }
+        for key in requesters.keys where names(key) { stale.append(key) }
+        for key in knownUnrelated where names(key) { stale.append(key) }
+        for key in stale {
+            requesters[key] = nil
+            knownUnrelated.remove(key)
         }
-        for key in stale { relations[key] = nil }
         var placeholder = UserRecord(id: Self.forgottenID)
         placeholder.isForgotten = true
         placeholder.publishGeneration = record.publishGeneration  // keeps old deadlines stale

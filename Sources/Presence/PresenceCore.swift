@@ -38,8 +38,14 @@ public struct PresenceCore: Sendable {
     var freeSlots: [Int] = []
     /// Sessions held (`sessions` minus its free slots).
     var liveSessionCount = 0
-    /// One entry per pair of users, keyed by `pairKey`.
-    var relations: [UInt64: Relation] = [:]
+    /// The contact graph is the users' own lists: an accepted pair is each in the other's
+    /// `contacts`, a pending one in both `requests`. Only what those lists cannot say is
+    /// kept by pair (`pairKey`), and both maps stay small: who asked, for pending pairs;
+    /// and pairs known to have *no* relationship (removed or declined since start-up), so
+    /// a sign-in's older list from storage cannot resurrect them. No per-pair entry for
+    /// accepted contacts, which are nearly all pairs.
+    var requesters: [UInt64: UserRef] = [:]
+    var knownUnrelated: Set<UInt64> = []
     var calls: [CallID: CallRecord] = [:]
     var pendingMessages: [MessageTicket: PendingMessage] = [:]
     var nextTicket: UInt64 = 1

@@ -134,9 +134,10 @@ struct PendingMessage: Sendable {
     let sentAt: Instant
 }
 
-/// A relationship between two users, stored once per pair.
+/// A relationship between two users, as `PresenceCore.relation(_:_:)` derives it from
+/// their contact and request lists (nothing is stored per accepted pair).
 enum Relation: Hashable, Sendable {
-    /// Known to be no relationship (kept so a stale sign-in list cannot resurrect it).
+    /// No relationship (`PresenceCore.knownUnrelated` remembers the pairs that had one).
     case none
     case pending(requester: UserRef)
     case accepted
