@@ -81,8 +81,8 @@ extension GatewayHandler {
                           headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
         case (_, let path):
             // The web client's files (`/`, `/app.js`, …); see WebAssets.
-            if head.method == "GET", let file = runtime.webAssets.response(path: path, ifNoneMatch: head.value("If-None-Match")) {
-                return file
+            if let file = runtime.webAssets.response(path: path, ifNoneMatch: head.value("If-None-Match")) {
+                return head.method == "GET" ? file : HTTPWire.methodNotAllowed(["GET"])
             }
             if let allowed = HTTPWire.allowedMethods(forPath: path) { return HTTPWire.methodNotAllowed(allowed) }
             return HTTPWire.errorResponse(ErrorReply(WireError.notFound))

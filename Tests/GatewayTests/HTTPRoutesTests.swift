@@ -41,6 +41,20 @@ import Testing
         #expect(try Self.request(g, "POST", "/reset").headers["allow"] == "GET")
     }
 
+    /// The web client's routes (schemathesis found TRACE answered 404): the page, its files
+    /// and the client configuration take GET only.
+    @Test(arguments: [("TRACE", "/"), ("POST", "/"), ("DELETE", "/app.js"), ("TRACE", "/v1/client-config")])
+    func wrongMethodOnTheWebClientRoutesIs405(_ method: String, _ path: String) throws {
+        let g = try RunningGateway()
+        let r = try Self.request(g, method, path)
+        #expect(r.status == 405)
+        #expect(r.headers["allow"] == "GET")
+        // Positive control: GET is served.
+        let c = try WebSocketClient(port: g.port, timeoutSeconds: 15)
+        try c.write("GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(try c.readHTTPResponse().status == 200)
+    }
+
     /// Positive control: the same paths with the right method are not refused.
     @Test func theRightMethodIsNotRefused() throws {
         let g = try RunningGateway()

@@ -145,7 +145,7 @@ public enum HTTPWire {
         switch path {
         case "/v1/accounts", "/v1/password-reset", "/v1/password-reset/confirm": return ["POST"]
         case "/healthz": return ["GET", "HEAD"]
-        case "/readyz", "/reset": return ["GET"]
+        case "/readyz", "/reset", "/v1/client-config": return ["GET"]
         default: return nil
         }
     }
