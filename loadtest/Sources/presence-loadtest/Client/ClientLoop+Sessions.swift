@@ -61,13 +61,18 @@ extension ClientLoop {
     func findKnee(_ start: KneeSearch, seconds: Double) {
         var search = start
         let deadline = now + MonotonicClock.seconds(seconds)
+        let stepNanos = plan.warmupNanos + plan.durationNanos
         while true {
-            runWindow(rate: search.rate)
-            let w = result.session.windows[result.session.windows.count - 1]
-            let passed = search.passes(changes: w.changes, skipped: w.skipped, late: w.abandoned,
-                                       p99Micros: LatencySummary(w.latency).p99)
-            result.session.windows[result.session.windows.count - 1].kneePassed = passed
-            guard search.record(passed: passed), now + plan.warmupNanos + plan.durationNanos < deadline else { return }
+            var passed = false
+            for attempt in 0...search.retries where !passed && (attempt == 0 || now + stepNanos < deadline) {
+                runWindow(rate: search.rate)
+                let last = result.session.windows.count - 1
+                let w = result.session.windows[last]
+                passed = search.passes(changes: w.changes, skipped: w.skipped, late: w.abandoned, p99Micros: LatencySummary(w.latency).p99)
+                result.session.windows[last].kneePassed = passed
+                result.session.windows[last].kneeAttempt = attempt
+            }
+            guard search.record(passed: passed), now + stepNanos < deadline else { return }
         }
     }
 

@@ -41,6 +41,8 @@ struct SessionWindow {
     var offeredRate = 0.0
     /// presence --find-knee: whether this step passed (`KneeSearch.passes`).
     var kneePassed: Bool?
+    /// presence --find-knee: 0 for a step's first window, 1... for its retries.
+    var kneeAttempt = 0
     /// presence: status changes sent inside the window, deliveries they were due, and
     /// those that arrived (by the end of the drain).
     var changes = 0

@@ -20,7 +20,8 @@ struct PresenceCommand: ParsableCommand {
             then bisecting between the highest pass and the lowest fail, at most \
             --knee-max-steps steps and --knee-max-seconds in all. A step passes when its \
             change → contact p99 is at most --p99-limit-ms, every delivery arrived within \
-            --drain and at most 5 % of the due changes were skipped. The knee is the passing \
+            --drain and at most 5 % of the due changes were skipped; a failing window is run \
+            again --knee-retries times at the same rate, and the rate fails only if all did. The knee is the passing \
             step with the most deliveries/s (the top-level figures of the JSON; every step is \
             under "knee"). --repeats does not apply.
             """)
@@ -58,13 +59,16 @@ struct PresenceCommand: ParsableCommand {
     @Option(help: "With --find-knee: the most steps.")
     var kneeMaxSteps = 10
 
+    @Option(help: "With --find-knee: windows run again at a failing rate before it counts as failed.")
+    var kneeRetries = 1
+
     @Option(help: "With --find-knee: no step starts after this many seconds of steps.")
     var kneeMaxSeconds = 120.0
 
     func validate() throws {
         try common.validateSignedIn("presence")
-        guard p99LimitMs > 0 && p99LimitMs <= 60_000, (1...50).contains(kneeMaxSteps), kneeMaxSeconds > 0 && kneeMaxSeconds <= 1800 else {
-            throw ValidationError("--p99-limit-ms (0, 60000], --knee-max-steps 1...50, --knee-max-seconds (0, 1800]")
+        guard p99LimitMs > 0 && p99LimitMs <= 60_000, (1...50).contains(kneeMaxSteps), (0...5).contains(kneeRetries), kneeMaxSeconds > 0 && kneeMaxSeconds <= 1800 else {
+            throw ValidationError("--p99-limit-ms (0, 60000], --knee-max-steps 1...50, --knee-retries 0...5, --knee-max-seconds (0, 1800]")
         }
         guard (0...1).contains(flipFraction) else { throw ValidationError("--flip-fraction must be 0...1") }
         guard changesPerSecond > 0 && changesPerSecond <= 1_000_000 else { throw ValidationError("--changes-per-second must be in (0, 1000000]") }
@@ -89,6 +93,7 @@ struct PresenceCommand: ParsableCommand {
         if findKnee {
             var search = KneeSearch(startRate: changesPerSecond, p99LimitMicros: p99LimitMs * 1000)
             search.maxSteps = kneeMaxSteps
+            search.retries = kneeRetries
             plan.knee = search
             plan.kneeSeconds = kneeMaxSeconds
         }

@@ -13,6 +13,7 @@ enum IdleScenario {
         var baselines: [(rss: Int, files: Int)?] = []
         for target in targets {
             guard let pid = target.pid else { baselines.append(nil); continue }
+            waitForSteadyMemory(pid: pid)
             baselines.append((try ProcessStats.residentBytes(pid: pid), ProcessStats.openFileCount(pid: pid) ?? 0))
         }
         let heapPID = readsHeap ? targets[0].pid : nil
@@ -66,6 +67,22 @@ enum IdleScenario {
             failures.append("--server-heap: \(memory == nil ? "no server memory read" : "mallinfo2 unreadable: \(memory?.after.heapError ?? "?")")")
         }
         return (summaries, failures, memory)
+    }
+
+    /// Waits (at most 10 s) until the server's VmRSS holds still for half a second. presenced
+    /// says it listens before its start-up work is done: with 10,000 users its RSS peaks at
+    /// ~66 MB and falls back to ~33 MB within a second, and a baseline read in between made
+    /// the per-connection figure negative.
+    static func waitForSteadyMemory(pid: Int32) {
+        var last = -1
+        var steady = 0
+        for _ in 0..<100 {
+            guard let rss = try? ProcessStats.residentBytes(pid: pid) else { return }
+            steady = abs(rss - last) <= 64 * 1024 ? steady + 1 : 0
+            if steady >= 5 { return }
+            last = rss
+            MonotonicClock.sleep(seconds: 0.1)
+        }
     }
 
     /// Waits (at most 15 s) until the server has closed the previous repeat's sockets, so

@@ -11,6 +11,8 @@ struct KneeReport: Codable {
         var late: Int
         var clientCpuCores: Double?
         var serverCpuCores: Double?
+        /// 0 for the first window at this rate, 1... for retries after a failure.
+        var attempt: Int
         var passed: Bool
     }
 
@@ -20,7 +22,7 @@ struct KneeReport: Codable {
     var kneeDeliveriesPerSecond: Double?
     var kneeChangesPerSecond: Double?
     var kneeP99Us: Double?
-    /// The lowest offered rate that failed (the knee lies between), if any did.
+    /// The lowest offered rate at which no window passed (the knee lies below it), if any.
     var lowestFailingChangesPerSecond: Double?
     var steps: [Step]
 
@@ -32,15 +34,16 @@ struct KneeReport: Codable {
         kneeDeliveriesPerSecond = best?.deliveriesPerSecond
         kneeChangesPerSecond = best?.changesPerSecond
         kneeP99Us = best?.latencyUs.p99
-        lowestFailingChangesPerSecond = steps.filter { !$0.passed }.map(\.changesPerSecond).min()
+        let passingRates = Set(steps.filter(\.passed).map(\.changesPerSecond))
+        lowestFailingChangesPerSecond = steps.map(\.changesPerSecond).filter { !passingRates.contains($0) }.min()
     }
 
     func printTable() {
         print("  knee search (p99 limit \(f(p99LimitMs * 1000)) µs, at most \(f(maxSkippedFraction * 100)) % skipped, nothing late):")
-        print("    step  changes/s  deliveries/s    p50 µs    p99 µs  skipped  late  client/server cores  verdict")
+        print("    win   changes/s  deliveries/s    p50 µs    p99 µs  skipped  late  client/server cores  verdict")
         for (k, s) in steps.enumerated() {
             let cpu = "\(f(s.clientCpuCores ?? 0)) / \(s.serverCpuCores.map { f($0) } ?? "?")"
-            print("    " + [pad("\(k + 1)", 4), pad(f(s.changesPerSecond), 10), pad(f(s.deliveriesPerSecond), 13),
+            print("    " + [pad("\(k + 1)" + (s.attempt > 0 ? "r" : ""), 4), pad(f(s.changesPerSecond), 10), pad(f(s.deliveriesPerSecond), 13),
                           pad(f(s.latencyUs.p50), 9), pad(f(s.latencyUs.p99), 9), pad("\(s.skipped)", 8), pad("\(s.late)", 5),
                           pad(cpu, 20), s.passed ? "pass" : "fail"].joined(separator: " "))
         }
@@ -49,6 +52,9 @@ struct KneeReport: Codable {
                   + (lowestFailingChangesPerSecond.map { "; \(f($0)) changes/s failed" } ?? "; no step failed (raise the start or --knee-max-steps)"))
         } else {
             print("  knee: no step passed (lower the start rate)")
+        }
+        if steps.contains(where: { $0.attempt > 0 }) {
+            print("  (r: a retry at the same rate after a failing window; a rate fails only if all its windows failed)")
         }
     }
 

@@ -27,7 +27,7 @@ enum PresenceScenario {
                 steps.append(KneeReport.Step(
                     changesPerSecond: w.offeredRate, deliveriesPerSecond: fig.deliveriesPerSecond ?? 0, latencyUs: latency,
                     changes: w.changes, skipped: w.skipped, late: w.abandoned,
-                    clientCpuCores: fig.clientCpuCores, serverCpuCores: fig.serverCpuCores, passed: passed))
+                    clientCpuCores: fig.clientCpuCores, serverCpuCores: fig.serverCpuCores, attempt: w.kneeAttempt, passed: passed))
             }
             print("  #\(k + 1): \(f(w.offeredRate)) changes/s: \(w.changes) changes → \(w.delivered)/\(w.expected) deliveries, "
                   + "\(f(fig.deliveriesPerSecond ?? 0)) deliveries/s  \(fig.latencyUs?.line ?? "")  skipped \(w.skipped), "

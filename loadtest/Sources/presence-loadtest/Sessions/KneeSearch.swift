@@ -5,7 +5,10 @@
 /// it after a failing one) until a step passes and a step fails; then bisection (geometric
 /// mean) between the highest passing and the lowest failing rate until they are within
 /// `resolution` of each other. At most `maxSteps` steps; the client loop also stops starting
-/// steps when its time budget is spent.
+/// steps when its time budget is spent. A failing step's window is run again up to `retries`
+/// times at the same rate, and the step fails only if every window failed: on a machine
+/// shared with compiles one stall of another process (100+ ms) decides a 2 s window's p99,
+/// and without the retry a single stall ended the climb.
 struct KneeSearch: Sendable {
     /// The p99 a step may reach and still pass, in microseconds.
     var p99LimitMicros: Double
@@ -15,6 +18,7 @@ struct KneeSearch: Sendable {
     var growth = 2.0
     var resolution = 1.1
     var maxSteps = 10
+    var retries = 1
     var minRate = 1.0
     var maxRate = 1_000_000.0
     /// The rate (changes/s) of the next step.
