@@ -2,7 +2,8 @@
 # The figures of issue 9 ("Figures"), each on a freshly started release presenced over a
 # data directory freshly seeded by `presencectl seed-load` (10,000 users x 50 contacts):
 #   a   idle --signed-in, 10,000 sessions: server RSS and live heap (mallinfo2) per session,
-#       once as configured and once more with MALLOC_ARENA_MAX=$FIGURES_ARENA_COMPARE
+#       once as configured, once more with MALLOC_ARENA_MAX=$FIGURES_ARENA_COMPARE, and once
+#       with $FIGURES_CONTACTS_COMPARE contacts per user: the difference is the cost per contact
 #   b   bare idle, 10,000 WebSocket connections: RSS (and live heap) per connection
 #   c   presence --changes-per-second 1000000 --flip-fraction 1, server pinned to core 0
 #       (taskset -c 0) and the client to core 1: deliveries/s
@@ -19,6 +20,7 @@
 #   FIGURES_USERS=10000 FIGURES_CONTACTS=50
 #   SERVER_MALLOC_ARENA_MAX=N       MALLOC_ARENA_MAX for every presenced started (not the client)
 #   FIGURES_ARENA_COMPARE=1         the MALLOC_ARENA_MAX of part a's second run ("" skips it)
+#   FIGURES_CONTACTS_COMPARE=10     contacts per user of part a's third run ("" skips it)
 #   FIGURES_CEILING_CONNECTIONS="100 1000"
 # Every run is bounded by `timeout`; a run that fails or times out is marked in the table,
 # and the script goes on with the next part.
@@ -31,9 +33,12 @@ PARTS=${FIGURES_PARTS:-a b c d e f g}
 USERS=${FIGURES_USERS:-10000}
 CONTACTS=${FIGURES_CONTACTS:-50}
 ARENA_COMPARE=${FIGURES_ARENA_COMPARE-1}
+CONTACTS_COMPARE=${FIGURES_CONTACTS_COMPARE-10}
 CEILING_COUNTS=${FIGURES_CEILING_CONNECTIONS:-100 1000}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+{ echo "commit $(git rev-parse HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + uncommitted changes to Sources')"
+  echo "started $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"; } >"$OUT/build.txt"
 
 for product in presenced presence-loadtest presencectl; do
     if ! swift build -c release --product "$product" --scratch-path "$SCRATCH" >"$OUT/build-$product.log" 2>&1; then
@@ -56,12 +61,12 @@ trap cleanup EXIT
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "part|run|exit|load before|load after|seconds" >"$OUT/runs.txt"
 
-# seed NAME: a fresh data directory with USERS x CONTACTS; sets DATA and TOKENS.
+# seed NAME [CONTACTS]: a fresh data directory with USERS x CONTACTS; sets DATA and TOKENS.
 seed() {
     DATA="$OUT/data-$1"
     rm -rf "$DATA"
     TOKENS="$DATA/tokens.txt"
-    timeout 300 "$CTL" seed-load --data-dir "$DATA" --users "$USERS" --contacts "$CONTACTS" --seed 1 \
+    timeout 300 "$CTL" seed-load --data-dir "$DATA" --users "$USERS" --contacts "${2:-$CONTACTS}" --seed 1 \
         --tokens "$TOKENS" >"$OUT/seed-$1.log" 2>&1
 }
 
@@ -108,10 +113,10 @@ run() {
 }
 
 # Part a: signed-in idle sessions, memory per session (one repeat: sessions outlive it).
-idle_signed_in() {  # NAME [MALLOC_ARENA_MAX]
+idle_signed_in() {  # NAME [MALLOC_ARENA_MAX [CONTACTS]]
     local name=$1 saved=${SERVER_MALLOC_ARENA_MAX:-}
     [ -n "${2:-}" ] && SERVER_MALLOC_ARENA_MAX=$2
-    seed "$name" && start "$name" -- --data-dir "$DATA" --debounce-ms 0 && \
+    seed "$name" "${3:-}" && start "$name" -- --data-dir "$DATA" --debounce-ms 0 && \
         run a "$name" 300 "$LT" idle --signed-in --server-heap --url "ws://127.0.0.1:$PORT/ws" --server-pid "$SERVER_PID" \
             --tokens "$TOKENS" --connections "$USERS" --repeats 1 --json "$OUT/$name.json"
     stop
@@ -123,6 +128,7 @@ case $part in
 a)
     idle_signed_in a-idle-signed-in
     [ -n "$ARENA_COMPARE" ] && idle_signed_in "a-idle-signed-in-arena-$ARENA_COMPARE" "$ARENA_COMPARE"
+    [ -n "$CONTACTS_COMPARE" ] && idle_signed_in "a-idle-signed-in-contacts-$CONTACTS_COMPARE" "" "$CONTACTS_COMPARE"
     ;;
 b)
     start b-idle -- --echo && \
@@ -171,7 +177,7 @@ esac
 done
 
 python3 - "$OUT" "$CEILING_COUNTS" <<'EOF'
-import json, os, sys
+import json, os, re, sys
 out, counts = sys.argv[1], sys.argv[2].split()
 def load(name):
     try:
@@ -191,14 +197,31 @@ def row(part, name, figure, value, target, report=None):
     ok = "" if report is None else ("" if report.get("correct") else " (INCORRECT)")
     rows.append((part, figure, value + ok, target, f"exit {rc}", f"{before} → {after}" if before else "", secs))
 
+def contacts_of(name):
+    try:
+        found = re.search(r"users × (\d+) contacts", open(os.path.join(out, f"seed-{name}.log")).read())
+        return int(found.group(1)) if found else None
+    except OSError:
+        return None
+per_session = {}
 for name in sorted(n for n in runs if n.startswith("a-")):
     d = load(name + ".json")
     m = (d or {}).get("server_memory") or {}
     arena = ((d or {}).get("parameters") or {}).get("server_malloc_arena_max") or "unset"
-    row("a", name, f"idle signed-in {fmt((d or {}).get('connections'))}, MALLOC_ARENA_MAX {arena}: RSS / live heap per session",
+    contacts = contacts_of(name)
+    if arena == "unset" and contacts is not None and m.get("live_heap_bytes_per_connection") is not None:
+        per_session[contacts] = (m["live_heap_bytes_per_connection"], m["rss_bytes_per_connection"])
+    row("a", name, f"idle signed-in {fmt((d or {}).get('connections'))} × {contacts or '?'} contacts, MALLOC_ARENA_MAX {arena}: RSS / live heap per session",
         f"{fmt(m.get('rss_bytes_per_connection'))} B / {fmt(m.get('live_heap_bytes_per_connection'))} B "
         f"(VmRSS {fmt((d or {}).get('server_rss_bytes_per_connection'))} B; free in arenas {fmt(m.get('free_in_arenas_bytes_per_connection'))} B)",
         "≤ 1,024 B RSS", d)
+if len(per_session) >= 2:
+    lo, hi = min(per_session), max(per_session)
+    heap = (per_session[hi][0] - per_session[lo][0]) / (hi - lo)
+    rss = (per_session[hi][1] - per_session[lo][1]) / (hi - lo)
+    rows.append(("a", f"per contact of a session (× {hi} − × {lo} contacts, ÷ {hi - lo})",
+                 f"live heap {heap:,.1f} B, RSS {rss:,.1f} B per contact; at 0 contacts: heap {per_session[lo][0] - lo * heap:,.0f} B, "
+                 f"RSS {per_session[lo][1] - lo * rss:,.0f} B per session", "", "", "", ""))
 if "b-idle" in runs:
     d = load("b-idle.json"); m = (d or {}).get("server_memory") or {}
     row("b", "b-idle", f"bare idle {fmt((d or {}).get('connections'))}: RSS / live heap per connection",
