@@ -10,6 +10,7 @@
 #                                    (polling every 15 s) until no `wstest`, `swift-build`
 #                                    or other `presence-loadtest` runs (a CI run); busy after
 #                                    that: exit 3 without measuring. 0 skips the check.
+#   CEILING_GW_PORT=18121 CEILING_RAW_PORT=18122   the two servers' ports
 # Prints each invocation's summary and then a table with the ratio presenced / ceiling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +20,8 @@ CONNECTIONS=${CEILING_CONNECTIONS:-100 1000}
 SECONDS_PER_RUN=${CEILING_SECONDS:-5}
 REPEATS=${CEILING_REPEATS:-3}
 QUIET_WAIT=${CEILING_QUIET_WAIT:-1200}
-GW_PORT=18121
-RAW_PORT=18122
+GW_PORT=${CEILING_GW_PORT:-18121}
+RAW_PORT=${CEILING_RAW_PORT:-18122}
 mkdir -p "$OUT" .build-baseline
 
 swift build -c release --product presenced --scratch-path "$SCRATCH" >/dev/null

@@ -98,12 +98,19 @@ if "$BIN/presencectl" seed-load --data-dir "$OUT/data" --users 200 --contacts 10
     SES="--url ws://127.0.0.1:$PORT/ws --server-pid $SES_PID --tokens $OUT/tokens.txt --repeats 1"
     check presence deliveries_per_second $LATENCY changes deliveries_expected -- \
         presence $SES --seconds 1 --warmup 0.2 --changes-per-second 200 --settle 0.3 --drain 3
+    # The knee search: a few short steps; that it stepped and reported them (whether one passed is timing).
+    check presence-knee knee steps p99_limit_ms changes_per_second passed -- \
+        presence $SES --find-knee --changes-per-second 100 --seconds 0.5 --warmup 0.2 --settle 0.3 --drain 2 \
+        --knee-max-steps 3 --knee-retries 0 --knee-max-seconds 20
     check chat messages_per_second delivery_latency_us $LATENCY -- \
         chat $SES --pairs 50 --messages-per-second 300 --seconds 1 --warmup 0.2 --drain 3
     check storm sign_in_seconds resume_seconds resume_latency_us -- \
         storm $SES --settle 0.3 --drain 3
-    check idle-signed-in server_rss_bytes_per_connection signed_in -- \
-        idle $SES --signed-in --connections 200
+    # --server-heap calls mallinfo2() in the server through gdb (skipped where gdb is missing).
+    HEAP=(); HEAP_KEYS=()
+    command -v gdb >/dev/null && { HEAP=(--server-heap); HEAP_KEYS=(server_memory live_heap_bytes_per_connection allocated_bytes); }
+    check idle-signed-in server_rss_bytes_per_connection signed_in "${HEAP_KEYS[@]}" -- \
+        idle $SES --signed-in --connections 200 "${HEAP[@]}"
     SERVER_PIDS_ALIVE_CHECK=$SES_PID
 else
     FAILED=$((FAILED + 1)); echo "FAIL seeding or starting the signed-in server:"; sed 's/^/    /' "$OUT/seed.out" | tail -5

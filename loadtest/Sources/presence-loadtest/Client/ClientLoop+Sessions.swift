@@ -15,7 +15,12 @@ extension ClientLoop {
             // The last sign-ins' presence reaches contacts within the server's debounce.
             pump(until: start + session.settleNanos) { true }
             acknowledgeAll()
-            for _ in 0..<session.windows { runWindow() }
+            if let knee = session.knee {
+                findKnee(knee, seconds: session.kneeSeconds)
+            } else {
+                let rate = session.workload == .chat ? session.messagesPerSecond : session.changesPerSecond
+                for _ in 0..<session.windows { runWindow(rate: rate) }
+            }
         case .storm:
             runStorm(start: start)
         }
@@ -24,8 +29,10 @@ extension ClientLoop {
 
     /// Warm-up, measured window, drain: sends follow the rate from the window's start; only
     /// those sent inside the measured part are timed.
-    func runWindow() {
+    func runWindow(rate: Double) {
         window = SessionWindow()
+        window.offeredRate = rate
+        windowRate = rate
         windowSendStart = now
         scheduled = 0
         measureStart = now + plan.warmupNanos
@@ -49,11 +56,30 @@ extension ClientLoop {
         pump(until: now + MonotonicClock.seconds(0.2)) { true }
     }
 
+    /// presence --find-knee: one window per step, each at the rate the search chose after
+    /// the previous one. No step starts once its warm-up and window would overrun the budget.
+    func findKnee(_ start: KneeSearch, seconds: Double) {
+        var search = start
+        let deadline = now + MonotonicClock.seconds(seconds)
+        let stepNanos = plan.warmupNanos + plan.durationNanos
+        while true {
+            var passed = false
+            for attempt in 0...search.retries where !passed && (attempt == 0 || now + stepNanos < deadline) {
+                runWindow(rate: search.rate)
+                let last = result.session.windows.count - 1
+                let w = result.session.windows[last]
+                passed = search.passes(changes: w.changes, skipped: w.skipped, late: w.abandoned, p99Micros: LatencySummary(w.latency).p99)
+                result.session.windows[last].kneePassed = passed
+                result.session.windows[last].kneeAttempt = attempt
+            }
+            guard search.record(passed: passed), now + stepNanos < deadline else { return }
+        }
+    }
+
     /// Called every loop turn while a window sends: issues what the rate has made due.
     func driveWindow() {
         guard now < sendEnd, let session = plan.session else { return }
-        let rate = session.workload == .chat ? session.messagesPerSecond : session.changesPerSecond
-        let due = Int(Double(now - windowSendStart) * rate / 1e9)
+        let due = Int(Double(now - windowSendStart) * windowRate / 1e9)
         var budget = 4096  // bounded per turn; a late turn catches up over the next ones
         while scheduled < due && budget > 0 {
             scheduled += 1

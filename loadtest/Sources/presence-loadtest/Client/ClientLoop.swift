@@ -62,6 +62,8 @@ final class ClientLoop {
     /// The window being measured, and its send schedule.
     var window = SessionWindow()
     var windowSendStart: UInt64 = .max
+    /// Changes (presence) or messages (chat) per second of the window being sent.
+    var windowRate = 0.0
     var scheduled = 0
     var cursor = 0
     /// Deliveries (presence) or replies plus deliveries (chat) still expected.

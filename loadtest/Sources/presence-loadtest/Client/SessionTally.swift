@@ -37,6 +37,12 @@ struct SessionWindow {
     /// chat: send → the `chat` event at the recipient.
     var deliveryLatency = LatencySummary.makeHistogram()
     var seconds = 0.0
+    /// The rate the window offered: changes/s (presence) or messages/s (chat).
+    var offeredRate = 0.0
+    /// presence --find-knee: whether this step passed (`KneeSearch.passes`).
+    var kneePassed: Bool?
+    /// presence --find-knee: 0 for a step's first window, 1... for its retries.
+    var kneeAttempt = 0
     /// presence: status changes sent inside the window, deliveries they were due, and
     /// those that arrived (by the end of the drain).
     var changes = 0

@@ -23,7 +23,11 @@ struct IdleCommand: ParsableCommand {
     @Flag(help: "Sign every connection in over presence.v1 (needs --tokens and a /ws URL).")
     var signedIn = false
 
+    @Flag(help: "Also read the server's smaps_rollup and, through gdb -p, its mallinfo2() before and with the connections open (repeat 1): live heap and RSS per connection.")
+    var serverHeap = false
+
     func validate() throws {
+        if serverHeap && common.serverPid == nil { throw ValidationError("--server-heap needs --server-pid") }
         guard (1...1_000_000).contains(connections) else { throw ValidationError("--connections must be 1...1000000") }
         if signedIn { try common.validateSignedIn("idle --signed-in") }
     }
@@ -40,11 +44,14 @@ struct IdleCommand: ParsableCommand {
         }
         print("idle: \(connections)\(signedIn ? " signed-in" : "") connections × \(common.repeats), \(signedIn ? 1 : common.threads) client thread(s), "
               + "\(s.connectionsPerSourceAddress) per source address")
-        let (summaries, failures) = try IdleScenario.run(s, targets: targets, repeats: common.repeats, session: plan)
+        let (summaries, failures, memory) = try IdleScenario.run(s, targets: targets, repeats: common.repeats, session: plan,
+                                                                 readsHeap: serverHeap)
         var p = common.parameters(s)
         if signedIn { p.users = connections; p.signedIn = true }
-        let report = Report(scenario: "idle", settings: s, repeats: common.repeats, parameters: p,
+        p.serverMallocArenaMax = common.serverPid.flatMap { ServerMemory.mallocArenaMax(pid: $0) }
+        var report = Report(scenario: "idle", settings: s, repeats: common.repeats, parameters: p,
                             gateway: summaries[0], peer: summaries.count > 1 ? summaries[1] : nil, failures: failures)
+        report.serverMemory = memory
         let g = summaries[0]
         print("median: server \(g.serverRssBytesPerConnection.map { f($0) } ?? "? (give --server-pid)") B/conn, "
               + "connected in \(f(g.connectSeconds ?? 0)) s (\(f(g.connectionsPerSecond ?? 0)) conn/s)")

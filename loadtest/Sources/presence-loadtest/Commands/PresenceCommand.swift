@@ -14,6 +14,16 @@ struct PresenceCommand: ParsableCommand {
             reaches every contact with a session, events arrive with consecutive seq, nobody \
             hears of a hidden user or of a non-contact. Start presenced with --debounce-ms 0 \
             to measure fan-out instead of the 1 s debounce window.
+
+            --find-knee steps the rate instead (one window per step, starting at \
+            --changes-per-second): doubling while a step passes, halving while it fails, \
+            then bisecting between the highest pass and the lowest fail, at most \
+            --knee-max-steps steps and --knee-max-seconds in all. A step passes when its \
+            change → contact p99 is at most --p99-limit-ms, every delivery arrived within \
+            --drain and at most 5 % of the due changes were skipped; a failing window is run \
+            again --knee-retries times at the same rate, and the rate fails only if all did. The knee is the passing \
+            step with the most deliveries/s (the top-level figures of the JSON; every step is \
+            under "knee"). --repeats does not apply.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -40,8 +50,26 @@ struct PresenceCommand: ParsableCommand {
     @Option(help: "Seconds after everyone signed in before the first window (covers the server's debounce).")
     var settle = 1.5
 
+    @Flag(help: "Step --changes-per-second to find the highest deliveries/s whose p99 stays under --p99-limit-ms.")
+    var findKnee = false
+
+    @Option(help: "With --find-knee: the change → contact p99 a step may reach and pass, in ms.")
+    var p99LimitMs = 5.0
+
+    @Option(help: "With --find-knee: the most steps.")
+    var kneeMaxSteps = 10
+
+    @Option(help: "With --find-knee: windows run again at a failing rate before it counts as failed.")
+    var kneeRetries = 1
+
+    @Option(help: "With --find-knee: no step starts after this many seconds of steps.")
+    var kneeMaxSeconds = 120.0
+
     func validate() throws {
         try common.validateSignedIn("presence")
+        guard p99LimitMs > 0 && p99LimitMs <= 60_000, (1...50).contains(kneeMaxSteps), (0...5).contains(kneeRetries), kneeMaxSeconds > 0 && kneeMaxSeconds <= 1800 else {
+            throw ValidationError("--p99-limit-ms (0, 60000], --knee-max-steps 1...50, --knee-retries 0...5, --knee-max-seconds (0, 1800]")
+        }
         guard (0...1).contains(flipFraction) else { throw ValidationError("--flip-fraction must be 0...1") }
         guard changesPerSecond > 0 && changesPerSecond <= 1_000_000 else { throw ValidationError("--changes-per-second must be in (0, 1000000]") }
         guard seconds > 0 && seconds <= 600, warmup >= 0 && warmup <= 60, drain > 0 && drain <= 120, settle >= 0 && settle <= 60 else {
@@ -62,17 +90,26 @@ struct PresenceCommand: ParsableCommand {
         plan.windows = common.repeats
         plan.settleNanos = MonotonicClock.seconds(settle)
         plan.serverPID = common.serverPid
+        if findKnee {
+            var search = KneeSearch(startRate: changesPerSecond, p99LimitMicros: p99LimitMs * 1000)
+            search.maxSteps = kneeMaxSteps
+            search.retries = kneeRetries
+            plan.knee = search
+            plan.kneeSeconds = kneeMaxSeconds
+        }
         let hidden = (0..<count).filter { loadUsers.isHidden[$0] }.count
         print("presence: \(count) users (\(hidden) hidden), \(plan.flippers.count) flippers, \(f(changesPerSecond)) changes/s, "
-              + "\(f(seconds)) s × \(common.repeats) windows on one set of sessions")
-        let (summary, failures) = try PresenceScenario.run(s, target: targets[0], plan: plan)
+              + (findKnee ? "start of a knee search for p99 ≤ \(f(p99LimitMs)) ms, \(f(seconds)) s per step, at most \(kneeMaxSteps) steps / \(f(kneeMaxSeconds)) s"
+                 : "\(f(seconds)) s × \(common.repeats) windows on one set of sessions"))
+        let (summary, failures, knee) = try PresenceScenario.run(s, target: targets[0], plan: plan)
         var p = common.parameters(s)
         p.warmupSeconds = warmup
         p.users = count; p.flipFraction = flipFraction; p.changesPerSecond = changesPerSecond; p.hiddenUsers = hidden
         p.drainSeconds = drain; p.settleSeconds = settle
-        let report = Report(scenario: "presence", settings: s, repeats: common.repeats, parameters: p,
+        var report = Report(scenario: "presence", settings: s, repeats: findKnee ? 1 : common.repeats, parameters: p,
                             gateway: summary, peer: nil, failures: failures)
-        print("median: \(f(summary.deliveriesPerSecond ?? 0)) deliveries/s, change → arrival \(summary.latencyUs?.line ?? "")")
+        report.knee = knee
+        print((findKnee ? "knee:   " : "median: ") + "\(f(summary.deliveriesPerSecond ?? 0)) deliveries/s, change → arrival \(summary.latencyUs?.line ?? "")")
         print("        CPU: client \(f(summary.clientCpuCores ?? 0)) cores, server \(summary.serverCpuCores.map { f($0) } ?? "? (give --server-pid)") cores")
         try common.finish(report)
     }

@@ -5,16 +5,23 @@ enum IdleScenario {
     /// its memory is read.
     static let settleSeconds = 0.5
 
-    static func run(_ settings: RunSettings, targets: [Target], repeats: Int,
-                    session: SessionPlan? = nil) throws(LoadTestError) -> (summaries: [TargetSummary], failures: [String]) {
+    /// `readsHeap` (needs the gateway's PID): `ServerMemory` of the gateway before any
+    /// connection and with the first repeat's connections open, after the settle.
+    static func run(_ settings: RunSettings, targets: [Target], repeats: Int, session: SessionPlan? = nil, readsHeap: Bool = false)
+        throws(LoadTestError) -> (summaries: [TargetSummary], failures: [String], memory: ServerMemoryReport?) {
         // Baselines first, before this invocation opens any connection.
         var baselines: [(rss: Int, files: Int)?] = []
         for target in targets {
             guard let pid = target.pid else { baselines.append(nil); continue }
+            waitForSteadyMemory(pid: pid)
             baselines.append((try ProcessStats.residentBytes(pid: pid), ProcessStats.openFileCount(pid: pid) ?? 0))
         }
+        let heapPID = readsHeap ? targets[0].pid : nil
+        let memoryBefore = try heapPID.map { pid throws(LoadTestError) in try ServerMemory.read(pid: pid) }
+        var memoryAfter: ServerMemory?
         var runs = Array(repeating: [RepeatFigures](), count: targets.count)
         var failures: [String] = []
+        var memory: ServerMemoryReport?
         for r in 1...repeats {
             for (t, target) in targets.enumerated() {
                 var s = settings
@@ -27,6 +34,7 @@ enum IdleScenario {
                     MonotonicClock.sleep(seconds: settleSeconds)
                     var seen: [String: Double] = ["client_rss": Double(ProcessStats.ownResidentBytes())]
                     if let pid = target.pid { seen["server_rss"] = Double(try ProcessStats.residentBytes(pid: pid)) }
+                    if r == 1 && t == 0, let heapPID { memoryAfter = try ServerMemory.read(pid: heapPID) }
                     return seen
                 }
                 var fig = RepeatFigures()
@@ -47,10 +55,34 @@ enum IdleScenario {
                     : Verdict.sessions(o, "\(target.label) repeat \(r)", expectedUsers: s.connections)
                 print("  \(target.label) #\(r): \(o.merged.opened)/\(o.merged.attempted) connected in \(f(o.connectSeconds)) s, "
                       + "server \(fig.serverRssBytesPerConnection.map { f($0) } ?? "?") B/conn, client \(f(fig.clientRssBytesPerConnection ?? 0)) B/conn")
+                if r == 1 && t == 0, let heapPID, let memoryBefore, let memoryAfter {
+                    memory = ServerMemoryReport(before: memoryBefore, after: memoryAfter, connections: o.merged.opened,
+                                                mallocArenaMax: ServerMemory.mallocArenaMax(pid: heapPID))
+                    print("  " + (memory?.line ?? ""))
+                }
             }
         }
         let summaries = targets.indices.map { TargetSummary(targets[$0], runs: runs[$0], rssBaseline: baselines[$0]?.rss) }
-        return (summaries, failures)
+        if readsHeap && memory?.liveHeapBytesPerConnection == nil {
+            failures.append("--server-heap: \(memory == nil ? "no server memory read" : "mallinfo2 unreadable: \(memory?.after.heapError ?? "?")")")
+        }
+        return (summaries, failures, memory)
+    }
+
+    /// Waits (at most 10 s) until the server's VmRSS holds still for half a second. presenced
+    /// says it listens before its start-up work is done: with 10,000 users its RSS peaks at
+    /// ~66 MB and falls back to ~33 MB within a second, and a baseline read in between made
+    /// the per-connection figure negative.
+    static func waitForSteadyMemory(pid: Int32) {
+        var last = -1
+        var steady = 0
+        for _ in 0..<100 {
+            guard let rss = try? ProcessStats.residentBytes(pid: pid) else { return }
+            steady = abs(rss - last) <= 64 * 1024 ? steady + 1 : 0
+            if steady >= 5 { return }
+            last = rss
+            MonotonicClock.sleep(seconds: 0.1)
+        }
     }
 
     /// Waits (at most 15 s) until the server has closed the previous repeat's sockets, so

@@ -24,6 +24,8 @@ struct Report: Encodable {
         var settleSeconds: Double?
         /// idle: every connection signed in over presence.v1.
         var signedIn: Bool?
+        /// The server's MALLOC_ARENA_MAX (from /proc/PID/environ), if it was set.
+        var serverMallocArenaMax: String?
     }
 
     struct Comparison: Encodable {
@@ -59,6 +61,10 @@ struct Report: Encodable {
     var machine: Machine
     var gateway: TargetSummary
     var compare: Comparison?
+    /// presence --find-knee: the steps and the knee (the top-level figures are the knee step's).
+    var knee: KneeReport?
+    /// idle --signed-in with --server-heap: the server's memory before and after, per session.
+    var serverMemory: ServerMemoryReport?
 
     init(scenario: String, settings: RunSettings, repeats: Int, parameters: Parameters,
          gateway: TargetSummary, peer: TargetSummary?, failures: [String]) {

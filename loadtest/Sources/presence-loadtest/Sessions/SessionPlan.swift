@@ -38,4 +38,8 @@ struct SessionPlan: Sendable {
     var acknowledgeEvery: UInt64 = 128
     /// Also check that every presence event comes from a contact (a binary search per event).
     var checksContacts = true
+    /// presence --find-knee: step the change rate instead of running `windows` windows at
+    /// `changesPerSecond`; steps stop once `kneeSeconds` of the loop's time are spent.
+    var knee: KneeSearch?
+    var kneeSeconds = 120.0
 }
