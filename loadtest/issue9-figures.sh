@@ -85,7 +85,7 @@ start() {
     local log="$OUT/server-$name.log"
     local arena=()
     [ -n "${SERVER_MALLOC_ARENA_MAX:-}" ] && arena=("MALLOC_ARENA_MAX=$SERVER_MALLOC_ARENA_MAX")
-    env "${arena[@]}" "${NICE[@]}" "${prefix[@]}" "$BIN/presenced" --port 0 --log-level info "$@" >"$log" 2>&1 &
+    env "${arena[@]}" "${NICE[@]}" "${prefix[@]}" "$BIN/presenced" --port 0 --admin-listen off --ops-per-second-per-session 0 --log-level info "$@" >"$log" 2>&1 &
     SERVER_PID=$!
     PORT=""
     for _ in $(seq 100); do

@@ -93,7 +93,7 @@ check slow slow_client_closed latency_without_slow_us p99_ratio -- \
 # Signed-in scenarios: users seeded straight into a fresh data directory, then a server on
 # it that publishes status changes at once (--debounce-ms 0), so deliveries are fan-out.
 if "$BIN/presencectl" seed-load --data-dir "$OUT/data" --users 200 --contacts 10 --seed 1 --hidden-fraction 0.1 \
-        --tokens "$OUT/tokens.txt" >"$OUT/seed.out" 2>&1 && start_server sessions --data-dir "$OUT/data" --debounce-ms 0; then
+        --tokens "$OUT/tokens.txt" >"$OUT/seed.out" 2>&1 && start_server sessions --data-dir "$OUT/data" --debounce-ms 0 --ops-per-second-per-session 0; then
     SES_PID=$PID
     SES="--url ws://127.0.0.1:$PORT/ws --server-pid $SES_PID --tokens $OUT/tokens.txt --repeats 1"
     check presence deliveries_per_second $LATENCY changes deliveries_expected -- \
