@@ -36,12 +36,12 @@ final class Connection {
     /// Whether the upgrade completed (the handler knows this connection).
     var isWebSocket = false
     /// The route number the handler gave at upgrade.
-    var route = 0
+    var route: Int32 = 0
     /// One word the handler keeps for this connection (the gateway: its sign-in phase and
     /// session), so no handler needs a table keyed by connection. 0 when never set.
     var handlerWord: UInt64 = 0
     /// The index of the endpoint it was accepted on (`ServerConfiguration.endpoints`).
-    var endpoint = 0
+    var endpoint: UInt8 = 0
 
     /// A request was handed to the handler, which will answer later: read nothing more.
     var isAwaitingResponse = false
@@ -49,11 +49,9 @@ final class Connection {
     var keepsAliveAfterResponse = false
     /// Request bytes split over reads (HTTP phase only).
     var inbound: [UInt8] = []
-    /// How far the current request's head has been scanned, so bytes that arrive one read
-    /// at a time are each looked at once.
-    var headScanner = HTTPHeadScanner()
-    /// The current request's head, once complete, while its body is still arriving.
-    var parsedHead: (head: HTTPRequestHead, length: Int)?
+    /// The request being read, while one is partly read (HTTP phase only): boxed, so an
+    /// idle or upgraded connection carries 8 bytes for it, not ~110.
+    var request: RequestProgress?
     /// The WebSocket reader (frames to messages); set at upgrade.
     var reader: MessageReader?
     /// The window the loop's shared deflater uses for this connection, when compressing.
@@ -94,4 +92,11 @@ final class Connection {
 
     /// The token epoll and the timer wheel carry for this connection.
     var token: UInt64 { UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd)) }
+}
+
+/// A request partly read: how far its head has been scanned (so bytes that arrive one read
+/// at a time are each looked at once) and, once complete, the head while its body arrives.
+final class RequestProgress {
+    var headScanner = HTTPHeadScanner()
+    var parsedHead: (head: HTTPRequestHead, length: Int)?
 }

@@ -99,19 +99,21 @@ extension EventLoop {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
             let head: HTTPRequestHead
             let headLength: Int
-            if let parsed = conn.parsedHead {
+            let progress = conn.request ?? RequestProgress()
+            conn.request = progress
+            if let parsed = progress.parsedHead {
                 (head, headLength) = parsed
             } else {
                 let parsed: (HTTPRequestHead, Int)?
                 do {
-                    parsed = try HTTPRequestParser.parse(rest, maxSize: config.maxRequestHeadSize, scanner: &conn.headScanner)
+                    parsed = try HTTPRequestParser.parse(rest, maxSize: config.maxRequestHeadSize, scanner: &progress.headScanner)
                 } catch {
                     reject(conn, HTTPResponse.error(error.status, code: error.code, message: error.reason))
                     return bytes.count
                 }
                 guard let parsed else { return used }
                 (head, headLength) = parsed
-                conn.parsedHead = parsed
+                progress.parsedHead = parsed
             }
             if Handshake.isUpgradeRequest(head) {
                 used += headLength
@@ -170,7 +172,7 @@ extension EventLoop {
             }
             finishRequest(conn)
             let keepAlive = head.version >= 11 && !head.tokens("Connection").contains("close") && !isStopping
-            let request = HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress, endpoint: conn.endpoint)
+            let request = HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress, endpoint: Int(conn.endpoint))
             guard let response = handler.handle(request, id: id(of: conn), on: self) else {
                 conn.isAwaitingResponse = true
                 conn.keepsAliveAfterResponse = keepAlive
@@ -184,8 +186,7 @@ extension EventLoop {
 
     /// The current request is complete: the next one is scanned from its own start.
     func finishRequest(_ conn: Connection) {
-        conn.headScanner.reset()
-        conn.parsedHead = nil
+        conn.request = nil
     }
 
     func answer(_ conn: Connection, _ response: HTTPResponse, keepAlive: Bool) {
@@ -227,7 +228,7 @@ extension EventLoop {
     func upgrade(_ conn: Connection, _ head: HTTPRequestHead) {
         let decision = isStopping ? .reject(.error(503, code: "shutting_down", message: "server shutting down; retry later",
                                                                headers: [("Retry-After", "5")]))
-            : handler.route(head, remoteAddress: conn.remoteAddress, endpoint: conn.endpoint)
+            : handler.route(head, remoteAddress: conn.remoteAddress, endpoint: Int(conn.endpoint))
         guard case .accept(let policy, let limits, let route) = decision else {
             if case .reject(let response) = decision { reject(conn, response) }
             return
@@ -246,7 +247,7 @@ extension EventLoop {
                                         maxMessageSize: limits.maxMessageSize, inflation: inflation)
             conn.inbound = []
             conn.state = .open
-            conn.route = route
+            conn.route = Int32(truncatingIfNeeded: route)
             conn.maxBufferedBytes = limits.maxBufferedBytes ?? config.maxBufferedBytes
             conn.isWebSocket = true
             webSocketCount += 1

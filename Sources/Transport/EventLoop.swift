@@ -311,7 +311,7 @@ public final class EventLoop: @unchecked Sendable {
             // 24 bits, so a `ConnectionID` packs into one word (`ConnectionID.packed`).
             nextGeneration = nextGeneration >= ConnectionID.maxGeneration ? 1 : nextGeneration + 1
             let conn = Connection(fd: fd, generation: generation, remoteAddress: address, tls: tls, now: now)
-            conn.endpoint = listener.endpoint
+            conn.endpoint = UInt8(truncatingIfNeeded: listener.endpoint)
             conn.phaseDeadline = now + config.requestTimeoutMilliseconds
             if Int(fd) >= connections.count {
                 connections.append(contentsOf: repeatElement(nil, count: max(Int(fd) + 1 - connections.count, connections.count)))
