@@ -50,6 +50,7 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.shutdownGraceSeconds.help) var shutdownGraceSeconds: String?
     @Option(help: Settings.dataDir.help) var dataDir: String?
     @Option(help: Settings.databaseFile.help) var databaseFile: String?
+    @Option(help: Settings.databaseUrl.help) var databaseUrl: String?
     @Option(help: Settings.mailSpoolDir.help) var mailSpoolDir: String?
     @Option(help: Settings.publicUrl.help) var publicUrl: String?
     @Option(help: Settings.sendmail.help) var sendmail: String?
@@ -107,6 +108,7 @@ struct Presenced: ParsableCommand {
         scalar(Settings.shutdownGraceSeconds, shutdownGraceSeconds)
         scalar(Settings.dataDir, dataDir)
         scalar(Settings.databaseFile, databaseFile)
+        scalar(Settings.databaseUrl, databaseUrl)
         scalar(Settings.mailSpoolDir, mailSpoolDir)
         scalar(Settings.publicUrl, publicUrl)
         scalar(Settings.sendmail, sendmail)

@@ -1,0 +1,189 @@
+import CPostgres
+
+/// One libpq connection to a PostgreSQL database, used synchronously by the thread that
+/// owns it (libpq connections are not thread-safe; the account workers, the outbox
+/// thread and the writer each hold their own).
+///
+/// Statements are prepared once per connection (`PQprepare`, named `s0`, `s1`, …) with
+/// their `?` parameters rewritten to `$n`, and cached by their SQL text like SQLite's.
+/// Parameters go as text with the type left to the server (it infers each from the
+/// column or expression it meets), except blobs, which go in binary as `bytea`. Results
+/// come back as text; `Row` parses them.
+///
+/// Durability matches the SQLite backend's `synchronous=FULL`: the session sets
+/// `synchronous_commit = on`, so COMMIT returns only once the WAL record is flushed.
+final class PostgresConnection: StorageConnection {
+    let url: String
+    private var connection: OpaquePointer
+    private var statements: [String: String] = [:]
+    private var preparedCount = 0
+
+    var engine: StorageEngine { .postgres }
+
+    /// The key of the advisory lock every outermost transaction takes first. ASCII "pres".
+    static let writeLockKey: Int64 = 0x7072_6573
+
+    init(url: String) throws {
+        self.url = url
+        connection = try Self.connect(url)
+    }
+
+    deinit { PQfinish(connection) }
+
+    private static func connect(_ url: String) throws -> OpaquePointer {
+        guard let connection = PQconnectdb(url) else {
+            throw StorageError.cannotConnect(location: StorageLocation.redacted(url), message: "libpq: out of memory")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw StorageError.cannotConnect(location: StorageLocation.redacted(url), message: message)
+        }
+        // Notices (e.g. "relation already exists, skipping") would go to stderr; the
+        // text format of bytea is pinned because `Row` decodes only the hex form.
+        let setup = PQexec(connection, "SET client_min_messages = warning; SET bytea_output = hex; SET synchronous_commit = on")
+        defer { PQclear(setup) }
+        guard PQresultStatus(setup) == PGRES_COMMAND_OK else {
+            let message = Self.trimmed(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw StorageError.cannotConnect(location: StorageLocation.redacted(url), message: message)
+        }
+        return connection
+    }
+
+    /// After the server restarted or the network dropped, the next statement outside a
+    /// transaction reconnects (prepared statements are per session, so the cache empties).
+    func reconnectIfBroken() throws {
+        guard PQstatus(connection) != CONNECTION_OK else { return }
+        PQreset(connection)
+        statements = [:]
+        guard PQstatus(connection) == CONNECTION_OK else {
+            throw StorageError.cannotConnect(location: StorageLocation.redacted(url), message: Self.trimmed(PQerrorMessage(connection)))
+        }
+        let setup = PQexec(connection, "SET client_min_messages = warning; SET bytea_output = hex; SET synchronous_commit = on")
+        PQclear(setup)
+    }
+
+    func run(_ sql: String, _ arguments: [any SQLiteBindable], maxRows: Int,
+             onRow: (Row) throws -> Void) throws -> Int {
+        let name = try preparedName(for: sql)
+        let result = try executePrepared(name, arguments, sql)
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw error(result, sql) }
+        let rows = Swift.min(PQntuples(result), Int32(clamping: maxRows))
+        for row in 0..<rows { try onRow(Row(source: .postgres(result: result, row: row))) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    func executeScript(_ sql: String) throws {
+        try command(sql)
+    }
+
+    /// BEGIN, then the transaction-scoped advisory lock: outermost transactions on every
+    /// connection to the database run one at a time, as SQLite's `BEGIN IMMEDIATE` makes
+    /// them. The repositories' read-then-write transactions (a contact request, a token
+    /// rotation) rely on that; the lock ends with the COMMIT or ROLLBACK.
+    func control(_ sql: String) throws { try command(sql) }
+
+    func begin() throws {
+        try command("BEGIN")
+        try command("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))")
+    }
+
+    /// COMMIT, checked: PostgreSQL answers the COMMIT of a transaction in which a
+    /// statement failed with `ROLLBACK` and no error, which must not read as success.
+    func commit() throws {
+        if PQtransactionStatus(connection) == PQTRANS_INERROR {
+            throw StorageError.postgres(sqlState: "25P02", message: "a statement of the transaction failed; it cannot commit", sql: "COMMIT")
+        }
+        let result = PQexec(connection, "COMMIT")
+        defer { PQclear(result) }
+        guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else { throw error(result, "COMMIT") }
+        let tag = String(cString: PQcmdStatus(result))
+        guard tag == "COMMIT" else {
+            throw StorageError.postgres(sqlState: "", message: "COMMIT ended in \(tag)", sql: "COMMIT")
+        }
+    }
+
+    var isEngineInTransaction: Bool {
+        let status = PQtransactionStatus(connection)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    // MARK: - Statements
+
+    private func command(_ sql: String) throws {
+        let result = PQexec(connection, sql)
+        defer { PQclear(result) }
+        let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else { throw error(result, sql) }
+    }
+
+    private func preparedName(for sql: String) throws -> String {
+        if let name = statements[sql] { return name }
+        let name = "s\(preparedCount)"
+        let result = PQprepare(connection, name, sql.postgresParameters(), 0, nil)
+        defer { PQclear(result) }
+        guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else { throw error(result, sql) }
+        preparedCount += 1
+        statements[sql] = name
+        return name
+    }
+
+    /// `PQexecPrepared` with the arguments laid out in one buffer: text values
+    /// NUL-terminated (libpq's text format), blobs as raw bytes in binary format.
+    private func executePrepared(_ name: String, _ arguments: [any SQLiteBindable], _ sql: String) throws -> OpaquePointer {
+        var storage: [UInt8] = [0]  // never empty, so a zero-length blob still has a non-NULL pointer
+        var offsets: [Int?] = []
+        var lengths: [Int32] = []
+        var formats: [Int32] = []
+        for argument in arguments {
+            switch argument.sqliteValue {
+            case .null:
+                offsets.append(nil); lengths.append(0); formats.append(0)
+                continue
+            case .integer(let value):
+                offsets.append(storage.count); storage += Array(String(value).utf8); formats.append(0)
+            case .real(let value):
+                offsets.append(storage.count); storage += Array("\(value)".utf8); formats.append(0)
+            case .text(let value):
+                // PostgreSQL text cannot hold U+0000 (SQLite's can); refuse rather than cut it.
+                if value.utf8.contains(0) {
+                    throw StorageError.postgres(sqlState: "22021", message: "text containing U+0000 cannot be stored in PostgreSQL", sql: sql)
+                }
+                offsets.append(storage.count); storage += Array(value.utf8); formats.append(0)
+            case .blob(let bytes):
+                offsets.append(storage.count); storage += bytes; formats.append(1)
+                lengths.append(Int32(bytes.count))
+                storage.append(0)
+                continue
+            }
+            lengths.append(0)
+            storage.append(0)
+        }
+        let result: OpaquePointer? = storage.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!)
+            let values: [UnsafePointer<CChar>?] = offsets.map { offset in
+                offset.map { (base + $0).assumingMemoryBound(to: CChar.self) }
+            }
+            return PQexecPrepared(connection, name, Int32(arguments.count), values, lengths, formats, 0)
+        }
+        guard let result else { throw error(nil, sql) }
+        return result
+    }
+
+    private func error(_ result: OpaquePointer?, _ sql: String) -> StorageError {
+        let sqlState = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
+        var message = result.map { Self.trimmed(PQresultErrorMessage($0)) } ?? ""
+        if message.isEmpty { message = Self.trimmed(PQerrorMessage(connection)) }
+        return .postgres(sqlState: sqlState, message: message, sql: sql)
+    }
+
+    private static func trimmed(_ text: UnsafePointer<CChar>?) -> String {
+        guard let text else { return "" }
+        var message = String(cString: text)
+        while message.last?.isWhitespace == true { message.removeLast() }
+        return message
+    }
+}

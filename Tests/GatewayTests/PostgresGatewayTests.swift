@@ -1,0 +1,64 @@
+import Foundation
+import Gateway
+import Storage
+import StorageTestSupport
+import Testing
+
+/// The gateway on PostgreSQL (`--database-url`), end to end over real sockets: accounts,
+/// chats and the backlog live in the database, not in a SQLite file, and survive a
+/// restart on a fresh data directory. Runs when `PRESENCE_TEST_DATABASE_URL` names a
+/// server (scripts/postgres.sh starts a private one); skipped with that note otherwise.
+@Suite(.enabled(if: TestStorage.databaseURL != nil,
+                "PRESENCE_TEST_DATABASE_URL unset: run through scripts/postgres.sh for the PostgreSQL end-to-end test"))
+struct PostgresGatewayTests {
+    @Test func accountsChatsAndBacklogLiveInPostgreSQLAcrossARestart() throws {
+        let location = try TestStorage.freshPostgresSchema()
+        guard case .postgres(let url) = location else { Issue.record("not a PostgreSQL location"); return }
+        let database = try Database(location: location, migrate: false)
+        let messages = MessageStore(database)
+        let onPostgres: (inout GatewayConfiguration) -> Void = { $0.databaseURL = url }
+
+        let firstDataDirectory: URL
+        do {
+            let g = try RunningGateway(onPostgres)
+            firstDataDirectory = g.directory
+            for n in ["alice", "bob"] { try g.signUp(n) }
+            let (alice, _) = try g.signIn("alice")
+            do {
+                let (bob, _) = try g.signIn("bob")
+                try g.befriend((alice, "alice"), (bob, "bob"))
+                let ack = try alice.call("send", ["to": "bob@example.com", "clientMessageId": "live-1", "body": "hello bob"])
+                #expect(ack["receipt"] as? String == "delivered")
+                // Committed in PostgreSQL by the time the ack arrived.
+                let stored = try messages.history(between: "alice@example.com", and: "bob@example.com", limit: 10)
+                #expect(stored.map(\.body) == ["hello bob"])
+                let chat = try bob.event("chat")
+                #expect(chat["body"] as? String == "hello bob")
+                // Acknowledging the event marks the chat delivered (a write through the writer).
+                _ = try bob.call("heartbeat", ["lastSeq": try #require(chat["seq"] as? Int)])
+                #expect(g.eventually { (try? messages.undelivered(to: "bob@example.com", limit: 10).isEmpty) == true })
+                _ = try bob.call("logOut")
+            }
+            for i in 1...2 {
+                let ack = try alice.call("send", ["to": "bob@example.com", "clientMessageId": "o-\(i)", "body": "later \(i)"])
+                #expect(ack["receipt"] as? String == "stored")
+                let pending = try messages.undelivered(to: "bob@example.com", limit: 10).map(\.body)
+                #expect(pending == Array(["later 1", "later 2"].prefix(i)), "acked \(i): the row is already in PostgreSQL")
+            }
+            #expect(!FileManager.default.fileExists(atPath: g.databasePath), "no SQLite file beside PostgreSQL")
+        }
+
+        // A new process on a fresh data directory: everything it knows comes from PostgreSQL.
+        let g = try RunningGateway(onPostgres)
+        #expect(g.directory != firstDataDirectory)
+        let (bob, _) = try g.signIn("bob")
+        var chats: [[String: Any]] = []
+        for _ in 0..<2 { chats.append(try bob.event("chat")) }
+        #expect(chats.map { $0["body"] as? String } == ["later 1", "later 2"], "the backlog, and only it, in order")
+        _ = try bob.call("heartbeat", ["lastSeq": try #require(chats.last?["seq"] as? Int)])
+        #expect(g.eventually { (try? messages.undelivered(to: "bob@example.com", limit: 10).isEmpty) == true },
+                "delivered backlog is marked so in PostgreSQL")
+        let accounts = try database.queryFirst("SELECT count(*) FROM accounts") { $0.int(0) }
+        #expect(accounts == 2)
+    }
+}
