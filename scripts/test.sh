@@ -2,6 +2,7 @@
 # The whole test suite: what CI runs (.ci/run) and what the README's test command is.
 #
 #   1. swift test          unit tests and end-to-end tests over real loopback sockets
+#      then scripts/postgres.sh: the storage suites again on a private PostgreSQL
 #   2. Autobahn|Testsuite  all 517 RFC 6455 / RFC 7692 cases against `presenced --echo`
 #   3. load generator      a seconds-long smoke run of every scenario (loadtest/smoke.sh)
 #   4. fuzzers             a short libFuzzer run of the frame decoder and handshake parser
@@ -17,8 +18,9 @@ stage() { echo; echo "=== $1 ($(( $(date +%s) - start )) s)"; }
 stage "test tools"
 # libcurl (to build: Google's keys over HTTPS) and the openssl command (the HTTPS key-set
 # tests make their CA with it).
-if ! dpkg -s libcurl4-openssl-dev openssl >/dev/null 2>&1; then
-  (apt-get install -y -q libcurl4-openssl-dev openssl >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libcurl4-openssl-dev openssl >/dev/null; })
+# libpq-dev: the PostgreSQL backend of Storage links libpq.
+if ! dpkg -s libcurl4-openssl-dev openssl libpq-dev >/dev/null 2>&1; then
+  (apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev >/dev/null; })
 fi
 # msmtp (Debian) and aiosmtpd (PyPI): mail leaves through a real sendmail-compatible
 # program to a real SMTP server on loopback in MailDeliveryTests.
@@ -33,6 +35,9 @@ export PRESENCE_SMTP_PYTHON="$PWD/$tools/bin/python"
 stage "swift test"
 swift build --build-tests
 swift test --skip-build --parallel
+
+stage "storage on PostgreSQL"
+scripts/postgres.sh
 
 stage "release build"
 swift build -c release --product presenced

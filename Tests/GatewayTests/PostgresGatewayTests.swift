@@ -61,4 +61,27 @@ struct PostgresGatewayTests {
         let accounts = try database.queryFirst("SELECT count(*) FROM accounts") { $0.int(0) }
         #expect(accounts == 2)
     }
+
+    @Test func presencectlTakesTheSameDatabaseURL() throws {
+        let location = try TestStorage.freshPostgresSchema()
+        guard case .postgres(let url) = location else { Issue.record("not a PostgreSQL location"); return }
+        let presencectl = try BuiltProduct("presencectl")
+        // A data directory that must stay untouched: no SQLite file appears beside PostgreSQL.
+        let dataDir = FileManager.default.temporaryDirectory.appendingPathComponent("ctl-pg-\(UUID().uuidString)").path
+        let migrated = try presencectl.run(["db", "migrate", "--database-url", url, "--data-dir", dataDir])
+        #expect(migrated.status == 0, "\(migrated.error)")
+        #expect(migrated.output == "schema migrated from version 0 to \(Schema.currentVersion)\n")
+        // The environment variable works as the flag does.
+        let environment = BuiltProduct.cleanEnvironment(["PRESENCE_DATABASE_URL": url, "PRESENCE_DATA_DIR": dataDir])
+        let created = try presencectl.run(["users", "create", "ann@example.org", "--first", "Ann", "--password", "Sunny#Day42"],
+                                          environment: environment)
+        #expect(created.status == 0, "\(created.error)")
+        let listed = try presencectl.run(["users", "list"], environment: environment)
+        #expect(listed.output.contains("ann@example.org") && listed.output.contains("1 of 1 accounts"), "\(listed.output)")
+        let checked = try presencectl.run(["db", "check"], environment: environment)
+        #expect(checked.status == 0, "\(checked.output) \(checked.error)")
+        #expect(checked.output.contains("schema version \(Schema.currentVersion)"))
+        #expect(try AccountStore(Database(location: location, migrate: false)).find(id: "ann@example.org")?.firstName == "Ann")
+        #expect(!FileManager.default.fileExists(atPath: dataDir))
+    }
 }
