@@ -55,9 +55,9 @@ executed=${executed:-0}; failed=${failed:-0}; skipped=${skipped:-0}
 run=$(grep -E "Test run with [0-9]+ tests?" "$log" | tail -n 1 || true)
 if [ -n "$run" ]; then
   total=$(grep -oE "with [0-9]+ tests?" <<<"$run" | grep -oE "[0-9]+")
-  broken=$(grep -cE "Test [^r].* failed after" "$log" || true)
+  broken=$(grep -cE "Test [^rCS].* failed after" "$log" || true)
   executed=$((executed + total)); failed=$((failed + broken))
-  skipped=$((skipped + $(grep -cE "Test [^r].* skipped" "$log" || true)))
+  skipped=$((skipped + $(grep -cE "Test [^rCS].* skipped" "$log" || true)))
 fi
 if [ "$status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
 echo "PostgreSQL storage tests: $((executed - failed - skipped)) passed, $failed failed ($skipped skipped)"

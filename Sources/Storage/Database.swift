@@ -124,7 +124,7 @@ public final class Database {
         }
         transactionDepth -= 1
         do {
-            if depth == 0 { try connection.commit() } else { try connection.control("RELEASE \(savepoint)") }
+            if depth == 0 { try connection.commit() } else { try connection.releaseSavepoint(savepoint) }
         } catch {
             // A failed COMMIT (disk full, I/O error, a lost PostgreSQL connection) can leave
             // the transaction open; close it so the connection stays usable. A failed

@@ -80,6 +80,17 @@ final class PostgresConnection: StorageConnection {
         try command(sql)
     }
 
+    /// No RELEASE: the savepoint stays until the COMMIT, which keeps its changes anyway,
+    /// and a reused name shadows it, so `ROLLBACK TO` still finds the innermost one. That
+    /// saves the writer one round trip per job of a batch. What RELEASE would have caught
+    /// is read from libpq's local transaction status: a body that swallowed a failed
+    /// statement left the transaction aborted, which must fail the level, not the next job.
+    func releaseSavepoint(_ name: String) throws {
+        if PQtransactionStatus(connection) == PQTRANS_INERROR {
+            throw StorageError.postgres(sqlState: "25P02", message: "a statement failed inside savepoint \(name)", sql: "RELEASE \(name)")
+        }
+    }
+
     /// BEGIN, then the transaction-scoped advisory lock: outermost transactions on every
     /// connection to the database run one at a time, as SQLite's `BEGIN IMMEDIATE` makes
     /// them. The repositories' read-then-write transactions (a contact request, a token
@@ -87,7 +98,15 @@ final class PostgresConnection: StorageConnection {
     func control(_ sql: String) throws { try command(sql) }
 
     func begin() throws {
-        try command("BEGIN")
+        do {
+            try command("BEGIN")
+        } catch where PQstatus(connection) != CONNECTION_OK {
+            // The server dropped the connection since the last statement (it restarted):
+            // nothing of this transaction has run yet, so reconnecting and beginning
+            // again is safe, and spares the caller a failure.
+            try reconnectIfBroken()
+            try command("BEGIN")
+        }
         try command("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))")
     }
 

@@ -89,6 +89,8 @@ final class SQLiteConnection: StorageConnection {
 
     func control(_ sql: String) throws { _ = try run(sql, [], maxRows: 0) { _ in } }
 
+    func releaseSavepoint(_ name: String) throws { try control("RELEASE \(name)") }
+
     func commit() throws { _ = try run("COMMIT", [], maxRows: 0) { _ in } }
 
     var isEngineInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }

@@ -17,6 +17,9 @@ protocol StorageConnection: AnyObject {
     /// Runs a transaction-control statement (SAVEPOINT, RELEASE, ROLLBACK [TO]) unprepared.
     func control(_ sql: String) throws
 
+    /// Ends a savepoint whose body succeeded, keeping its changes.
+    func releaseSavepoint(_ name: String) throws
+
     /// Opens the outermost transaction; it holds the write lock from the start, so
     /// transactions on other connections of the same database run one after another.
     func begin() throws

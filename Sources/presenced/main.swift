@@ -179,7 +179,8 @@ struct Presenced: ParsableCommand {
         gateway.start()
         let ports = gateway.ports.map(String.init).joined(separator: ",")
         log.info("listening", metadata: ["host": "\(settings.host)", "ports": "\(ports)", "loops": "\(settings.loops)",
-                                         "echo": "\(settings.echo)", "data": "\(settings.dataDir)"])
+                                         "echo": "\(settings.echo)", "data": "\(settings.dataDir)",
+                                         "storage": settings.databaseUrl == nil ? "sqlite" : "postgresql"])
         let signal = TerminationSignal.wait {
             // SIGHUP: read the configuration again and apply what can change without a
             // restart (the log level, the TLS certificate); connections stay open.

@@ -96,7 +96,7 @@ final class PostgresStorageTests: XCTestCase {
         XCTAssertEqual(try first.queryFirst("SELECT count(*) FROM accounts") { $0.int(0) }, 1)
     }
 
-    func testAConnectionTheServerDroppedReconnectsAndTheWriterRecovers() throws {
+    func testAConnectionTheServerDroppedFailsItsOpenBatchThenReconnects() throws {
         let database = try Database(location: location)
         let writer = try StorageWriter(location: location)
         defer { writer.close() }
@@ -104,17 +104,35 @@ final class PostgresStorageTests: XCTestCase {
                                                         wantsOfflineEmail: false, googleSubject: nil, createdAt: 0, updatedAt: 0))
         let writerPID = try writer.perform { database in try database.queryFirst("SELECT pg_backend_pid()") { $0.int(0) } ?? 0 }
         let readerPID = try database.queryFirst("SELECT pg_backend_pid()") { $0.int(0) } ?? 0
-        // What a server restart does to every session: terminate their backends.
         let admin = try Database(location: location, migrate: false)
-        for pid in [writerPID, readerPID] {
-            XCTAssertEqual(try admin.queryFirst("SELECT pg_terminate_backend(?::int)", pid) { $0.bool(0) }, true)
-        }
-        // The writer's next batch fails (never a false success), the one after commits.
-        let first = Result { try writer.perform { try PresenceStore($0).setChosenStatus(of: "a@x.org", to: "busy") } }
-        XCTAssertThrowsError(try first.get(), "the batch on the dropped connection fails")
-        XCTAssertEqual(try writer.perform { try PresenceStore($0).setChosenStatus(of: "a@x.org", to: "busy") }, true)
-        // The reader likewise: at most one failure, then it reconnects by itself.
-        _ = try? database.queryFirst("SELECT 1") { $0.int(0) }
-        XCTAssertEqual(try PresenceStore(database).chosenStatus(of: "a@x.org"), "busy")
+
+        // The server drops the writer's connection (as a restart does) while a batch is open.
+        let entered = DispatchSemaphore(value: 0), proceed = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<Bool, any Error>?>(nil)
+        writer.submit({ database in
+            let changed = try PresenceStore(database).setChosenStatus(of: "a@x.org", to: "busy")
+            entered.signal()
+            proceed.wait()
+            return changed
+        }, completion: { result in
+            outcome.withLock { $0 = result }
+            done.signal()
+        })
+        entered.wait()
+        XCTAssertEqual(try admin.queryFirst("SELECT pg_terminate_backend(?::int)", writerPID) { $0.bool(0) }, true)
+        proceed.signal()
+        done.wait()
+        XCTAssertThrowsError(try outcome.withLock { $0! }.get(), "the open batch fails: never a false success")
+        XCTAssertEqual(try PresenceStore(database).chosenStatus(of: "a@x.org"), "online", "and nothing of it was stored")
+
+        // The next batch reconnects by itself and commits.
+        XCTAssertEqual(try writer.perform { try PresenceStore($0).setChosenStatus(of: "a@x.org", to: "hidden") }, true)
+        XCTAssertEqual(try PresenceStore(database).chosenStatus(of: "a@x.org"), "hidden")
+
+        // A transaction begun on a connection the server dropped reconnects before it starts.
+        XCTAssertEqual(try admin.queryFirst("SELECT pg_terminate_backend(?::int)", readerPID) { $0.bool(0) }, true)
+        try database.transaction { XCTAssertEqual(try PresenceStore(database).chosenStatus(of: "a@x.org"), "hidden") }
+        let readerAgain = try database.queryFirst("SELECT pg_backend_pid()") { $0.int(0) } ?? 0
+        XCTAssertNotEqual(readerAgain, readerPID, "a new server session")
     }
 }
