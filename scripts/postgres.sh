@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A private PostgreSQL for the tests, then the storage-touching suites run on it.
 #
-#   scripts/postgres.sh                 run StorageTests, AccountsTests (PRESENCE_TEST_STORAGE=postgres)
-#                                       and the end-to-end PostgresGatewayTests on it
+#   scripts/postgres.sh                 run StorageTests and the AccountsTests that store (with
+#                                       PRESENCE_TEST_STORAGE=postgres) and PostgresGatewayTests on it
 #   scripts/postgres.sh CMD ARGS...     run CMD with PRESENCE_TEST_DATABASE_URL set instead
 #
 # Installs postgresql and libpq-dev from Debian if missing, initdb's a cluster into a temp
@@ -41,12 +41,12 @@ if [ $# -gt 0 ]; then
   exit $?
 fi
 
-# The same suites SQLite runs in the main `swift test`, now on PostgreSQL, plus the
-# end-to-end gateway test that needs it.
+# The suites that store, as SQLite runs them in the main `swift test`, now on PostgreSQL
+# (the other AccountsTests touch no database), plus the end-to-end gateway tests.
 log="$dir/swift-test.log"
 status=0
 PRESENCE_TEST_STORAGE=postgres swift test --skip-build \
-  --filter 'StorageTests\.|AccountsTests\.|GatewayTests\.PostgresGatewayTests' 2>&1 | tee "$log" || status=$?
+  --filter 'StorageTests\.|AccountsTests\.(AccountLifecycleTests|OutboxTests|PasswordResetTests|SignInTests)/|GatewayTests\.PostgresGatewayTests' 2>&1 | tee "$log" || status=$?
 summary=$(grep -E "Executed [0-9]+ tests?" "$log" | tail -n 1 || true)
 count() { grep -oE "[0-9]+ $1" <<<"$summary" | grep -oE "^[0-9]+" | head -n 1 || true; }
 executed=$(count "tests?,"); failed=$(count "failures?"); skipped=$(count "tests? skipped")
