@@ -17,6 +17,10 @@ final class PostgresConnection: StorageConnection {
     private var connection: OpaquePointer
     private var statements: [String: String] = [:]
     private var preparedCount = 0
+    /// A `SAVEPOINT` not sent yet: it goes out in one pipeline with the next statement, so
+    /// a writer job costs one round trip, not two. A level that runs no statement never
+    /// sends it; RELEASE and ROLLBACK TO of an unsent savepoint have nothing to do.
+    private var pendingSavepoint: String?
 
     var engine: StorageEngine { .postgres }
 
@@ -66,6 +70,9 @@ final class PostgresConnection: StorageConnection {
 
     func run(_ sql: String, _ arguments: [any SQLiteBindable], maxRows: Int,
              onRow: (Row) throws -> Void) throws -> Int {
+        // Preparing a new statement can fail, which aborts the transaction: the savepoint
+        // must exist by then for ROLLBACK TO to recover, so it goes first, on its own.
+        if statements[sql] == nil { try sendPendingSavepoint() }
         let name = try preparedName(for: sql)
         let result = try executePrepared(name, arguments, sql)
         defer { PQclear(result) }
@@ -77,6 +84,7 @@ final class PostgresConnection: StorageConnection {
     }
 
     func executeScript(_ sql: String) throws {
+        try sendPendingSavepoint()
         try command(sql)
     }
 
@@ -86,6 +94,10 @@ final class PostgresConnection: StorageConnection {
     /// is read from libpq's local transaction status: a body that swallowed a failed
     /// statement left the transaction aborted, which must fail the level, not the next job.
     func releaseSavepoint(_ name: String) throws {
+        if pendingSavepoint == name {
+            pendingSavepoint = nil
+            return
+        }
         if PQtransactionStatus(connection) == PQTRANS_INERROR {
             throw StorageError.postgres(sqlState: "25P02", message: "a statement failed inside savepoint \(name)", sql: "RELEASE \(name)")
         }
@@ -95,7 +107,27 @@ final class PostgresConnection: StorageConnection {
     /// connection to the database run one at a time, as SQLite's `BEGIN IMMEDIATE` makes
     /// them. The repositories' read-then-write transactions (a contact request, a token
     /// rotation) rely on that; the lock ends with the COMMIT or ROLLBACK.
-    func control(_ sql: String) throws { try command(sql) }
+    func control(_ sql: String) throws {
+        if sql.hasPrefix("SAVEPOINT ") {
+            try sendPendingSavepoint()
+            pendingSavepoint = String(sql.dropFirst("SAVEPOINT ".count))
+            return
+        }
+        // A level that ran no statement: its ROLLBACK TO and then RELEASE (the failure
+        // path) have nothing to undo; the RELEASE ends the unsent savepoint.
+        if let pending = pendingSavepoint {
+            if sql == "ROLLBACK TO \(pending)" { return }
+            if sql == "RELEASE \(pending)" { pendingSavepoint = nil; return }
+        }
+        try sendPendingSavepoint()
+        try command(sql)
+    }
+
+    private func sendPendingSavepoint() throws {
+        guard let pending = pendingSavepoint else { return }
+        pendingSavepoint = nil
+        try command("SAVEPOINT \(pending)")
+    }
 
     func begin() throws {
         do {
@@ -113,6 +145,7 @@ final class PostgresConnection: StorageConnection {
     /// COMMIT, checked: PostgreSQL answers the COMMIT of a transaction in which a
     /// statement failed with `ROLLBACK` and no error, which must not read as success.
     func commit() throws {
+        pendingSavepoint = nil  // an empty level: nothing to keep
         if PQtransactionStatus(connection) == PQTRANS_INERROR {
             throw StorageError.postgres(sqlState: "25P02", message: "a statement of the transaction failed; it cannot commit", sql: "COMMIT")
         }
@@ -152,6 +185,8 @@ final class PostgresConnection: StorageConnection {
 
     /// `PQexecPrepared` with the arguments laid out in one buffer: text values
     /// NUL-terminated (libpq's text format), blobs as raw bytes in binary format.
+    /// Sends a pending SAVEPOINT in the same pipeline, once the arguments are known to be
+    /// valid (a refused argument sends nothing, and the savepoint stays pending).
     private func executePrepared(_ name: String, _ arguments: [any SQLiteBindable], _ sql: String) throws -> OpaquePointer {
         var storage: [UInt8] = [0]  // never empty, so a zero-length blob still has a non-NULL pointer
         var offsets: [Int?] = []
@@ -181,15 +216,57 @@ final class PostgresConnection: StorageConnection {
             lengths.append(0)
             storage.append(0)
         }
-        let result: OpaquePointer? = storage.withUnsafeBufferPointer { buffer in
+        let before = pendingSavepoint.map { "SAVEPOINT \($0)" }
+        pendingSavepoint = nil
+        return try storage.withUnsafeBufferPointer { buffer in
             let base = UnsafeRawPointer(buffer.baseAddress!)
             let values: [UnsafePointer<CChar>?] = offsets.map { offset in
                 offset.map { (base + $0).assumingMemoryBound(to: CChar.self) }
             }
-            return PQexecPrepared(connection, name, Int32(arguments.count), values, lengths, formats, 0)
+            guard let before else {
+                guard let result = PQexecPrepared(connection, name, Int32(arguments.count), values, lengths, formats, 0) else {
+                    throw error(nil, sql)
+                }
+                return result
+            }
+            return try pipelined(before, then: name, Int32(arguments.count), values, lengths, formats, sql)
         }
-        guard let result else { throw error(nil, sql) }
-        return result
+    }
+
+    /// `before` and the prepared statement in one pipeline (one round trip): both sent,
+    /// one sync, then every result read up to the sync so the connection leaves pipeline
+    /// mode clean. - Returns: the statement's result, which the caller clears.
+    private func pipelined(_ before: String, then name: String, _ count: Int32, _ values: [UnsafePointer<CChar>?],
+                           _ lengths: [Int32], _ formats: [Int32], _ sql: String) throws -> OpaquePointer {
+        guard PQenterPipelineMode(connection) == 1 else { throw error(nil, before) }
+        defer { PQexitPipelineMode(connection) }
+        guard PQsendQueryParams(connection, before, 0, nil, nil, nil, nil, 0) == 1,
+              PQsendQueryPrepared(connection, name, count, values, lengths, formats, 0) == 1,
+              PQpipelineSync(connection) == 1
+        else { throw error(nil, sql) }
+        var results: [OpaquePointer] = []
+        // Each query's result is followed by a NULL; the sync ends the pipeline. A broken
+        // connection ends it early (NULL twice in a row).
+        var nullsInARow = 0
+        while nullsInARow < 2 {
+            guard let result = PQgetResult(connection) else { nullsInARow += 1; continue }
+            nullsInARow = 0
+            if PQresultStatus(result) == PGRES_PIPELINE_SYNC { PQclear(result); break }
+            results.append(result)
+        }
+        defer { for result in results.dropLast() { PQclear(result) } }
+        guard results.count == 2 else {
+            let failure = error(results.first, sql)
+            if let last = results.last { PQclear(last) }
+            throw failure
+        }
+        let savepointStatus = PQresultStatus(results[0])
+        guard savepointStatus == PGRES_COMMAND_OK else {
+            let failure = error(results[0], before)
+            PQclear(results[1])
+            throw failure
+        }
+        return results[1]
     }
 
     private func error(_ result: OpaquePointer?, _ sql: String) -> StorageError {

@@ -73,6 +73,27 @@ final class PostgresStorageTests: XCTestCase {
         XCTAssertEqual(try database.queryFirst("SELECT count(*) FROM t") { $0.int(0) }, 1)
     }
 
+    func testASavepointLevelThatFailsBeforeOrAtItsFirstStatementUndoesOnlyItself() throws {
+        // The SAVEPOINT of a level travels with the level's first statement; these are the
+        // ways that first statement can fail before, during or after being sent.
+        let database = try Database(location: location, migrate: false)
+        try database.execute("CREATE TABLE t (v BIGINT UNIQUE, s TEXT)")
+        struct Boom: Error {}
+        try database.transaction {
+            try database.execute("INSERT INTO t VALUES (1, 'kept')")
+            _ = try? database.transaction { try database.execute("INSERT INTO t VALUES (2, ?)", "nul\u{0}") }  // refused before sending
+            _ = try? database.transaction { try database.execute("SELECT * FROM no_such_table") }  // fails to prepare
+            _ = try? database.transaction { try database.execute("INSERT INTO t VALUES (1, 'dup')") }  // fails on the server
+            _ = try? database.transaction { () throws -> Void in throw Boom() }  // ran no statement
+            _ = try? database.transaction {  // a statement ran, then the body threw
+                try database.execute("INSERT INTO t VALUES (3, 'undone')")
+                throw Boom()
+            }
+            try database.transaction { try database.execute("INSERT INTO t VALUES (4, 'kept too')") }
+        }
+        XCTAssertEqual(try database.query("SELECT v, s FROM t ORDER BY v") { "\($0.int(0)) \($0.text(1))" }, ["1 kept", "4 kept too"])
+    }
+
     func testOutermostTransactionsOnTwoConnectionsRunOneAtATime() throws {
         let first = try Database(location: location)
         let location = self.location!
