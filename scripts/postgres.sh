@@ -10,6 +10,7 @@
 # on 127.0.0.1 at a free port with its unix socket in that directory, creates one
 # database for this run, exports PRESENCE_TEST_DATABASE_URL, and stops and removes it
 # all on exit, failed or not. Expects the tests built (swift build --build-tests).
+# PRESENCE_POSTGRES_OPTIONS adds server options (`-c name=value …`), e.g. for measurements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ trap stop EXIT
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_postgres "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-instructions >/dev/null
 as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200" start >/dev/null
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 ${PRESENCE_POSTGRES_OPTIONS:-}" start >/dev/null
 as_postgres "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres presence_test
 export PRESENCE_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/presence_test"
 echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($dir)"

@@ -10,6 +10,10 @@ import CPostgres
 /// column or expression it meets), except blobs, which go in binary as `bytea`. Results
 /// come back as text; `Row` parses them.
 ///
+/// Round trips are the cost on this backend (each one a wake-up of another process): a
+/// transaction begins in one (BEGIN and the write lock together), a writer job's
+/// savepoint rides with its first statement, and no RELEASE is sent.
+///
 /// Durability matches the SQLite backend's `synchronous=FULL`: the session sets
 /// `synchronous_commit = on`, so COMMIT returns only once the WAL record is flushed.
 final class PostgresConnection: StorageConnection {
@@ -103,10 +107,8 @@ final class PostgresConnection: StorageConnection {
         }
     }
 
-    /// BEGIN, then the transaction-scoped advisory lock: outermost transactions on every
-    /// connection to the database run one at a time, as SQLite's `BEGIN IMMEDIATE` makes
-    /// them. The repositories' read-then-write transactions (a contact request, a token
-    /// rotation) rely on that; the lock ends with the COMMIT or ROLLBACK.
+    /// SAVEPOINT is deferred (see `pendingSavepoint`); every other control statement
+    /// sends any deferred one first, then itself.
     func control(_ sql: String) throws {
         if sql.hasPrefix("SAVEPOINT ") {
             try sendPendingSavepoint()
@@ -129,17 +131,22 @@ final class PostgresConnection: StorageConnection {
         try command("SAVEPOINT \(pending)")
     }
 
+    /// BEGIN, then the transaction-scoped advisory lock: outermost transactions on every
+    /// connection to the database run one at a time, as SQLite's `BEGIN IMMEDIATE` makes
+    /// them. The repositories' read-then-write transactions (a contact request, a token
+    /// rotation) rely on that; the lock ends with the COMMIT or ROLLBACK.
     func begin() throws {
+        // One round trip for both statements (the simple protocol takes several at once).
+        let sql = "BEGIN; SELECT pg_advisory_xact_lock(\(Self.writeLockKey))"
         do {
-            try command("BEGIN")
+            try command(sql)
         } catch where PQstatus(connection) != CONNECTION_OK {
             // The server dropped the connection since the last statement (it restarted):
             // nothing of this transaction has run yet, so reconnecting and beginning
             // again is safe, and spares the caller a failure.
             try reconnectIfBroken()
-            try command("BEGIN")
+            try command(sql)
         }
-        try command("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))")
     }
 
     /// COMMIT, checked: PostgreSQL answers the COMMIT of a transaction in which a
