@@ -62,6 +62,43 @@ struct PostgresGatewayTests {
         #expect(accounts == 2)
     }
 
+    @Test func aSendWhoseCommitPostgreSQLRefusesIsAnsweredStorageFailedNeverAcked() throws {
+        let location = try TestStorage.freshPostgresSchema()
+        guard case .postgres(let url) = location else { Issue.record("not a PostgreSQL location"); return }
+        let g = try RunningGateway { $0.databaseURL = url }
+        for n in ["alice", "bob"] { try g.signUp(n) }
+        let (alice, _) = try g.signIn("alice")
+        let (bob, _) = try g.signIn("bob")
+        try g.befriend((alice, "alice"), (bob, "bob"))
+        // A deferred constraint trigger runs at COMMIT, after the job itself succeeded:
+        // the one way to make PostgreSQL refuse the batch's COMMIT on demand.
+        let database = try Database(location: location, migrate: false)
+        try database.executeScript("""
+            CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.body = 'refused at commit' THEN RAISE EXCEPTION 'refused at commit (test)'; END IF;
+                RETURN NULL;
+            END
+            $$;
+            CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON messages
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();
+            """)
+        let refused = try alice.call("send", ["to": "bob@example.com", "clientMessageId": "r-1", "body": "refused at commit"])
+        #expect(refused["type"] as? String == "error")
+        #expect(refused["code"] as? String == "storage_failed")
+        #expect(try database.queryFirst("SELECT count(*) FROM messages") { $0.int(0) } == 0, "nothing stored")
+        // Control: the next message on the same connections commits, is acked and arrives,
+        // and it is the first chat bob sees (the refused one never reached him).
+        let ack = try alice.call("send", ["to": "bob@example.com", "clientMessageId": "r-2", "body": "fine"])
+        #expect(ack["type"] as? String == "ok")
+        #expect(try bob.event("chat")["body"] as? String == "fine")
+        #expect(try messages(in: database) == ["fine"])
+    }
+
+    private func messages(in database: Database) throws -> [String] {
+        try database.query("SELECT body FROM messages ORDER BY id") { $0.text(0) }
+    }
+
     @Test func presencectlTakesTheSameDatabaseURL() throws {
         let location = try TestStorage.freshPostgresSchema()
         guard case .postgres(let url) = location else { Issue.record("not a PostgreSQL location"); return }
