@@ -4,7 +4,7 @@
 //
 //   presenced ─► Gateway ─► Transport ─► WebSocket ─► COpenSSL / CZlib
 //                   ├─► Presence (pure domain)
-//                   └─► Accounts ─► Storage ─► CSQLite; Accounts ─► COpenSSL, CCurl (JWKS over HTTPS)
+//                   └─► Accounts ─► Storage ─► CSQLite, CPostgres; Accounts ─► COpenSSL, CCurl (JWKS over HTTPS)
 //   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
@@ -37,6 +37,8 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
         .target(name: "CZlib", path: "Sources/CZlib", linkerSettings: [.linkedLibrary("z")]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // libpq (Debian libpq-dev): the PostgreSQL backend of Storage (`--database-url`).
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres"),
         // libcurl (Debian libcurl4-openssl-dev) fetches Google's signing keys over HTTPS; the
         // shim hides curl_easy_setopt, which is variadic.
         .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
@@ -50,8 +52,8 @@ let package = Package(
         // --- Pure domain: sessions, contacts, statuses, calls. Commands + time in, effects out. ---
         .target(name: "Presence"),
 
-        // --- Persistence: SQLite (WAL) behind small repository types, numbered migrations. ---
-        .target(name: "Storage", dependencies: ["CSQLite"]),
+        // --- Persistence: SQLite (WAL) or PostgreSQL behind small repository types, numbered migrations. ---
+        .target(name: "Storage", dependencies: ["CSQLite", "CPostgres"]),
         // --- Accounts: password policy, scrypt, device tokens, Google ID tokens, resets, outbox mail. ---
         .target(name: "Accounts", dependencies: ["Storage", "COpenSSL", "CCurl"]),
 
@@ -106,9 +108,12 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "PresenceClient", "CPosix", "COpenSSL"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "Transport", "WebSocket", "COpenSSL",
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "StorageTestSupport", "Transport", "WebSocket", "COpenSSL",
                                                               .product(name: "Prometheus", package: "swift-prometheus")]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "COpenSSL"]),
+        // Picks the engine the storage-touching suites run on (SQLite, or PostgreSQL under
+        // scripts/postgres.sh) and hands each test a fresh database.
+        .target(name: "StorageTestSupport", dependencies: ["Storage"], path: "Tests/StorageTestSupport"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTestSupport"]),
+        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "StorageTestSupport", "COpenSSL"]),
     ]
 )

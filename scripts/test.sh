@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: what CI runs (.ci/run) and what the README's test command is.
 #
-#   1. swift test          unit tests and end-to-end tests over real loopback sockets
+#   1. swift test          unit tests and end-to-end tests over real loopback sockets,
+#                          then scripts/postgres.sh: the storage suites again on a private
+#                          PostgreSQL, and an end-to-end gateway test on it
 #   2. the web client and presence-client.js in headless Chromium (Selenium)
 #   3. testssl.sh          the TLS listener: no HIGH or CRITICAL finding
 #   4. schemathesis        the server against Protocol/openapi.yaml
@@ -10,8 +12,8 @@
 #                          (in the background, beside 2-5)
 #   7. fuzzers             a short libFuzzer run of the frame decoder and handshake parser
 #
-# Everything it needs is installed or started here (msmtp from Debian, Python venvs from
-# PyPI). Set
+# Everything it needs is installed or started here (Debian packages, Python venvs from
+# PyPI, private servers on loopback). Set
 # SKIP_AUTOBAHN=1 or SKIP_FUZZ=1 to leave a stage out while iterating locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +23,9 @@ stage() { echo; echo "=== $1 ($(( $(date +%s) - start )) s)"; }
 stage "test tools"
 # libcurl (to build: Google's keys over HTTPS) and the openssl command (the HTTPS key-set
 # tests make their CA with it).
-if ! dpkg -s libcurl4-openssl-dev openssl >/dev/null 2>&1; then
-  (apt-get install -y -q libcurl4-openssl-dev openssl >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libcurl4-openssl-dev openssl >/dev/null; })
+# libpq-dev: the PostgreSQL backend of Storage links libpq.
+if ! dpkg -s libcurl4-openssl-dev openssl libpq-dev >/dev/null 2>&1; then
+  (apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev >/dev/null; })
 fi
 # msmtp (Debian) and aiosmtpd (PyPI): mail leaves through a real sendmail-compatible
 # program to a real SMTP server on loopback in MailDeliveryTests.
@@ -37,6 +40,9 @@ export PRESENCE_SMTP_PYTHON="$PWD/$tools/bin/python"
 stage "swift test"
 swift build --build-tests
 swift test --skip-build --parallel
+
+stage "storage on PostgreSQL"
+scripts/postgres.sh
 
 stage "release build"
 swift build -c release --product presenced

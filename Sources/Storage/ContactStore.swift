@@ -35,7 +35,7 @@ public struct ContactStore {
         return try database.transaction {
             guard try hasAccount(peer) else {
                 try database.execute(
-                    "INSERT OR IGNORE INTO contact_invitations (requester, invitee, created_at) VALUES (?, ?, ?)",
+                    "INSERT INTO contact_invitations (requester, invitee, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     requester, peer, now)
                 return .pending
             }

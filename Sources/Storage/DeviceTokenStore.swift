@@ -30,10 +30,11 @@ public struct DeviceTokenStore {
     /// Stores a new token hash for a device. - Returns: the row ID of the device.
     @discardableResult
     public func insert(accountID: String, tokenHash: [UInt8], deviceKind: DeviceKind, at now: Int64) throws -> Int64 {
-        try database.execute(
-            "INSERT INTO device_tokens (account_id, token_hash, device_kind, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)",
-            accountID, tokenHash, deviceKind.rawValue, now, now)
-        return database.lastInsertRowID
+        let id = try database.queryFirst(
+            "INSERT INTO device_tokens (account_id, token_hash, device_kind, created_at, last_used_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            accountID, tokenHash, deviceKind.rawValue, now, now) { $0.int64(0) }
+        guard let id else { throw StorageError.invalidValue(column: "device_tokens.id", value: "no row returned") }
+        return id
     }
 
     /// The unrevoked token with this hash.
@@ -105,7 +106,7 @@ public struct DeviceTokenStore {
     @discardableResult
     public func revokeAll(accountID: String, keeping keptID: Int64? = nil, at now: Int64) throws -> Int {
         try database.execute(
-            "UPDATE device_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL AND id IS NOT ?",
+            "UPDATE device_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL AND id IS DISTINCT FROM ?",
             now, accountID, keptID)
     }
 

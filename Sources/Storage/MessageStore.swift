@@ -31,13 +31,13 @@ public struct MessageStore {
     /// Stores a message unless the sender already stored one with the same client ID.
     public func append(sender: String, recipient: String, clientMessageID: String,
                        body: String, at now: Int64) throws -> AppendedMessage {
-        let inserted = try database.execute(
+        let inserted = try database.queryFirst(
             """
             INSERT INTO messages (sender, recipient, client_message_id, body, created_at) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (sender, client_message_id) DO NOTHING
-            """, sender, recipient, clientMessageID, body, now)
-        if inserted == 1 {
-            return AppendedMessage(id: database.lastInsertRowID, createdAt: now, isDuplicate: false)
+            ON CONFLICT (sender, client_message_id) DO NOTHING RETURNING id
+            """, sender, recipient, clientMessageID, body, now) { $0.int64(0) }
+        if let inserted {
+            return AppendedMessage(id: inserted, createdAt: now, isDuplicate: false)
         }
         let existing = try database.queryFirst(
             "SELECT id, created_at FROM messages WHERE sender = ? AND client_message_id = ?", sender, clientMessageID
@@ -56,14 +56,11 @@ public struct MessageStore {
     public func history(between first: String, and second: String, before: Int64? = nil,
                         limit: Int) throws -> [MessageRecord] {
         // The WHERE clause repeats the expressions of messages_by_conversation verbatim,
-        // which is what lets SQLite use that index.
+        // which is what lets either engine use that index; only their spelling differs.
         let (low, high) = byteOrdered(first, second)
         return try database.query(
-            """
-            SELECT \(Self.columns) FROM messages
-            WHERE min(sender, recipient) = ? AND max(sender, recipient) = ? AND id < ?
-            ORDER BY id DESC LIMIT ?
-            """, low, high, before ?? Int64.max, limit, transform: Self.record)
+            database.engine == .sqlite ? Self.historySQLite : Self.historyPostgres,
+            low, high, before ?? Int64.max, limit, transform: Self.record)
     }
 
     /// The recipient's undelivered messages, oldest first.
@@ -86,6 +83,17 @@ public struct MessageStore {
     public func deleteAll(involving accountID: String) throws -> Int {
         try database.execute("DELETE FROM messages WHERE sender = ? OR recipient = ?", accountID, accountID)
     }
+
+    private static let historySQLite = """
+        SELECT \(columns) FROM messages
+        WHERE min(sender, recipient) = ? AND max(sender, recipient) = ? AND id < ?
+        ORDER BY id DESC LIMIT ?
+        """
+    private static let historyPostgres = """
+        SELECT \(columns) FROM messages
+        WHERE LEAST(sender, recipient) = ? AND GREATEST(sender, recipient) = ? AND id < ?
+        ORDER BY id DESC LIMIT ?
+        """
 
     private static let columns = "id, sender, recipient, client_message_id, body, created_at, is_delivered"
 

@@ -28,10 +28,11 @@ public struct OutboxStore {
     /// Queues a message, due at once. - Returns: its row ID.
     @discardableResult
     public func enqueue(recipient: String, subject: String, message: [UInt8], at now: Int64) throws -> Int64 {
-        try database.execute(
-            "INSERT INTO outbox (recipient, subject, message, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)",
-            recipient, subject, message, now, now)
-        return database.lastInsertRowID
+        let id = try database.queryFirst(
+            "INSERT INTO outbox (recipient, subject, message, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            recipient, subject, message, now, now) { $0.int64(0) }
+        guard let id else { throw StorageError.invalidValue(column: "outbox.id", value: "no row returned") }
+        return id
     }
 
     /// Messages due at `now`, oldest due first.
@@ -72,7 +73,8 @@ public struct OutboxStore {
     /// a live credential, which must not outlive its delivery in the database file.
     public func markSent(id: Int64, attempts: Int, at now: Int64) throws {
         try database.execute(
-            "UPDATE outbox SET sent_at = ?, attempts = ?, last_error = NULL, message = X'' WHERE id = ?", now, attempts, id)
+            "UPDATE outbox SET sent_at = ?, attempts = ?, last_error = NULL, message = ? WHERE id = ?",
+            now, attempts, [UInt8](), id)
     }
 
     /// Drops the unsent mail to a recipient (the account was deleted). - Returns: how many.

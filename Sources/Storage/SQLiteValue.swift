@@ -9,7 +9,8 @@ public enum SQLiteValue: Sendable, Equatable {
     case blob([UInt8])
 }
 
-/// A Swift value that can be bound to a `?` parameter of a statement.
+/// A Swift value that can be bound to a `?` parameter of a statement (either engine;
+/// the name is older than the PostgreSQL backend).
 public protocol SQLiteBindable {
     /// The value as SQLite stores it.
     var sqliteValue: SQLiteValue { get }
@@ -77,53 +78,5 @@ extension SQLiteValue {
                 sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), sqliteTransient)
             }
         }
-    }
-}
-
-/// The current row of a stepping statement. Valid only inside the closure it is
-/// passed to; columns are numbered from 0 in the order of the SELECT list.
-public struct Row {
-    let statement: OpaquePointer
-
-    /// Whether the column is SQL NULL.
-    public func isNull(_ column: Int32) -> Bool {
-        sqlite3_column_type(statement, column) == SQLITE_NULL
-    }
-    /// The column as an integer (0 for NULL).
-    public func int64(_ column: Int32) -> Int64 {
-        sqlite3_column_int64(statement, column)
-    }
-    /// The column as an integer, or nil for NULL.
-    public func optionalInt64(_ column: Int32) -> Int64? {
-        isNull(column) ? nil : int64(column)
-    }
-    /// The column as `Int`.
-    public func int(_ column: Int32) -> Int {
-        Int(int64(column))
-    }
-    /// A 0/1 column as a Boolean.
-    public func bool(_ column: Int32) -> Bool {
-        int64(column) != 0
-    }
-    /// The column as a floating-point number.
-    public func double(_ column: Int32) -> Double {
-        sqlite3_column_double(statement, column)
-    }
-    /// The column as UTF-8 text ("" for NULL).
-    public func text(_ column: Int32) -> String {
-        optionalText(column) ?? ""
-    }
-    /// The column as UTF-8 text, or nil for NULL.
-    public func optionalText(_ column: Int32) -> String? {
-        guard let chars = sqlite3_column_text(statement, column) else { return nil }
-        let count = Int(sqlite3_column_bytes(statement, column))
-        return String(decoding: UnsafeBufferPointer(start: chars, count: count), as: UTF8.self)
-    }
-    /// The column as bytes (empty for NULL).
-    public func blob(_ column: Int32) -> [UInt8] {
-        // sqlite3_column_blob before sqlite3_column_bytes, as SQLite's docs require.
-        guard let base = sqlite3_column_blob(statement, column) else { return [] }
-        let count = Int(sqlite3_column_bytes(statement, column))
-        return Array(UnsafeRawBufferPointer(start: base, count: count))
     }
 }

@@ -1,60 +1,103 @@
 /// One numbered step of the schema. Versions start at 1 and increase by one; a step,
 /// once shipped, is never edited: a change is a new step.
+///
+/// A step has one text per engine where their DDL differs (SQLite's `WITHOUT ROWID`,
+/// rowid keys and triggers against PostgreSQL's identity columns, `bytea` and
+/// PL/pgSQL); the version numbers are the same on both, and so is what each step means.
 public struct Migration: Sendable {
-    /// The `user_version` the file has after this step.
+    /// The version the database has after this step.
     public let version: Int
-    /// The DDL of the step, run in one transaction with the version bump.
+    /// The DDL of the step for SQLite, run in one transaction with the version bump.
     public let sql: String
+    /// The DDL of the step for PostgreSQL.
+    public let postgresSQL: String
 
-    public init(version: Int, sql: String) {
+    /// - Parameter postgresSQL: the PostgreSQL text when it differs from `sql`.
+    public init(version: Int, sql: String, postgresSQL: String? = nil) {
         self.version = version
         self.sql = sql
+        self.postgresSQL = postgresSQL ?? sql
+    }
+
+    func sql(for engine: StorageEngine) -> String {
+        engine == .sqlite ? sql : postgresSQL
     }
 }
 
 /// The schema of the gateway's database and the migrations that build it.
 ///
-/// The version lives in `PRAGMA user_version` (a field of the file header, so it
-/// commits or rolls back with the step that sets it). Opening a file runs the steps
-/// above its version, each in its own transaction; reopening runs none.
+/// SQLite keeps the version in `PRAGMA user_version` (a field of the file header, so it
+/// commits or rolls back with the step that sets it); PostgreSQL in the one-row table
+/// `schema_version`, written in the step's transaction. Opening a database runs the
+/// steps above its version, each in its own transaction; reopening runs none. Each step
+/// re-reads the version inside its transaction (which holds the write lock), so two
+/// processes starting together on one PostgreSQL database do not apply a step twice.
 public enum Schema {
     /// Every migration, in order.
     public static let migrations: [Migration] = [
-        Migration(version: 1, sql: version1),
-        Migration(version: 2, sql: version2),
-        Migration(version: 3, sql: version3),
-        Migration(version: 4, sql: version4),
-        Migration(version: 5, sql: version5ShownPresence),
+        Migration(version: 1, sql: version1, postgresSQL: PostgresSchema.version1),
+        Migration(version: 2, sql: version2, postgresSQL: PostgresSchema.version2),
+        Migration(version: 3, sql: version3, postgresSQL: PostgresSchema.version3),
+        Migration(version: 4, sql: version4, postgresSQL: PostgresSchema.version4),
+        Migration(version: 5, sql: version5ShownPresence, postgresSQL: PostgresSchema.version5ShownPresence),
     ]
 
     /// The version this binary writes.
     public static var currentVersion: Int { migrations.last?.version ?? 0 }
 
-    /// The file's `user_version`.
+    /// The database's schema version (0 for a new one).
     public static func version(of database: Database) throws -> Int {
-        try database.queryFirst("PRAGMA user_version") { $0.int(0) } ?? 0
+        switch database.engine {
+        case .sqlite:
+            return try database.queryFirst("PRAGMA user_version") { $0.int(0) } ?? 0
+        case .postgres:
+            // to_regclass follows search_path, as the unqualified table names do.
+            let exists = try database.queryFirst("SELECT to_regclass('schema_version') IS NOT NULL") { $0.bool(0) } ?? false
+            guard exists else { return 0 }
+            return try database.queryFirst("SELECT version FROM schema_version") { $0.int(0) } ?? 0
+        }
     }
 
-    /// Applies every migration above the file's version.
-    /// - Throws: `StorageError.schemaTooNew` when the file is newer than `migrations`.
+    /// Applies every migration above the database's version.
+    /// - Throws: `StorageError.schemaTooNew` when the database is newer than `migrations`.
     public static func migrate(_ database: Database, migrations: [Migration] = Schema.migrations) throws {
-        let fileVersion = try version(of: database)
         let known = migrations.last?.version ?? 0
-        if fileVersion > known {
-            throw StorageError.schemaTooNew(fileVersion: fileVersion, knownVersion: known)
+        let startVersion = try version(of: database)
+        if startVersion > known {
+            throw StorageError.schemaTooNew(fileVersion: startVersion, knownVersion: known)
         }
-        for migration in migrations where migration.version > fileVersion {
+        for migration in migrations where migration.version > startVersion {
             try database.transaction {
-                try database.executeScript(migration.sql)
-                // PRAGMA takes no parameters; the version is an Int from this file.
-                try database.execute("PRAGMA user_version = \(migration.version)")
+                guard try version(of: database) < migration.version else { return }
+                try database.executeScript(migration.sql(for: database.engine))
+                try setVersion(migration.version, of: database)
             }
         }
     }
 
-    /// Runs SQLite's `integrity_check` and `foreign_key_check`.
-    /// - Returns: the problems found, empty when the file is sound.
+    private static func setVersion(_ version: Int, of database: Database) throws {
+        switch database.engine {
+        case .sqlite:
+            // PRAGMA takes no parameters; the version is an Int from this file.
+            try database.execute("PRAGMA user_version = \(version)")
+        case .postgres:
+            try database.executeScript("""
+                CREATE TABLE IF NOT EXISTS schema_version (
+                    only_row BOOLEAN PRIMARY KEY DEFAULT true CHECK (only_row),
+                    version INTEGER NOT NULL
+                )
+                """)
+            try database.execute(
+                "INSERT INTO schema_version (only_row, version) VALUES (true, ?) ON CONFLICT (only_row) DO UPDATE SET version = excluded.version",
+                version)
+        }
+    }
+
+    /// SQLite: runs `integrity_check` and `foreign_key_check`. PostgreSQL enforces its
+    /// constraints on every write and has no file to check, so it reports none.
+    /// - Returns: the problems found, empty when the database is sound.
     public static func integrityProblems(of database: Database) throws -> [String] {
+        guard database.engine == .sqlite else { return [] }
         var problems = try database.query("PRAGMA integrity_check") { $0.text(0) }.filter { $0 != "ok" }
         problems += try database.query("PRAGMA foreign_key_check") { row in
             "foreign key violation in \(row.text(0)) rowid \(row.int64(1)) -> \(row.text(2))"

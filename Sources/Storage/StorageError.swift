@@ -6,6 +6,13 @@ public enum StorageError: Error, Equatable, Sendable {
     /// A statement failed to prepare, bind or step. `code` is the SQLite result code
     /// (the primary code in the low byte, e.g. 19 = SQLITE_CONSTRAINT).
     case sqlite(code: Int32, message: String, sql: String)
+    /// libpq could not connect (or reconnect); `location` has any password redacted.
+    case cannotConnect(location: String, message: String)
+    /// PostgreSQL refused a statement (or the connection broke during it). `sqlState` is
+    /// the five-character SQLSTATE ("23505" unique violation), "" when the server sent none.
+    case postgres(sqlState: String, message: String, sql: String)
+    /// A `--database-url` that is not a PostgreSQL URI.
+    case invalidLocation(String, reason: String)
     /// `PRAGMA journal_mode=WAL` did not take (for example on a read-only medium).
     case walUnavailable(actualMode: String)
     /// The file's `user_version` is newer than any migration this binary knows:
@@ -20,10 +27,13 @@ public enum StorageError: Error, Equatable, Sendable {
 
 extension StorageError {
     /// Whether this is a UNIQUE/PRIMARY KEY/CHECK/FOREIGN KEY violation
-    /// (SQLITE_CONSTRAINT, 19), which callers often turn into a domain error such as
-    /// "that e-mail is taken".
+    /// (SQLITE_CONSTRAINT, 19; SQLSTATE class 23 in PostgreSQL), which callers often
+    /// turn into a domain error such as "that e-mail is taken".
     public var isConstraintViolation: Bool {
-        if case .sqlite(let code, _, _) = self { return code & 0xff == 19 }
-        return false
+        switch self {
+        case .sqlite(let code, _, _): return code & 0xff == 19
+        case .postgres(let sqlState, _, _): return sqlState.hasPrefix("23")
+        default: return false
+        }
     }
 }

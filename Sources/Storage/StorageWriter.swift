@@ -6,7 +6,7 @@ import Synchronization
 /// group commit.
 ///
 /// Each job's completion is called only after the COMMIT that made its changes durable
-/// (`synchronous=FULL`) returned, so "committed before ack" holds: the gateway sends
+/// (`synchronous=FULL`; PostgreSQL's `synchronous_commit = on`) returned, so "committed before ack" holds: the gateway sends
 /// the ack from the completion. One fsync then covers a whole batch, which is how FULL
 /// stays fast under load.
 ///
@@ -45,13 +45,22 @@ public final class StorageWriter: Sendable {
     /// took (BEGIN through COMMIT, jobs included) and its job count: the commit-latency metric.
     private let onBatchCommitted: (@Sendable (Duration, Int) -> Void)?
 
-    /// Opens its own connection to the file at `path` (migrating it) and starts the writer thread.
+    /// Opens its own connection to the SQLite file at `path`; see `init(location:…)`.
+    public convenience init(path: String, maxBatchSize: Int = 1_000,
+                            onBatchCommitted: (@Sendable (Duration, Int) -> Void)? = nil) throws {
+        try self.init(location: .sqlite(path: path), maxBatchSize: maxBatchSize, onBatchCommitted: onBatchCommitted)
+    }
+
+    /// Opens its own connection to `location` (migrating it) and starts the writer thread.
+    /// On PostgreSQL a batch is one transaction too, and a failed COMMIT (the server went
+    /// away, or refused it) fails every job of the batch: no job is acknowledged that
+    /// PostgreSQL did not confirm.
     /// - Parameter onBatchCommitted: optional observer of each batch (duration, jobs); keep it cheap.
-    public init(path: String, maxBatchSize: Int = 1_000,
+    public init(location: StorageLocation, maxBatchSize: Int = 1_000,
                 onBatchCommitted: (@Sendable (Duration, Int) -> Void)? = nil) throws {
         self.maxBatchSize = max(1, maxBatchSize)
         self.onBatchCommitted = onBatchCommitted
-        let transfer = ConnectionTransfer(try Database(path: path))
+        let transfer = ConnectionTransfer(try Database(location: location))
         let thread = Thread { [self] in self.runLoop(transfer.database) }
         thread.name = "storage-writer"
         thread.start()

@@ -17,8 +17,11 @@ struct DatabaseCommand: ParsableCommand {
         @OptionGroup var data: DataDirectory
 
         func run() throws {
-            try FileManager.default.createDirectory(atPath: data.dataDir, withIntermediateDirectories: true)
-            let database = try Database(path: data.databasePath, migrate: false)
+            let location = try data.location()
+            if case .sqlite = location {
+                try FileManager.default.createDirectory(atPath: data.dataDir, withIntermediateDirectories: true)
+            }
+            let database = try Database(location: location, migrate: false)
             let before = try Schema.version(of: database)
             try Schema.migrate(database)
             let after = try Schema.version(of: database)
@@ -29,7 +32,7 @@ struct DatabaseCommand: ParsableCommand {
     /// `presencectl db check`
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the schema version, SQLite's integrity and the foreign keys; exits 1 on any problem.")
+            abstract: "Check the schema version, SQLite's integrity and the foreign keys (PostgreSQL: the version); exits 1 on any problem.")
 
         @OptionGroup var data: DataDirectory
 

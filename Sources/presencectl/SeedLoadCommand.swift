@@ -23,6 +23,9 @@ struct SeedLoadCommand: ParsableCommand {
     @Option(help: "The data directory presenced will use (its presence.sqlite3 is created if missing).")
     var dataDir: String
 
+    @Option(help: "Seed this PostgreSQL database (postgresql://USER@HOST:PORT/DB) instead of the data directory's SQLite file. Default: $PRESENCE_DATABASE_URL, else none (empty).")
+    var databaseURL: String = ProcessInfo.processInfo.environment["PRESENCE_DATABASE_URL"] ?? ""
+
     @Option(help: "Accounts to create (even, at least 2).")
     var users: Int
 
@@ -51,8 +54,11 @@ struct SeedLoadCommand: ParsableCommand {
 
     func run() throws {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let path = (dataDir as NSString).appendingPathComponent("presence.sqlite3")
-        let database = try Database(path: path)
+        let location = databaseURL.isEmpty
+            ? .sqlite(path: (dataDir as NSString).appendingPathComponent("presence.sqlite3"))
+            : try StorageLocation(databaseURL: databaseURL)
+        let path = location.description
+        let database = try Database(location: location)
         let existing = try database.queryFirst("SELECT count(*) FROM accounts WHERE id LIKE ?", "%@" + LoadUserNaming.domain) { $0.int(0) } ?? 0
         guard existing == 0 else { throw SeedLoadError.alreadySeeded(count: existing, path: path) }
 

@@ -51,6 +51,7 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.shutdownGraceSeconds.help) var shutdownGraceSeconds: String?
     @Option(help: Settings.dataDir.help) var dataDir: String?
     @Option(help: Settings.databaseFile.help) var databaseFile: String?
+    @Option(help: Settings.databaseUrl.help) var databaseUrl: String?
     @Option(help: Settings.mailSpoolDir.help) var mailSpoolDir: String?
     @Option(help: Settings.publicUrl.help) var publicUrl: String?
     @Option(help: Settings.sendmail.help) var sendmail: String?
@@ -112,6 +113,7 @@ struct Presenced: ParsableCommand {
         scalar(Settings.shutdownGraceSeconds, shutdownGraceSeconds)
         scalar(Settings.dataDir, dataDir)
         scalar(Settings.databaseFile, databaseFile)
+        scalar(Settings.databaseUrl, databaseUrl)
         scalar(Settings.mailSpoolDir, mailSpoolDir)
         scalar(Settings.publicUrl, publicUrl)
         scalar(Settings.sendmail, sendmail)
@@ -187,7 +189,8 @@ struct Presenced: ParsableCommand {
         let ports = gateway.ports.map(String.init).joined(separator: ",")
         log.info("listening", metadata: ["host": "\(settings.host)", "ports": "\(ports)", "loops": "\(settings.loops)",
                                          "admin": "\(settings.adminListen.bound(port: gateway.operatorPort))",
-                                         "echo": "\(settings.echo)", "data": "\(settings.dataDir)"])
+                                         "echo": "\(settings.echo)", "data": "\(settings.dataDir)",
+                                         "storage": settings.databaseUrl == nil ? "sqlite" : "postgresql"])
         let signal = TerminationSignal.wait {
             // SIGHUP: read the configuration again and apply what can change without a
             // restart (the log level, the TLS certificate); connections stay open.

@@ -3,6 +3,7 @@ import Synchronization
 import XCTest
 @testable import Accounts
 import Storage
+import StorageTestSupport
 
 /// The outbox worker and its transports: spool files and a sendmail program.
 final class OutboxTests: XCTestCase {
@@ -12,7 +13,7 @@ final class OutboxTests: XCTestCase {
     let templates = MailTemplates(productName: "Presence", from: "Presence <no-reply@chat.example.com>",
                                   resetLinkBase: "https://chat.example.com/password-reset/")
 
-    override func setUpWithError() throws { database = try Database(path: directory.path("db.sqlite")) }
+    override func setUpWithError() throws { database = try Database(location: TestStorage.location(directory.path("db.sqlite"))) }
 
     func enqueue(_ mail: MailMessage) throws -> Int64 {
         try OutboxStore(database).enqueue(recipient: mail.to, subject: mail.subject, message: mail.rendered(), at: clock.now())
@@ -128,7 +129,7 @@ final class OutboxTests: XCTestCase {
         let row = try XCTUnwrap(OutboxStore(database).due(at: clock.now(), limit: 1).first)
         try transport.deliver(OutgoingMail(name: "\(row.createdAt)-\(row.id)", recipient: row.recipient, message: row.message))
         database = nil
-        let reopened = try Database(path: directory.path("db.sqlite"))
+        let reopened = try Database(location: TestStorage.location(directory.path("db.sqlite")))
         XCTAssertEqual(try OutboxWorker(database: reopened, transport: transport, now: clock.now).drain().sent, 1)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spool).count, 1, "same name: overwritten, not doubled")
     }

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 @testable import Accounts
 import Storage
+import StorageTestSupport
 
 /// A fresh directory under the system temp dir, removed when the test ends.
 final class TemporaryDirectory {
@@ -90,7 +91,7 @@ final class AccountsFixture {
 
     init(configuration: AccountsConfiguration = AccountsConfiguration(), hasher: PasswordHasher = testHasher,
          signingKey: TestSigningKey) throws {
-        database = try Database(path: directory.path("accounts.sqlite"))
+        database = try Database(location: TestStorage.location(directory.path("accounts.sqlite")))
         self.signingKey = signingKey
         let keys = try JSONWebKeySet(json: keySetJSON([signingKey]))
         let google = GoogleIDTokenVerifier(clientID: Self.clientID, keys: FixedKeySetSource(set: keys), now: clock.now)

@@ -55,6 +55,12 @@ import Testing
                 message: #"google-jwks-url = "http://keys.example/certs" (from --google-jwks-url): must be an https:// URL"#),
         Mistake(name: "Google CA file without Google sign-in", arguments: ["--google-ca-file", "/etc/hostname"],
                 message: #"google-ca-file = "/etc/hostname" (from --google-ca-file): needs google-client-id too"#),
+        Mistake(name: "database URL that is not PostgreSQL hides its value", arguments: ["--database-url", "mysql://ann:s3cret@db/presence"],
+                message: #"database-url = *** (from --database-url): must be a postgresql://USER@HOST:PORT/DB URL"#),
+        Mistake(name: "database URL and database file together",
+                arguments: ["--database-file", "/tmp/presence.sqlite3"],
+                environment: ["PRESENCE_DATABASE_URL": "postgresql://presence@127.0.0.1:5432/presence"],
+                message: #"database-url = *** (from PRESENCE_DATABASE_URL): names the database, so database-file must not be given too"#),
         Mistake(name: "sign-up burst of zero", environment: ["PRESENCE_SIGN_UP_BURST_PER_ADDRESS": "0"],
                 message: #"sign-up-burst-per-address = "0" (from PRESENCE_SIGN_UP_BURST_PER_ADDRESS): must be an integer in 1...100000"#),
     ]

@@ -1,12 +1,20 @@
 import XCTest
 @testable import Storage
+import StorageTestSupport
 
 final class DatabaseTests: XCTestCase {
     let directory = TemporaryDirectory()
 
-    func open() throws -> Database { try Database(path: directory.path("test.sqlite")) }
+    func open() throws -> Database { try Database(location: TestStorage.location(directory.path("test.sqlite"))) }
+
+    /// The SQLite-only tests (its pragmas, its dynamic typing, its file errors) skip on
+    /// PostgreSQL; PostgresStorageTests covers that engine's counterparts.
+    func skipUnlessSQLite(_ why: String) throws {
+        try XCTSkipIf(TestStorage.engine != .sqlite, "SQLite only: \(why)")
+    }
 
     func testOpenUsesWALWithFullSynchronousAndForeignKeys() throws {
+        try skipUnlessSQLite("pragmas")
         let database = try open()
         XCTAssertEqual(try database.queryFirst("PRAGMA journal_mode") { $0.text(0) }, "wal")
         XCTAssertEqual(try database.queryFirst("PRAGMA synchronous") { $0.int(0) }, 2, "2 = FULL")
@@ -14,8 +22,9 @@ final class DatabaseTests: XCTestCase {
     }
 
     func testEveryStorageClassRoundTrips() throws {
+        try skipUnlessSQLite("an untyped column and typeof()")
         let database = try open()
-        try database.execute("CREATE TABLE t (v)")
+        try database.execute("CREATE TABLE t (v BIGINT)")
         let table: [SQLiteValue] = [
             .null, .integer(0), .integer(Int64.min), .integer(Int64.max), .real(2.5),
             .text(""), .text("Zoë 😀 \u{0}inside"), .blob([]), .blob([0, 1, 255]),
@@ -38,7 +47,7 @@ final class DatabaseTests: XCTestCase {
 
     func testOptionalAndBoolBindAsNullAndInteger() throws {
         let database = try open()
-        try database.execute("CREATE TABLE t (a, b)")
+        try database.execute("CREATE TABLE t (a TEXT, b BIGINT)")
         let missing: String? = nil
         try database.execute("INSERT INTO t VALUES (?, ?)", missing, true)
         let row = try database.queryFirst("SELECT a, b FROM t") { ($0.optionalText(0), $0.bool(1)) }
@@ -49,7 +58,7 @@ final class DatabaseTests: XCTestCase {
     func testTransactionRollsBackWhenBodyThrows() throws {
         struct Boom: Error {}
         let database = try open()
-        try database.execute("CREATE TABLE t (v)")
+        try database.execute("CREATE TABLE t (v BIGINT)")
         XCTAssertThrowsError(try database.transaction {
             try database.execute("INSERT INTO t VALUES (1)")
             throw Boom()
@@ -61,7 +70,7 @@ final class DatabaseTests: XCTestCase {
     func testNestedTransactionFailureUndoesOnlyInnerWork() throws {
         struct Boom: Error {}
         let database = try open()
-        try database.execute("CREATE TABLE t (v)")
+        try database.execute("CREATE TABLE t (v BIGINT)")
         try database.transaction {
             try database.execute("INSERT INTO t VALUES (1)")
             _ = try? database.transaction {
@@ -75,7 +84,7 @@ final class DatabaseTests: XCTestCase {
 
     func testSameStatementUsedInsideItsOwnRowLoopStillWorks() throws {
         let database = try open()
-        try database.execute("CREATE TABLE t (v)")
+        try database.execute("CREATE TABLE t (v BIGINT)")
         for v in 1...3 { try database.execute("INSERT INTO t VALUES (?)", v) }
         let sql = "SELECT v FROM t WHERE v >= ? ORDER BY v"
         let pairs = try database.query(sql, 1) { row in
@@ -87,14 +96,15 @@ final class DatabaseTests: XCTestCase {
 
     func testConstraintViolationIsRecognised() throws {
         let database = try open()
-        try database.execute("CREATE TABLE t (v UNIQUE)")
+        try database.execute("CREATE TABLE t (v BIGINT UNIQUE)")
         try database.execute("INSERT INTO t VALUES (1)")
         XCTAssertThrowsError(try database.execute("INSERT INTO t VALUES (1)")) { error in
             XCTAssertEqual((error as? StorageError)?.isConstraintViolation, true)
         }
     }
 
-    func testUnopenablePathFailsWithCannotOpen() {
+    func testUnopenablePathFailsWithCannotOpen() throws {
+        try skipUnlessSQLite("a file path")
         XCTAssertThrowsError(try Database(path: directory.path("missing-dir/x.sqlite"))) { error in
             guard case .cannotOpen = error as? StorageError else { return XCTFail("\(error)") }
         }

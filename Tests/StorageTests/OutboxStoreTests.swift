@@ -1,11 +1,12 @@
 import XCTest
 @testable import Storage
+import StorageTestSupport
 
 final class OutboxStoreTests: XCTestCase {
     let directory = TemporaryDirectory()
 
     func testOnlyUnsentRowsWhoseAttemptIsDueAreListed() throws {
-        let database = try Database(path: directory.path("db.sqlite"))
+        let database = try Database(location: TestStorage.location(directory.path("db.sqlite")))
         let outbox = OutboxStore(database)
         let sent = try outbox.enqueue(recipient: "a@x.org", subject: "s", message: Array("m".utf8), at: 100)
         let retried = try outbox.enqueue(recipient: "b@x.org", subject: "s", message: [], at: 100)

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Storage
+import StorageTestSupport
 
 /// The small repository types over the schema: accounts, device tokens, reset tokens, contacts.
 final class RepositoryTests: XCTestCase {
@@ -7,7 +8,7 @@ final class RepositoryTests: XCTestCase {
     var database: Database!
 
     override func setUpWithError() throws {
-        database = try Database(path: directory.path("db.sqlite"))
+        database = try Database(location: TestStorage.location(directory.path("db.sqlite")))
         for id in ["a@x.org", "b@x.org", "c@x.org"] { try AccountStore(database).insert(.sample(id)) }
     }
 

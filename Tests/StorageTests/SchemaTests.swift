@@ -1,5 +1,6 @@
 import XCTest
 @testable import Storage
+import StorageTestSupport
 
 final class SchemaTests: XCTestCase {
     let directory = TemporaryDirectory()
@@ -7,20 +8,20 @@ final class SchemaTests: XCTestCase {
     func testMigrationsAreIdempotentOnReopen() throws {
         let path = directory.path("db.sqlite")
         do {
-            let database = try Database(path: path)
+            let database = try Database(location: TestStorage.location(path))
             XCTAssertEqual(try Schema.version(of: database), Schema.currentVersion)
             try AccountStore(database).insert(.sample("a@example.com"))
         }
-        let reopened = try Database(path: path)
+        let reopened = try Database(location: TestStorage.location(path))
         XCTAssertEqual(try Schema.version(of: reopened), Schema.currentVersion)
         XCTAssertNotNil(try AccountStore(reopened).find(id: "a@example.com"), "reopen must not rebuild tables")
     }
 
     func testOnlyMigrationsAboveTheFileVersionRun() throws {
         let path = directory.path("db.sqlite")
-        let first = Migration(version: 1, sql: "CREATE TABLE a (x);")
-        let second = Migration(version: 2, sql: "CREATE TABLE b (x);")
-        let database = try Database(path: path, migrate: false)
+        let first = Migration(version: 1, sql: "CREATE TABLE a (x BIGINT);")
+        let second = Migration(version: 2, sql: "CREATE TABLE b (x BIGINT);")
+        let database = try Database(location: TestStorage.location(path), migrate: false)
         try Schema.migrate(database, migrations: [first])
         try database.execute("INSERT INTO a VALUES (1)")
         // Re-running step 1 would fail ("table a already exists"); it must be skipped.
@@ -30,7 +31,7 @@ final class SchemaTests: XCTestCase {
     }
 
     func testVersion3KeepsTheDeviceTokensOfAVersion2File() throws {
-        let database = try Database(path: directory.path("db.sqlite"), migrate: false)
+        let database = try Database(location: TestStorage.location(directory.path("db.sqlite")), migrate: false)
         try Schema.migrate(database, migrations: Array(Schema.migrations.prefix(2)))
         try AccountStore(database).insert(.sample("a@example.com"))
         try DeviceTokenStore(database).insert(accountID: "a@example.com", tokenHash: [7], deviceKind: .mobile, at: 0)
@@ -44,32 +45,38 @@ final class SchemaTests: XCTestCase {
     }
 
     func testFailedMigrationLeavesVersionUnchanged() throws {
-        let database = try Database(path: directory.path("db.sqlite"), migrate: false)
-        let broken = Migration(version: 1, sql: "CREATE TABLE a (x); CREATE TABLE a (x);")
+        let database = try Database(location: TestStorage.location(directory.path("db.sqlite")), migrate: false)
+        let broken = Migration(version: 1, sql: "CREATE TABLE a (x BIGINT); CREATE TABLE a (x BIGINT);")
         XCTAssertThrowsError(try Schema.migrate(database, migrations: [broken]))
         XCTAssertEqual(try Schema.version(of: database), 0)
-        XCTAssertNil(try database.queryFirst("SELECT name FROM sqlite_master WHERE name = 'a'") { $0.text(0) })
+        XCTAssertThrowsError(try database.execute("SELECT count(*) FROM a"), "the step's first table was rolled back too")
+        try database.execute("CREATE TABLE c (x BIGINT)")
+        XCTAssertEqual(try database.queryFirst("SELECT count(*) FROM c") { $0.int(0) }, 0, "control: a table that exists is found")
     }
 
     func testFileNewerThanBinaryIsRefused() throws {
         let path = directory.path("db.sqlite")
         do {
-            let database = try Database(path: path)
-            try database.execute("PRAGMA user_version = \(Schema.currentVersion + 1)")
+            let database = try Database(location: TestStorage.location(path))
+            if database.engine == .sqlite {
+                try database.execute("PRAGMA user_version = \(Schema.currentVersion + 1)")
+            } else {
+                try database.execute("UPDATE schema_version SET version = ?", Schema.currentVersion + 1)
+            }
         }
-        XCTAssertThrowsError(try Database(path: path)) { error in
+        XCTAssertThrowsError(try Database(location: TestStorage.location(path))) { error in
             XCTAssertEqual(error as? StorageError,
                            .schemaTooNew(fileVersion: Schema.currentVersion + 1, knownVersion: Schema.currentVersion))
         }
     }
 
     func testFreshDatabasePassesIntegrityCheck() throws {
-        let database = try Database(path: directory.path("db.sqlite"))
+        let database = try Database(location: TestStorage.location(directory.path("db.sqlite")))
         XCTAssertEqual(try Schema.integrityProblems(of: database), [])
     }
 
     func testForeignKeysRejectRowsForUnknownAccounts() throws {
-        let database = try Database(path: directory.path("db.sqlite"))
+        let database = try Database(location: TestStorage.location(directory.path("db.sqlite")))
         XCTAssertThrowsError(try DeviceTokenStore(database).insert(
             accountID: "ghost@example.com", tokenHash: [1], deviceKind: .web, at: 0)) { error in
             XCTAssertEqual((error as? StorageError)?.isConstraintViolation, true)
@@ -77,7 +84,7 @@ final class SchemaTests: XCTestCase {
     }
 
     func testAccountIDMustBeStoredLowercased() throws {
-        let database = try Database(path: directory.path("db.sqlite"))
+        let database = try Database(location: TestStorage.location(directory.path("db.sqlite")))
         XCTAssertThrowsError(try AccountStore(database).insert(.sample("Mixed@Example.com")))
     }
 }

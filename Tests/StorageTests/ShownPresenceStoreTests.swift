@@ -1,11 +1,12 @@
 import XCTest
 @testable import Storage
+import StorageTestSupport
 
 final class ShownPresenceStoreTests: XCTestCase {
     let directory = TemporaryDirectory()
 
     func testRowsAreTakenOnceAndOnlyIfDrainedRecently() throws {
-        let database = try Database(path: directory.path("db.sqlite"))
+        let database = try Database(location: TestStorage.location(directory.path("db.sqlite")))
         let store = ShownPresenceStore(database)
         let rows = [
             ShownPresenceRow(accountID: "bob@x.io", status: "online", lastSeen: nil),
@@ -23,7 +24,7 @@ final class ShownPresenceStoreTests: XCTestCase {
     }
 
     func testADrainReplacesThePreviousOne() throws {
-        let database = try Database(path: directory.path("db.sqlite"))
+        let database = try Database(location: TestStorage.location(directory.path("db.sqlite")))
         let store = ShownPresenceStore(database)
         try store.replace(with: [ShownPresenceRow(accountID: "bob@x.io", status: "busy", lastSeen: nil)], drainedAt: 1)
         try store.replace(with: [ShownPresenceRow(accountID: "carol@x.io", status: "idle", lastSeen: nil)], drainedAt: 2)
@@ -31,7 +32,7 @@ final class ShownPresenceStoreTests: XCTestCase {
     }
 
     func testHiddenIsNotAStatusARowCanHold() throws {
-        let database = try Database(path: directory.path("db.sqlite"))
+        let database = try Database(location: TestStorage.location(directory.path("db.sqlite")))
         XCTAssertThrowsError(try ShownPresenceStore(database).replace(
             with: [ShownPresenceRow(accountID: "dave@x.io", status: "hidden", lastSeen: nil)], drainedAt: 1))
         XCTAssertEqual(try ShownPresenceStore(database).count(), 0, "the failed drain left nothing half-written")

@@ -2,18 +2,19 @@ import Foundation
 import Synchronization
 import XCTest
 @testable import Storage
+import StorageTestSupport
 
 final class StorageWriterTests: XCTestCase {
     let directory = TemporaryDirectory()
     var path: String { directory.path("db.sqlite") }
 
     override func setUpWithError() throws {
-        let database = try Database(path: path)
+        let database = try Database(location: TestStorage.location(path))
         for id in ["a@x.org", "b@x.org"] { try AccountStore(database).insert(.sample(id)) }
     }
 
     func testThousandConcurrentSubmissionsAllCommitAndCompleteOnce() throws {
-        let writer = try StorageWriter(path: path)
+        let writer = try StorageWriter(location: TestStorage.location(path))
         let threadCount = 8, perThread = 125
         let completions = Mutex<[Int: Int]>([:])
         let allDone = DispatchSemaphore(value: 0)
@@ -46,14 +47,14 @@ final class StorageWriterTests: XCTestCase {
         let counts = completions.withLock { $0 }
         XCTAssertEqual(counts.count, 1_000)
         XCTAssertTrue(counts.values.allSatisfy { $0 == 1 }, "each completion exactly once")
-        let reader = try Database(path: path)
+        let reader = try Database(location: TestStorage.location(path))
         XCTAssertEqual(try reader.queryFirst("SELECT count(*) FROM messages") { $0.int(0) }, 1_000)
         XCTAssertLessThan(writer.batchCount, 1_000, "jobs were grouped into fewer transactions")
         print("StorageWriter: 1000 jobs in \(writer.batchCount) transactions")
     }
 
     func testCompletionRunsOnlyAfterCommitIsVisibleToOtherConnections() throws {
-        let writer = try StorageWriter(path: path)
+        let writer = try StorageWriter(location: TestStorage.location(path))
         defer { writer.close() }
         let seenByOtherConnection = Mutex<Int?>(nil)
         let done = DispatchSemaphore(value: 0)
@@ -61,7 +62,7 @@ final class StorageWriterTests: XCTestCase {
         writer.submit({ database in
             try MessageStore(database).append(sender: "a@x.org", recipient: "b@x.org", clientMessageID: "c", body: "x", at: 1).id
         }, completion: { _ in
-            let reader = try? Database(path: path, migrate: false)
+            let reader = try? Database(location: TestStorage.location(path), migrate: false)
             let count = try? reader?.queryFirst("SELECT count(*) FROM messages") { $0.int(0) }
             seenByOtherConnection.withLock { $0 = count ?? nil }
             done.signal()
@@ -71,7 +72,7 @@ final class StorageWriterTests: XCTestCase {
     }
 
     func testFailingJobDoesNotUndoItsBatchMates() throws {
-        let writer = try StorageWriter(path: path)
+        let writer = try StorageWriter(location: TestStorage.location(path))
         defer { writer.close() }
         let results = Mutex<[String: Bool]>([:])
         let group = DispatchGroup()
@@ -90,8 +91,51 @@ final class StorageWriterTests: XCTestCase {
         XCTAssertEqual(bodies, ["good1", "good2"])
     }
 
+    func testACommitThatFailsFailsEveryJobOfItsBatch() throws {
+        // A deferred foreign key is checked at COMMIT, after every job's savepoint was
+        // released: the one way to make the batch's COMMIT itself fail on both engines.
+        let setup = try Database(location: TestStorage.location(path))
+        try setup.executeScript("""
+            CREATE TABLE parent (id BIGINT PRIMARY KEY);
+            CREATE TABLE child (parent_id BIGINT REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)
+            """)
+        let writer = try StorageWriter(location: TestStorage.location(path))
+        defer { writer.close() }
+        func batch(withParent: Bool) -> [String: Bool] {
+            let results = Mutex<[String: Bool]>([:])
+            let group = DispatchGroup()
+            // Hold the writer on a first job so the next two share one batch.
+            let gate = DispatchSemaphore(value: 0)
+            group.enter()
+            writer.submit({ _ in gate.wait() }, completion: { _ in group.leave() })
+            let jobs: [(String, @Sendable (Database) throws -> Void)] = [
+                ("message", { try MessageStore($0).append(sender: "a@x.org", recipient: "b@x.org",
+                                                          clientMessageID: "m\(withParent)", body: "x", at: 1) }),
+                ("child", { database in
+                    if withParent { try database.execute("INSERT INTO parent VALUES (7)") }
+                    try database.execute("INSERT INTO child VALUES (7)")
+                }),
+            ]
+            for (name, work) in jobs {
+                group.enter()
+                writer.submit({ try work($0) }, completion: { result in
+                    results.withLock { $0[name] = (try? result.get()) != nil }
+                    group.leave()
+                })
+            }
+            gate.signal()
+            group.wait()
+            return results.withLock { $0 }
+        }
+        XCTAssertEqual(batch(withParent: false), ["message": false, "child": false], "no job of a failed COMMIT succeeds")
+        XCTAssertEqual(try setup.queryFirst("SELECT count(*) FROM messages") { $0.int(0) }, 0, "and nothing of it is stored")
+        // Control: the same batch with the parent row commits, and both jobs say so.
+        XCTAssertEqual(batch(withParent: true), ["message": true, "child": true])
+        XCTAssertEqual(try setup.queryFirst("SELECT count(*) FROM messages") { $0.int(0) }, 1)
+    }
+
     func testClosedWriterFailsNewJobsWithWriterClosed() throws {
-        let writer = try StorageWriter(path: path)
+        let writer = try StorageWriter(location: TestStorage.location(path))
         writer.close()
         XCTAssertThrowsError(try writer.perform { _ in 1 }) { error in
             XCTAssertEqual(error as? StorageError, .writerClosed)

@@ -2,6 +2,7 @@ import Accounts
 import Foundation
 import Presence
 import Prometheus
+import Storage
 import Transport
 
 /// Everything the gateway needs at start-up, with defaults that work out of the box.
@@ -12,6 +13,9 @@ public struct GatewayConfiguration: Sendable {
     public var dataDirectory = "data"
     /// The SQLite file; default `<dataDirectory>/presence.sqlite3`.
     public var databaseFile: String?
+    /// A PostgreSQL database (`postgresql://USER@HOST:PORT/DB`) to use instead of the
+    /// SQLite file; nil (the default) keeps the single-node SQLite setup.
+    public var databaseURL: String?
     /// Idle, grace, debounce, ring and other presence tunables.
     public var presence = PresenceConfiguration()
     /// Password policy, reset lifetime, mail templates.
@@ -111,6 +115,8 @@ public struct GatewayConfiguration: Sendable {
     }
 
     var databasePath: String { databaseFile ?? (dataDirectory as NSString).appendingPathComponent("presence.sqlite3") }
+    /// Where the durable state lives: the PostgreSQL database if one is named, else the SQLite file.
+    var storageLocation: StorageLocation { databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: databasePath) }
     var spoolPath: String { mailSpoolDirectory ?? (dataDirectory as NSString).appendingPathComponent("mail") }
 }
 

@@ -14,8 +14,8 @@ final class AccountWorker {
     let service: AccountService
 
     /// - Parameter publicBaseURL: where this gateway is reached, for links in mail.
-    init(path: String, configuration: GatewayConfiguration, publicBaseURL: String) throws {
-        database = try Database(path: path)
+    init(location: StorageLocation, configuration: GatewayConfiguration, publicBaseURL: String) throws {
+        database = try Database(location: location)
         var accounts = configuration.accounts
         // Reset links point at the page this gateway serves.
         accounts.mail.resetLinkBase = publicBaseURL + "/reset?token="
@@ -55,7 +55,7 @@ final class GatewayRuntime: @unchecked Sendable {
         webAssets = WebAssets(root: configuration.webRoot)
         self.metrics = metrics
         // Opening the writer runs the migrations before any reader opens the file.
-        writer = try StorageWriter(path: configuration.databasePath) { duration, _ in
+        writer = try StorageWriter(location: configuration.storageLocation) { duration, _ in
             metrics.storageCommit.recordNanoseconds(GatewayMetrics.nanoseconds(duration))
         }
         log.info("web client", metadata: ["files": "\(webAssets.origin)"])
@@ -63,10 +63,10 @@ final class GatewayRuntime: @unchecked Sendable {
 
     /// Starts the account workers; called once, after the listeners are bound.
     func startAccountWorkers(publicBaseURL: String) throws {
-        let path = configuration.databasePath
+        let location = configuration.storageLocation
         let configuration = self.configuration
         accounts = try WorkerPool(name: "accounts", threads: configuration.accountThreads) {
-            try AccountWorker(path: path, configuration: configuration, publicBaseURL: publicBaseURL)
+            try AccountWorker(location: location, configuration: configuration, publicBaseURL: publicBaseURL)
         }
     }
 

@@ -24,7 +24,7 @@ final class OutboxThread: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: configuration.spoolPath, withIntermediateDirectories: true)
             transport = try SpoolTransport(directory: configuration.spoolPath)
         }
-        worker = OutboxWorker(database: try Database(path: configuration.databasePath), transport: transport)
+        worker = OutboxWorker(database: try Database(location: configuration.storageLocation), transport: transport)
     }
 
     func start() {

@@ -12,7 +12,7 @@ enum ConfigurationError: Error, Equatable, CustomStringConvertible {
     case malformedFile(path: String, reason: String)
 
     /// Settings whose values are credentials.
-    static let secretSettings: Set<String> = ["admin-token"]
+    static let secretSettings: Set<String> = ["admin-token", "database-url"]
 
     var description: String {
         switch self {

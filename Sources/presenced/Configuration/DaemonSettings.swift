@@ -30,6 +30,7 @@ struct DaemonSettings {
     var shutdownGraceSeconds = 5
     var dataDir = "data"
     var databaseFile: String?
+    var databaseUrl: String?
     var mailSpoolDir: String?
     var publicUrl: String?
     var sendmail: String?
@@ -95,6 +96,9 @@ struct DaemonSettings {
         if let x = try v.text(Settings.dataDir, check: { $0.isEmpty ? "is empty" : FileCheck.usableDirectoryProblem($0) },
                               allowed: { "must be a writable directory, or a path where one can be created (\($0))" }) { dataDir = x }
         databaseFile = try v.text(Settings.databaseFile, allowed: "must be a file path", isValid: { !$0.isEmpty })
+        databaseUrl = try v.text(Settings.databaseUrl, allowed: "must be a postgresql://USER@HOST:PORT/DB URL",
+                                 isValid: { $0.hasPrefix("postgresql://") || $0.hasPrefix("postgres://") })
+        try v.refuse(Settings.databaseUrl, together: Settings.databaseFile)
         mailSpoolDir = try v.text(Settings.mailSpoolDir, check: { $0.isEmpty ? "is empty" : FileCheck.usableDirectoryProblem($0) },
                                   allowed: { "must be a writable directory, or a path where one can be created (\($0))" })
         publicUrl = try v.text(Settings.publicUrl, allowed: "must be an http:// or https:// URL", isValid: Self.isWebURL)
@@ -184,6 +188,7 @@ struct DaemonSettings {
         config.allowedOrigins = allowedOrigins
         config.dataDirectory = dataDir
         config.databaseFile = databaseFile
+        config.databaseURL = databaseUrl
         config.mailSpoolDirectory = mailSpoolDir
         config.presence.idleAfter = .seconds(idleMinutes * 60)
         config.presence.disconnectGrace = .seconds(disconnectGraceSeconds)
@@ -294,6 +299,13 @@ private struct SettingReader {
         case .list(let items): return items
         case .scalar(let text): return [text]
         }
+    }
+
+    /// Fails when `setting` and `other` are both given: they say contradictory things.
+    func refuse(_ setting: Setting, together other: Setting) throws(ConfigurationError) {
+        guard let entry = layer[setting], case .scalar(let text) = entry.value, layer[other] != nil else { return }
+        throw .invalidValue(setting: setting.name, value: text, origin: entry.origin,
+                            allowed: "names the database, so \(other.name) must not be given too")
     }
 
     /// Fails when `setting` is given without every one of `others`.

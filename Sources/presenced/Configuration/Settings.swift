@@ -63,6 +63,9 @@ enum Settings {
     // Storage
     static let dataDir = Setting("data-dir", "Directory for the SQLite database and the mail spool.", default: d.dataDir)
     static let databaseFile = Setting("database-file", "The SQLite database file.", default: "DATA-DIR/presence.sqlite3")
+    static let databaseUrl = Setting(
+        "database-url", "Store everything in this PostgreSQL database (postgresql://USER@HOST:PORT/DB) instead of SQLite.",
+        default: "none: the SQLite file")
     static let mailSpoolDir = Setting(
         "mail-spool-dir", "Where mail is written when no sendmail program is set.", default: "DATA-DIR/mail")
 
@@ -149,7 +152,7 @@ enum Settings {
         host, port, tlsPort, tlsCert, tlsKey, loops, allowedOrigin, echo,
         maxConnections, maxConnectionsPerAddress, maxBufferedBytes, echoMaxBufferedBytes,
         heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
-        dataDir, databaseFile, mailSpoolDir,
+        dataDir, databaseFile, databaseUrl, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
         googleClientId, googleJwksFile, googleJwksUrl, googleCaFile, googleCreateAccounts, adminToken, adminListen, webRoot,
         idleMinutes, disconnectGraceSeconds, debounceMs, opBurstPerSession, opsPerSecondPerSession, ringTimeoutSeconds, subscriber,
