@@ -7,7 +7,6 @@ import Transport
 // and lost connections.
 
 extension PresenceThread {
-
     func handle(_ input: PresenceInput) {
         let time = now()
         switch input {
@@ -27,18 +26,17 @@ extension PresenceThread {
             }
             let owner = SessionOwner(session: session, user: user,
                                      deviceTokenID: attachment.deviceTokenID == 0 ? nil : attachment.deviceTokenID)
-            if case .logOut = op {} else {
-                // These ops spend from the session's op bucket like the core's own.
+            if case .logOut = op {
+                // The session ends here (the reply first, then its close); the token's
+                // revocation follows on a worker. Logging out is never rate-limited.
+                handle(.command(.signOut(session), target: target))
+            } else {
+                // The others spend from the session's op bucket like the core's own ops.
                 core.advance(to: time, into: &effects)
                 do { try core.spendOp(session) } catch {
                     runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error)))
                     return
                 }
-            }
-            if case .logOut = op {
-                // The session ends here (the reply first, then its close); the token's
-                // revocation follows on a worker.
-                handle(.command(.signOut(session), target: target))
             }
             runtime.accountOp(op, owner: owner, target: target, remoteAddress: remoteAddress)
         case .command(let command, let target, let reply):
