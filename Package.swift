@@ -106,14 +106,16 @@ let package = Package(
         .executableTarget(name: "fuzz-handshake", dependencies: ["WebSocket"], path: "Fuzz/Handshake"),
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "PresenceClient", "CPosix", "COpenSSL"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "PresenceClient", "CPosix", "COpenSSL", "TLSTestSupport"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "StorageTestSupport", "Transport", "WebSocket", "COpenSSL",
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "StorageTestSupport", "TLSTestSupport", "Transport", "WebSocket", "COpenSSL",
                                                               .product(name: "Prometheus", package: "swift-prometheus")]),
         // Picks the engine the storage-touching suites run on (SQLite, or PostgreSQL under
         // scripts/postgres.sh) and hands each test a fresh database.
         .target(name: "StorageTestSupport", dependencies: ["Storage"], path: "Tests/StorageTestSupport"),
+        // A test CA and an HTTPS key-set server, shared by the TLS-using test targets.
+        .target(name: "TLSTestSupport", path: "Tests/TLSTestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTestSupport"]),
-        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "StorageTestSupport", "COpenSSL"]),
+        .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "StorageTestSupport", "TLSTestSupport", "COpenSSL"]),
     ]
 )

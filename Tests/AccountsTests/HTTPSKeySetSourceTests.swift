@@ -1,4 +1,5 @@
 import Foundation
+import TLSTestSupport
 import Synchronization
 import XCTest
 @testable import Accounts

@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import TLSTestSupport
 import Synchronization
 @testable import Accounts
 import Storage
@@ -116,3 +117,15 @@ final class AccountsFixture {
 
 /// One key for the whole test run: RSA key generation costs ~100 ms.
 let sharedSigningKey = TestSigningKey(kid: "test-key-1")
+
+extension LocalKeySetServer {
+    /// A key-set server serving these test keys.
+    convenience init(serving keys: [TestSigningKey], maxAgeSeconds: Int) throws {
+        try self.init(serving: keySetJSON(keys), maxAgeSeconds: maxAgeSeconds)
+    }
+
+    /// Replaces the served keys (a rotation at Google).
+    func serve(_ keys: [TestSigningKey]) throws {
+        try serve(keySetJSON(keys))
+    }
+}

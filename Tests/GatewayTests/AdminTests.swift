@@ -1,4 +1,5 @@
 import Foundation
+import TLSTestSupport
 @testable import Gateway
 import PresenceClient
 import Testing

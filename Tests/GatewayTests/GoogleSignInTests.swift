@@ -1,5 +1,6 @@
 import COpenSSL
 import Foundation
+import TLSTestSupport
 @testable import Accounts
 @testable import Gateway
 import PresenceClient

@@ -1,4 +1,5 @@
 import Foundation
+import TLSTestSupport
 @testable import Transport
 import WebSocket
 
@@ -61,36 +62,5 @@ final class RunningServer {
 }
 
 /// A test certificate authority and a server certificate it signed (for `localhost` and
-/// 127.0.0.1), made at test time with the openssl command. Clients trust `ca`.
-struct TestCertificate {
-    let directory: URL
-    var certificate: String { directory.appendingPathComponent("cert.pem").path }
-    var key: String { directory.appendingPathComponent("key.pem").path }
-    /// The CA certificate clients trust.
-    var ca: String { directory.appendingPathComponent("ca.pem").path }
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let d = directory.path
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try Self.openssl(["req", "-x509"] + ec + ["-keyout", "\(d)/ca-key.pem", "-out", "\(d)/ca.pem", "-days", "1",
-                         "-subj", "/CN=presence test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-                         "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-        try Self.openssl(["req"] + ec + ["-keyout", "\(d)/key.pem", "-out", "\(d)/cert.csr", "-subj", "/CN=localhost",
-                         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        try Self.openssl(["x509", "-req", "-in", "\(d)/cert.csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca-key.pem",
-                         "-CAcreateserial", "-copy_extensions", "copyall", "-days", "1", "-out", "\(d)/cert.pem"])
-    }
-
-    static func openssl(_ arguments: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = arguments
-        p.standardError = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TransportError("openssl \(arguments[0]) failed") }
-    }
-}
+/// 127.0.0.1): the shared one.
+typealias TestCertificate = TestCertificateAuthority

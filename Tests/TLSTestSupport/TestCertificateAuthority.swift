@@ -2,16 +2,18 @@ import Foundation
 
 /// A throw-away certificate authority and one server certificate it signed, made with the
 /// openssl command at test time. Clients trust `ca`; the server serves `certificate`.
-struct TestCertificateAuthority {
-    let directory: URL
-    var ca: String { directory.appendingPathComponent("ca.pem").path }
-    var certificate: String { directory.appendingPathComponent("cert.pem").path }
-    var key: String { directory.appendingPathComponent("key.pem").path }
+/// Shared by the transport, accounts and gateway tests (test targets share code only
+/// through a target like this one).
+public struct TestCertificateAuthority: Sendable {
+    public let directory: URL
+    public var ca: String { directory.appendingPathComponent("ca.pem").path }
+    public var certificate: String { directory.appendingPathComponent("cert.pem").path }
+    public var key: String { directory.appendingPathComponent("key.pem").path }
 
-    struct Failed: Error {}
+    public struct Failed: Error {}
 
     /// - Parameter subjectAltName: the names the server certificate carries.
-    init(subjectAltName: String = "DNS:localhost,IP:127.0.0.1") throws {
+    public init(subjectAltName: String = "DNS:localhost,IP:127.0.0.1") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ca-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let d = directory.path
@@ -25,7 +27,7 @@ struct TestCertificateAuthority {
                          "-CAcreateserial", "-copy_extensions", "copyall", "-days", "1", "-out", "\(d)/cert.pem"])
     }
 
-    static func openssl(_ arguments: [String]) throws {
+    public static func openssl(_ arguments: [String]) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = arguments
@@ -36,5 +38,5 @@ struct TestCertificateAuthority {
         guard p.terminationStatus == 0 else { throw Failed() }
     }
 
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    public func remove() { try? FileManager.default.removeItem(at: directory) }
 }

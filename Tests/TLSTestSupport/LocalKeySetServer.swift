@@ -2,21 +2,21 @@ import Foundation
 import Glibc
 
 /// `Tests/Support/jwks_https_server.py` as a child process: a JWKS over HTTPS on
-/// loopback with a certificate from a CA made at test time (the same server the Accounts
-/// tests use; test targets share no code, hence this small twin).
-final class LocalKeySetServer {
+/// loopback, with a certificate from a CA made at test time. The test decides what it
+/// serves and reads how many requests arrived. Shared by the accounts and gateway tests.
+public final class LocalKeySetServer {
     let directory: URL
     private let process = Process()
-    let port: Int
+    public let port: Int
 
     /// The CA that signed the server's certificate.
-    var caFile: String { directory.appendingPathComponent("ca.pem").path }
+    public var caFile: String { directory.appendingPathComponent("ca.pem").path }
     /// A CA that signed nothing the server presents.
-    var otherCAFile: String { directory.appendingPathComponent("other-ca.pem").path }
-    var url: String { "https://127.0.0.1:\(port)/oauth2/v3/certs" }
+    public var otherCAFile: String { directory.appendingPathComponent("other-ca.pem").path }
+    public var url: String { "https://127.0.0.1:\(port)/oauth2/v3/certs" }
 
     /// - Parameter jwks: the key set to serve.
-    init(serving jwks: Data, maxAgeSeconds: Int) throws {
+    public init(serving jwks: Data, maxAgeSeconds: Int) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwks-https-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try jwks.write(to: directory.appendingPathComponent("jwks.json"))
@@ -41,7 +41,7 @@ final class LocalKeySetServer {
         self.port = port
     }
 
-    struct NotStarted: Error {}
+    public struct NotStarted: Error {}
 
     deinit {
         kill(process.processIdentifier, SIGKILL)
@@ -49,8 +49,18 @@ final class LocalKeySetServer {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// GET requests that reached the server.
-    var requestCount: Int {
+    /// Replaces the key set (a rotation at Google).
+    public func serve(_ jwks: Data) throws {
+        try jwks.write(to: directory.appendingPathComponent("jwks.json"), options: .atomic)
+    }
+
+    /// Makes each response wait, so that concurrent fetches would overlap.
+    public func delayResponses(seconds: Double) throws {
+        try "\(seconds)".write(to: directory.appendingPathComponent("delay"), atomically: true, encoding: .utf8)
+    }
+
+    /// GET requests that reached the server (a refused TLS handshake never does).
+    public var requestCount: Int {
         (try? String(contentsOf: directory.appendingPathComponent("requests"), encoding: .utf8)).flatMap { Int($0) } ?? -1
     }
 }
