@@ -24,7 +24,10 @@ extension GatewayHandler {
                 return
             }
             loop.setHandlerWord(ConnectionWord.signingIn(.resume).raw, for: id)
-            runtime.presence.offer(.resume(token, lastSeq: lastSeq, target: target), replyTo: target)
+            if !runtime.presence.offer(.resume(token, lastSeq: lastSeq, target: target), replyTo: target) {
+                // Refused `overloaded`: the connection may try again.
+                loop.setHandlerWord(ConnectionWord.awaitingSignIn.raw, for: id)
+            }
         case (.signIn, _), (.resume, _):
             reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.alreadySignedIn)), on: loop)
         case (_, .awaitingSignIn), (_, .signingIn), (_, .none):

@@ -111,3 +111,32 @@ import Testing
         #expect(try alice.call("activity")["type"] as? String == "ok")
     }
 }
+
+/// The presence thread's mailbox is bounded: a flood of ops gets `overloaded`, not memory.
+@Suite(.serialized) struct MailboxBoundTests {
+    @Test func opsPastTheMailboxCapacityAreRefusedOverloadedAndTheConnectionStaysUsable() throws {
+        let g = try RunningGateway { $0.presenceMailboxCapacity = 2 }
+        try g.signUp("alice")
+        let (alice, _) = try g.signIn("alice")
+        // Hold the presence thread inside a probe, so posted inputs wait in the mailbox.
+        let gate = DispatchSemaphore(value: 0), entered = DispatchSemaphore(value: 0)
+        g.gateway.runtime.presence.post(.probe { _ in
+            entered.signal()
+            gate.wait()
+        })
+        entered.wait()
+        let queued = try (0..<2).map { _ in try alice.send("activity") }
+        Thread.sleep(forTimeInterval: 0.2)  // both reached the mailbox
+        let refused = try alice.call("activity")
+        #expect(refused["code"] as? String == "overloaded")
+        #expect(refused["retryAfter"] as? Int == 1)
+        // A resume refused for the same reason leaves its connection free to try again.
+        let other = try PresenceConnection(port: g.port, timeoutSeconds: 10)
+        #expect(try other.call("resume", ["resumeToken": "1.00112233445566778899aabbccddeeff", "lastSeq": 0])["code"] as? String == "overloaded")
+        gate.signal()
+        // Positive control: the two queued ops are carried out and answered.
+        for id in queued { #expect(try alice.reply(to: id)["type"] as? String == "ok") }
+        #expect(try other.call("signIn", ["method": "password", "email": "alice@example.com",
+                                          "password": RunningGateway.password, "device": "web"])["type"] as? String == "ok")
+    }
+}

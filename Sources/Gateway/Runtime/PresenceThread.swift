@@ -100,11 +100,17 @@ final class PresenceThread: @unchecked Sendable {
 
     /// Queues a client's op, or answers it `overloaded` when the mailbox is full: a flood
     /// of ops waits in no unbounded queue.
-    func offer(_ input: PresenceInput, replyTo target: ReplyTarget) {
-        do { try inbox.post(input) } catch {
+    /// - Returns: whether the input was queued.
+    @discardableResult
+    func offer(_ input: PresenceInput, replyTo target: ReplyTarget) -> Bool {
+        do {
+            try inbox.post(input)
+            return true
+        } catch {
             runtime.metrics.overloaded.increment()
             runtime.server.send(target.connection, opcode: .text,
                                 payload: ReplyEncoder.error(id: target.requestID, ErrorReply(WireError.overloaded)))
+            return false
         }
     }
 
