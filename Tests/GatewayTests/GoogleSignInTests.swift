@@ -91,16 +91,9 @@ import Testing
     @Test func daemonFetchesKeysOverHTTPSAndCreatesNoAccountWhenCreationIsOff() throws {
         let key = SigningKey()
         let keyServer = try LocalKeySetServer(serving: key.jwks, maxAgeSeconds: 3_600)
-        let presenced = try BuiltProduct("presenced")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("google-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let daemon = try BuiltProduct.Running(
-            presenced, ["--port", "0", "--admin-listen", "off", "--data-dir", directory.path, "--google-client-id", Self.clientID,
-                        "--google-jwks-url", keyServer.url, "--google-ca-file", keyServer.caFile,
-                        "--google-create-accounts", "false"],
-            environment: BuiltProduct.cleanEnvironment())
-        let portText = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "\(daemon.errorOutput)")
-        let port = try #require(Int(portText))
+        let (daemon, port, directory) = try Self.daemon(["--google-ca-file", keyServer.caFile, "--google-create-accounts", "false"],
+                                                        keyServer: keyServer)
+        defer { withExtendedLifetime(daemon) { try? FileManager.default.removeItem(at: directory) } }
 
         let stranger = try PresenceConnection(port: port, timeoutSeconds: 15)
         let refused = try stranger.call("signIn", ["method": "google", "idToken": key.token(claims(email: "new@example.com")), "device": "web"])
@@ -120,19 +113,26 @@ import Testing
     @Test func daemonRefusesAKeyServerItDoesNotTrustAndLogsWhy() throws {
         let key = SigningKey()
         let keyServer = try LocalKeySetServer(serving: key.jwks, maxAgeSeconds: 3_600)
-        let presenced = try BuiltProduct("presenced")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("google-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let daemon = try BuiltProduct.Running(
-            presenced, ["--port", "0", "--admin-listen", "off", "--data-dir", directory.path, "--google-client-id", Self.clientID,
-                        "--google-jwks-url", keyServer.url, "--google-ca-file", keyServer.otherCAFile],
-            environment: BuiltProduct.cleanEnvironment())
-        let portText = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "\(daemon.errorOutput)")
-        let c = try PresenceConnection(port: try #require(Int(portText)), timeoutSeconds: 15)
+        let (daemon, port, directory) = try Self.daemon(["--google-ca-file", keyServer.otherCAFile], keyServer: keyServer)
+        defer { withExtendedLifetime(daemon) { try? FileManager.default.removeItem(at: directory) } }
+        let c = try PresenceConnection(port: port, timeoutSeconds: 15)
         let refused = try c.call("signIn", ["method": "google", "idToken": key.token(claims()), "device": "web"])
         #expect(refused["code"] as? String == "google_token_rejected", "\(refused)")
         #expect(daemon.awaitError(matching: #"warning google-keys: .*certificate.*curl error (60).*Google signing keys not fetched"#,
                                   seconds: 10) == "60", "\(daemon.errorOutput)")
         #expect(keyServer.requestCount == 0, "no request got past the TLS handshake")
+    }
+
+    /// A real `presenced` with Google sign-in whose keys come from `keyServer`, on a data
+    /// directory of its own. - Returns: it, its port and that directory (the caller removes it).
+    static func daemon(_ arguments: [String], keyServer: LocalKeySetServer) throws -> (BuiltProduct.Running, Int, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("google-\(UUID().uuidString)")
+        let daemon = try BuiltProduct.Running(
+            try BuiltProduct("presenced"),
+            ["--port", "0", "--admin-listen", "off", "--data-dir", directory.path, "--google-client-id", clientID,
+             "--google-jwks-url", keyServer.url] + arguments,
+            environment: BuiltProduct.cleanEnvironment())
+        let portText = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "\(daemon.errorOutput)")
+        return (daemon, try #require(Int(portText)), directory)
     }
 }
