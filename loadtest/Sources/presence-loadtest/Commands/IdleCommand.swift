@@ -10,7 +10,13 @@ struct IdleCommand: ParsableCommand {
             With --signed-in (URL ws://…/ws, users from presencectl seed-load via --tokens) \
             connection i signs in as user i with its device token and acknowledges its \
             snapshot; the figure is then per signed-in session. Use --repeats 1 there: the \
-            sessions of a repeat stay on the server for its 30 s grace period.
+            sessions of a repeat stay on the server for its 30 s grace period. \
+            Signed-in sessions acknowledge every event they receive at once \
+            (--acknowledge-every 1): a session at rest is one whose client has \
+            acknowledged everything, as every client does within one heartbeat interval, so \
+            the figure is what an idle session holds, not the contacts' sign-in events still \
+            waiting in its replay ring. Give --acknowledge-every 128 (the other scenarios' \
+            value) to see the ring's share.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -22,6 +28,9 @@ struct IdleCommand: ParsableCommand {
 
     @Flag(help: "Sign every connection in over presence.v1 (needs --tokens and a /ws URL).")
     var signedIn = false
+
+    @Option(help: "Signed-in sessions acknowledge (a heartbeat with their last seq) once this many events are unacknowledged.")
+    var acknowledgeEvery: UInt64 = 1
 
     @Flag(help: "Also read the server's smaps_rollup and, through gdb -p, its mallinfo2() before and with the connections open (repeat 1): live heap and RSS per connection.")
     var serverHeap = false
@@ -41,6 +50,7 @@ struct IdleCommand: ParsableCommand {
             let users = try session.loadUsers(for: "idle --signed-in")
             guard connections <= users.count else { throw ValidationError("--connections \(connections): the token file has \(users.count) users") }
             plan = SessionPlan(workload: .hold, users: users)
+            plan?.acknowledgeEvery = max(1, acknowledgeEvery)
         }
         print("idle: \(connections)\(signedIn ? " signed-in" : "") connections × \(common.repeats), \(signedIn ? 1 : common.threads) client thread(s), "
               + "\(s.connectionsPerSourceAddress) per source address")
