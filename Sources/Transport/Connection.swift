@@ -52,8 +52,18 @@ final class Connection {
     /// The request being read, while one is partly read (HTTP phase only): boxed, so an
     /// idle or upgraded connection carries 8 bytes for it, not ~110.
     var request: RequestProgress?
-    /// The WebSocket reader (frames to messages); set at upgrade.
-    var reader: MessageReader?
+    /// The WebSocket reader (frames to messages) while it holds state between reads: a
+    /// frame or fragmented message split across reads, or an inflater of its own. `nil` at
+    /// rest, which is nearly always: each read then starts from a fresh reader made from
+    /// the settings below (`EventLoop.makeReader`), so an idle connection carries 8 bytes
+    /// for it instead of 153.
+    var reader: MessageReaderBox?
+    /// The route's frame and message limits (at most 4 GiB each), for fresh readers.
+    var maxFrameSize: UInt32 = 0
+    var maxMessageSize: UInt32 = 0
+    /// How a fresh reader inflates: permessage-deflate not negotiated, through the loop's
+    /// shared inflater (client_no_context_takeover), or through one of its own.
+    var inflation = ReaderInflation.none
     /// The window the loop's shared deflater uses for this connection, when compressing.
     var deflateWindowBits: Int = 0
 
@@ -92,6 +102,19 @@ final class Connection {
 
     /// The token epoll and the timer wheel carry for this connection.
     var token: UInt64 { UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd)) }
+}
+
+/// A reader kept between reads (see `Connection.reader`), boxed so it is read in place.
+final class MessageReaderBox {
+    var reader: MessageReader
+    init(_ reader: MessageReader) { self.reader = reader }
+}
+
+/// How a connection's reader inflates compressed messages.
+enum ReaderInflation: UInt8 {
+    case none
+    case shared
+    case own
 }
 
 /// A request partly read: how far its head has been scanned (so bytes that arrive one read

@@ -238,13 +238,12 @@ extension EventLoop {
             reject(conn, rejection.response)
         case .success(let accepted):
             queue(accepted.response.serialized(), to: conn)
-            var inflation = MessageReader.Inflation.none
             if let p = accepted.compression {
-                inflation = p.clientNoContextTakeover ? .shared(sharedInflater) : .own(nil)
+                conn.inflation = p.clientNoContextTakeover ? .shared : .own
                 conn.deflateWindowBits = p.serverMaxWindowBits
             }
-            conn.reader = MessageReader(role: .server, maxFrameSize: limits.maxFrameSize,
-                                        maxMessageSize: limits.maxMessageSize, inflation: inflation)
+            conn.maxFrameSize = UInt32(clamping: limits.maxFrameSize)
+            conn.maxMessageSize = UInt32(clamping: limits.maxMessageSize)
             conn.inbound = []
             conn.state = .open
             conn.route = Int32(truncatingIfNeeded: route)
@@ -264,32 +263,52 @@ extension EventLoop {
     }
 
     func consumeFrames(_ conn: Connection, _ bytes: UnsafeMutableRawBufferPointer) {
-        guard conn.reader != nil, !conn.closeAfterFlush, !conn.lingers else { return }
+        guard conn.isWebSocket, !conn.closeAfterFlush, !conn.lingers else { return }
         let cid = id(of: conn)
+        func handle(_ event: MessageReader.Event) -> Bool {
+            switch event {
+            case .text(let payload):
+                traffic.messagesIn &+= 1
+                traffic.bytesIn &+= UInt64(payload.count)
+                if conn.state == .open { handler.received(cid, opcode: .text, payload: payload, on: self) }
+            case .binary(let payload):
+                traffic.messagesIn &+= 1
+                traffic.bytesIn &+= UInt64(payload.count)
+                if conn.state == .open { handler.received(cid, opcode: .binary, payload: payload, on: self) }
+            case .ping(let payload):
+                if conn.state == .open { sendControl(conn, opcode: .pong, payload: payload) }
+            case .pong:
+                break
+            case .close(let code, _):
+                peerClosed(conn, code: code)
+                return false
+            }
+            return conn.state == .open || conn.state == .closing && !conn.closeAfterFlush
+        }
         do {
-            try conn.reader!.read(bytes) { event in
-                switch event {
-                case .text(let payload):
-                    traffic.messagesIn &+= 1
-                    traffic.bytesIn &+= UInt64(payload.count)
-                    if conn.state == .open { handler.received(cid, opcode: .text, payload: payload, on: self) }
-                case .binary(let payload):
-                    traffic.messagesIn &+= 1
-                    traffic.bytesIn &+= UInt64(payload.count)
-                    if conn.state == .open { handler.received(cid, opcode: .binary, payload: payload, on: self) }
-                case .ping(let payload):
-                    if conn.state == .open { sendControl(conn, opcode: .pong, payload: payload) }
-                case .pong:
-                    break
-                case .close(let code, _):
-                    peerClosed(conn, code: code)
-                    return false
-                }
-                return conn.state == .open || conn.state == .closing && !conn.closeAfterFlush
+            if let kept = conn.reader {
+                try kept.reader.read(bytes, handle)
+                if kept.reader.isAtRest { conn.reader = nil }
+            } else {
+                var reader = makeReader(for: conn)
+                try reader.read(bytes, handle)
+                if !reader.isAtRest { conn.reader = MessageReaderBox(reader) }
             }
         } catch {
             fail(conn, error)
         }
+    }
+
+    /// A reader in the state every message starts from, with this connection's settings.
+    func makeReader(for conn: Connection) -> MessageReader {
+        let inflation: MessageReader.Inflation
+        switch conn.inflation {
+        case .none: inflation = .none
+        case .shared: inflation = .shared(sharedInflater)
+        case .own: inflation = .own(nil)
+        }
+        return MessageReader(role: .server, maxFrameSize: Int(conn.maxFrameSize),
+                             maxMessageSize: Int(conn.maxMessageSize), inflation: inflation)
     }
 
     /// The peer's Close arrived.

@@ -59,6 +59,16 @@ public struct MessageReader {
         self.inflation = inflation
     }
 
+    /// Whether the reader holds nothing that a fresh one with the same settings would not:
+    /// it stands between frames, no fragmented message is open, and it has no inflater of
+    /// its own (context takeover). The transport drops a resting reader and makes a fresh
+    /// one for the next read, so an idle connection carries none (153 bytes each).
+    public var isAtRest: Bool {
+        guard decoder.isAtFrameBoundary, !decoder.isInsideMessage else { return false }
+        if case .own(.some) = inflation { return false }
+        return true
+    }
+
     /// Reads every frame in `buffer` (unmasking it in place) and reports each event to
     /// `body`, which returns false to stop reading (for instance after a Close).
     /// - Throws: the first protocol violation; the connection must then close with its code.
