@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Transport", "WebSocket", "Presence", "Accounts", "Storage",
+                "Transport", "WebSocket", "Presence", "Accounts", "Storage", "CPosix",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -4,8 +4,8 @@ import Logging
 import Storage
 import Transport
 
-/// The whole gateway: event loops, the presence thread, account workers, the storage writer
-/// and the mail outbox, wired together.
+/// The whole gateway: event loops, the presence thread, account workers, the storage writer,
+/// the mail outbox and the heap trimmer, wired together.
 ///
 /// ```swift
 /// let gateway = try Gateway(configuration: config)   // binds, opens and migrates the database
@@ -16,6 +16,7 @@ import Transport
 public final class Gateway: Sendable {
     let runtime: GatewayRuntime
     let outbox: OutboxThread
+    let heapTrimmer = HeapTrimmer()
 
     /// Opens storage and binds every listening socket, so configuration errors surface here.
     public init(configuration: GatewayConfiguration) throws {
@@ -53,6 +54,7 @@ public final class Gateway: Sendable {
         RestartHandover.restore(into: runtime)
         runtime.presence.start()
         outbox.start()
+        heapTrimmer.start()
         runtime.server.start()
     }
 
@@ -68,5 +70,6 @@ public final class Gateway: Sendable {
         runtime.accounts.stop()
         runtime.writer.close()
         outbox.stop()
+        heapTrimmer.stop()
     }
 }

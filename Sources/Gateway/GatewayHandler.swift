@@ -127,7 +127,11 @@ public final class GatewayHandler: ConnectionHandler {
                 loop.close(id, code: code.closeCode, reason: code.reason)
             }
         }
-        if signInDeadlineHead > 1024, signInDeadlineHead * 2 > signInDeadlines.count {
+        if signInDeadlineHead == signInDeadlines.count, signInDeadlineHead > 0 {
+            // All expired or answered: a storm's capacity is not kept.
+            signInDeadlines.removeAll(keepingCapacity: signInDeadlines.capacity <= 1024)
+            signInDeadlineHead = 0
+        } else if signInDeadlineHead > 1024, signInDeadlineHead * 2 > signInDeadlines.count {
             signInDeadlines.removeFirst(signInDeadlineHead)
             signInDeadlineHead = 0
         }

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <malloc.h>
 
 /// accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC; the peer address is written to `addr` (may be NULL).
 /// Defined in shim.c, which alone is compiled with _GNU_SOURCE: defining it in this header
@@ -25,6 +26,11 @@ int cposix_accept(int fd, struct sockaddr_storage *addr, socklen_t *len);
 long cposix_raise_nofile(void);
 
 static inline int cposix_errno(void) { return errno; }
+
+/// Bytes free inside malloc's arenas (`mallinfo2().fordblks`), kept from the kernel.
+static inline size_t cposix_heap_free_bytes(void) { return mallinfo2().fordblks; }
+/// Returns the arenas' free pages to the kernel (`malloc_trim(0)`).
+static inline int cposix_heap_trim(void) { return malloc_trim(0); }
 
 /// Blocks `signo` for the calling thread and every thread it starts later.
 static inline int cposix_block_signal(int signo) {
