@@ -60,6 +60,10 @@ extension PresenceCore {
             case .requestedByThem: setRelation(user, other, .pending(requester: other))
             }
         }
+        // Storage's list is the whole list: later sign-ins of these contacts find their
+        // pairs known and append nothing more.
+        users[user.i].contacts.shrinkToFit()
+        users[user.i].requests.shrinkToFit()
     }
 
     mutating func requestContact(_ session: SessionID, _ target: UserID, into effects: inout [Effect]) throws(PresenceError) {

@@ -26,7 +26,7 @@ struct UserRecord: Sendable {
     var isChosenKnown = false
     var offlineMail: OfflineMailPreference = .unknown
     /// Slots of the user's sessions, live or in grace.
-    var sessions: [Int] = []
+    var sessions = SlotList()
     /// Accepted contacts: the fan-out list.
     var contacts: [UserRef] = []
     /// Users with a pending request to or from this user.

@@ -5,20 +5,40 @@
 /// ring grows lazily up to its capacity, entries the client has acknowledged are dropped
 /// from the front, and a fully acknowledged ring gives its memory back.
 struct ReplayBuffer: Sendable {
+    // One per session, so its fields are 32-bit where the range allows (40 bytes, not 56):
+    // rings hold at most 2^32 - 1 events and bytes.
     private var storage: [Event] = []
-    private var start = 0
-    private(set) var count = 0
-    let capacity: Int
-    /// The most `Event.replayCost` bytes held; the oldest events go first past it.
-    let byteCapacity: Int
-    /// `replayCost` of the events held.
-    private(set) var bytes = 0
+    private var start32: UInt32 = 0
+    private var count32: UInt32 = 0
+    private let capacity32: UInt32
+    private let byteCapacity32: UInt32
+    private var bytes32: UInt32 = 0
     /// The sequence the next event gets. Sequences start at 1; 0 means "nothing seen".
     private(set) var nextSequence: UInt64 = 1
 
+    /// Events held.
+    private(set) var count: Int {
+        get { Int(count32) }
+        set { count32 = UInt32(newValue) }
+    }
+    private var start: Int {
+        get { Int(start32) }
+        set { start32 = UInt32(newValue) }
+    }
+    /// The most events held.
+    var capacity: Int { Int(capacity32) }
+    /// The most `Event.replayCost` bytes held; the oldest events go first past it.
+    var byteCapacity: Int { Int(byteCapacity32) }
+    /// `replayCost` of the events held.
+    private(set) var bytes: Int {
+        get { Int(bytes32) }
+        set { bytes32 = UInt32(newValue) }
+    }
+
+    /// - Parameters: capacity and byteCapacity are clamped to 0...2^32 - 1.
     init(capacity: Int, byteCapacity: Int = .max) {
-        self.capacity = max(0, capacity)
-        self.byteCapacity = max(0, byteCapacity)
+        capacity32 = UInt32(clamping: max(0, capacity))
+        byteCapacity32 = UInt32(clamping: max(0, byteCapacity))
     }
 
     /// The highest sequence handed out so far (0 for none).
