@@ -32,6 +32,9 @@ struct IdleCommand: ParsableCommand {
     @Option(help: "Signed-in sessions acknowledge (a heartbeat with their last seq) once this many events are unacknowledged.")
     var acknowledgeEvery: UInt64 = 1
 
+    @Option(help: "Seconds between the last connection opening and the server's memory being read. presenced returns freed heap to the kernel every 10 s after a burst, so give 12 for its at-rest figure.")
+    var settle = IdleScenario.defaultSettleSeconds
+
     @Flag(help: "Also read the server's smaps_rollup and, through gdb -p, its mallinfo2() before and with the connections open (repeat 1): live heap and RSS per connection.")
     var serverHeap = false
 
@@ -55,7 +58,7 @@ struct IdleCommand: ParsableCommand {
         print("idle: \(connections)\(signedIn ? " signed-in" : "") connections × \(common.repeats), \(signedIn ? 1 : common.threads) client thread(s), "
               + "\(s.connectionsPerSourceAddress) per source address")
         let (summaries, failures, memory) = try IdleScenario.run(s, targets: targets, repeats: common.repeats, session: plan,
-                                                                 readsHeap: serverHeap)
+                                                                 readsHeap: serverHeap, settleSeconds: max(0, settle))
         var p = common.parameters(s)
         if signedIn { p.users = connections; p.signedIn = true }
         p.serverMallocArenaMax = common.serverPid.flatMap { ServerMemory.mallocArenaMax(pid: $0) }

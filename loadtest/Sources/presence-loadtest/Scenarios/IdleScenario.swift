@@ -2,12 +2,13 @@
 /// connection, and how long connecting took.
 enum IdleScenario {
     /// Time for the server to settle (finish accepting, free handshake buffers) before
-    /// its memory is read.
-    static let settleSeconds = 0.5
+    /// its memory is read, unless `--settle` says otherwise.
+    static let defaultSettleSeconds = 0.5
 
     /// `readsHeap` (needs the gateway's PID): `ServerMemory` of the gateway before any
     /// connection and with the first repeat's connections open, after the settle.
-    static func run(_ settings: RunSettings, targets: [Target], repeats: Int, session: SessionPlan? = nil, readsHeap: Bool = false)
+    static func run(_ settings: RunSettings, targets: [Target], repeats: Int, session: SessionPlan? = nil, readsHeap: Bool = false,
+                    settleSeconds: Double = defaultSettleSeconds)
         throws(LoadTestError) -> (summaries: [TargetSummary], failures: [String], memory: ServerMemoryReport?) {
         // Baselines first, before this invocation opens any connection.
         var baselines: [(rss: Int, files: Int)?] = []
