@@ -23,7 +23,7 @@ public enum RedisLinkState: Equatable, Sendable {
 ///   but (un)subscribing in that mode): its subscriptions are renewed after every
 ///   reconnect, and ordinary commands on it fail with `ClusterError.rejected`.
 /// - After the server goes away, or an attempt fails or times out, the next attempt
-///   follows after a `ReconnectBackoff` delay; the owner hears `onStateChange` each time.
+///   follows after a `ReconnectBackoff` delay; its observers (`observeState`) hear of each.
 ///
 /// Confined to its loop: create it anywhere, then call everything on the loop thread
 /// (preconditions check). While hiredis holds a context it keeps this object alive (a
@@ -60,7 +60,7 @@ public final class RedisConnection: @unchecked Sendable {
     public let loop: ClusterLoop
     public let configuration: Configuration
     /// Told of every connection and every loss or failed attempt (not of `close()`).
-    public var onStateChange: ((RedisLinkState) -> Void)?
+    private var stateObservers: [(RedisLinkState) -> Void] = []
     /// Connection attempts made so far, successful or not.
     public private(set) var attempts = 0
 
@@ -88,6 +88,14 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Commands sent whose replies have not arrived.
     public var commandsInFlight: Int { pending.count - pendingHead }
+
+    /// Adds an observer of the link's state: told of every connection (the first and
+    /// each reconnection) and every loss or failed attempt, not of `close()`. Owners of
+    /// state in Redis (the lease, the membership view) re-assert it on `.connected`.
+    public func observeState(_ observer: @escaping (RedisLinkState) -> Void) {
+        precondition(loop.isOnLoopThread, "RedisConnection.observeState off its loop")
+        stateObservers.append(observer)
+    }
 
     // MARK: - Lifecycle
 
@@ -209,7 +217,7 @@ public final class RedisConnection: @unchecked Sendable {
     private func report(_ state: RedisLinkState) {
         loop.schedule(afterMilliseconds: 0) { [weak self] in
             guard let self, self.phase != .closed else { return }
-            self.onStateChange?(state)
+            for observer in self.stateObservers { observer(state) }
         }
     }
 
