@@ -6,6 +6,12 @@ public struct MembershipChange: Equatable, Sendable {
     public var joined: [NodeID]
     /// Nodes that left (gracefully, or their lease lapsed: they died), ascending.
     public var left: [NodeID]
+
+    public init(members: [NodeID], joined: [NodeID], left: [NodeID]) {
+        self.members = members
+        self.joined = joined
+        self.left = left
+    }
 }
 
 /// One node's view of the live set, built from successive reads of the live-node index.
