@@ -102,6 +102,32 @@ struct RedisConnectionTests {
         #expect(link.sync { redis.commandsInFlight } == 0)
     }
 
+    @Test func closingFailsWhatIsInFlightAndNeverReconnects() throws {
+        let server = try RedisServer()
+        let link = try LinkHarness()
+        let redis = link.connect(server.endpoint, start: false)
+        defer { link.shutdown([redis]) }
+        let states = Recorder<RedisLinkState>()
+        link.sync {
+            redis.observeState { states.append($0) }
+            redis.start()
+        }
+        #expect(waitUntil(timeout: 5) { states.all == [.connected] })
+        let outcomes = Recorder<Result<RedisReply, ClusterError>>()
+        link.sync {
+            for _ in 0..<100 { redis.send(["INCR", "n"]) { outcomes.append($0) } }
+            redis.close()
+            // After close, a command is refused at once.
+            redis.send(["PING"]) { outcomes.append($0) }
+        }
+        #expect(waitUntil(timeout: 5) { outcomes.count == 101 })
+        #expect(outcomes.all.prefix(100).allSatisfy { $0 == .failure(.connectionLost("closed")) })
+        #expect(outcomes.all.last == .failure(.notConnected))
+        usleep(300_000)
+        #expect(states.all == [.connected])  // no report, no retry after close
+        #expect(link.sync { redis.attempts } == 1)
+    }
+
     @Test func reconnectsAfterRedisRestartsAndFailsWhatWasInFlight() throws {
         let server = try RedisServer()
         let link = try LinkHarness()
