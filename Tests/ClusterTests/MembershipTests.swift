@@ -84,9 +84,10 @@ struct MembershipTests {
         b.link.sync { b.membership.lease?.stopRenewing() }
         #expect(waitUntil(timeout: 6) { a.left.contains(idB) })
         let seenAfter = Date().timeIntervalSince(stopped)
-        // Within lease (2 s) + one poll (1 s), plus scheduling slack; and not before the
-        // lease could have run out (its last renewal was at most 667 ms before the stop).
-        #expect(seenAfter < 3.5, "seen gone after \(seenAfter) s")
+        // Within lease (2 s) + one poll (1 s), plus slack for a machine busy with the rest
+        // of the suite; and not before the lease could have run out (its last renewal was
+        // at most 667 ms before the stop).
+        #expect(seenAfter < 4.0, "seen gone after \(seenAfter) s")
         #expect(seenAfter > 1.2, "seen gone after \(seenAfter) s")
         #expect(a.members == [idA])
         #expect(probe.command(redis, ["EXISTS", leaseKey]) == .success(.integer(0)))
@@ -114,6 +115,8 @@ struct MembershipTests {
         b.link.sync { b.membership.lease?.release { r in released.withLock { $0 = r } } }
         #expect(waitUntil(timeout: 1) { a.left == [idB] })
         #expect(a.members == [idA])
+        // B's reply may come after A heard the announcement the script published.
+        #expect(waitUntil(timeout: 2) { released.withLock { $0 != nil } })
         #expect(released.withLock { $0.map { (try? $0.get()) != nil } } == true)
     }
 
@@ -188,7 +191,7 @@ struct MembershipTests {
         #expect(waitUntil(timeout: 5) {
             a.leaseEvents.all.contains(.reasserted(wasHeld: false)) && b.leaseEvents.all.contains(.reasserted(wasHeld: false))
         })
-        #expect(Date().timeIntervalSince(restarted) < 1.5)
+        #expect(Date().timeIntervalSince(restarted) < 2.0)  // backoff capped at 300 ms
         #expect(waitUntil(timeout: 3) { probe.sync { redis.isConnected } })  // the probe reconnects too
         #expect(probe.command(redis, ["EXISTS", ClusterKeys().lease(ids[0]), ClusterKeys().lease(ids[1])]) == .success(.integer(2)))
         #expect(probe.command(redis, ["GET", ClusterKeys().nodeSequence]) == .success(.bulk(Array(String(ids[1].rawValue).utf8))))

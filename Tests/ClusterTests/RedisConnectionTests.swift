@@ -184,10 +184,11 @@ struct RedisConnectionTests {
             redis.start()
         }
         usleep(2_000_000)
-        let attempts = link.sync { redis.attempts }
-        let cpu = link.sync { threadCPUMilliseconds() } - cpuBefore
-        let reports = states.all
-        // Every attempt was reported, each as a refusal, with the growing delay.
+        // Read together on the loop, so no attempt falls between the two.
+        let (attempts, reports, cpuAfter) = link.sync { (redis.attempts, states.all, threadCPUMilliseconds()) }
+        let cpu = cpuAfter - cpuBefore
+        // Every attempt was reported (the last report may still wait for its turn of the
+        // loop), each as a refusal, with the growing delay.
         #expect(reports.count >= attempts - 1 && reports.count <= attempts)
         #expect(!reports.contains(.connected))
         for case .disconnected(let reason, _, let retry) in reports {
