@@ -1,6 +1,5 @@
 import Cluster
 import Foundation
-import Synchronization
 import Testing
 
 /// One node of a test cluster: its own loop, its two connections and its membership view.
@@ -85,10 +84,10 @@ struct MembershipTests {
         #expect(waitUntil(timeout: 6) { a.left.contains(idB) })
         let seenAfter = Date().timeIntervalSince(stopped)
         // Within lease (2 s) + one poll (1 s), plus slack for a machine busy with the rest
-        // of the suite; and not before the lease could have run out (its last renewal was
-        // at most 667 ms before the stop).
+        // of the suite; and not at once, but when the lease ran out (its last renewal was
+        // about 667 ms or less before the stop; more if the busy machine delayed it).
         #expect(seenAfter < 4.0, "seen gone after \(seenAfter) s")
-        #expect(seenAfter > 1.2, "seen gone after \(seenAfter) s")
+        #expect(seenAfter > 0.8, "seen gone after \(seenAfter) s")
         #expect(a.members == [idA])
         #expect(probe.command(redis, ["EXISTS", leaseKey]) == .success(.integer(0)))
         #expect(probe.command(redis, ["ZRANGE", ClusterKeys().members, "0", "-1"]) == .success(.array([.bulk(Array(idA.description.utf8))])))
@@ -111,7 +110,7 @@ struct MembershipTests {
         #expect(waitUntil(timeout: 1) { a.members == [idA, idB] })
         #expect(a.changes.all.last?.joined == [idB])
 
-        let released = Mutex<Result<Void, ClusterError>?>(nil)
+        let released = Locked<Result<Void, ClusterError>?>(nil)
         b.link.sync { b.membership.lease?.release { r in released.withLock { $0 = r } } }
         #expect(waitUntil(timeout: 1) { a.left == [idB] })
         #expect(a.members == [idA])

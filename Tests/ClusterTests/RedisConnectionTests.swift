@@ -1,7 +1,6 @@
 import Cluster
 import Foundation
 import Glibc
-import Synchronization
 import Testing
 
 @Suite("RedisConnection over a real redis-server",
@@ -34,7 +33,7 @@ struct RedisConnectionTests {
         #expect(wrongType.hasPrefix("WRONGTYPE"))
         // Binary-safe arguments and bulk replies: NUL, CR LF and bytes that are not UTF-8.
         let binary: [UInt8] = [0, 13, 10, 255, 0, 128]
-        let stored = Mutex<Result<RedisReply, ClusterError>?>(nil)
+        let stored = Locked<Result<RedisReply, ClusterError>?>(nil)
         link.loop.execute {
             redis.send(bytes: [Array("SET".utf8), Array("bin".utf8), binary]) { _ in
                 redis.send(["GET", "bin"]) { r in stored.withLock { $0 = r } }
@@ -142,7 +141,7 @@ struct RedisConnectionTests {
         #expect(link.command(redis, ["SET", "k", "before"]) == .success(.status("OK")))
 
         // A command that would wait forever is in flight when the server dies.
-        let blocked = Mutex<Result<RedisReply, ClusterError>?>(nil)
+        let blocked = Locked<Result<RedisReply, ClusterError>?>(nil)
         link.loop.execute { redis.send(["BLPOP", "never", "0"]) { r in blocked.withLock { $0 = r } } }
         #expect(waitUntil(timeout: 5) { link.sync { redis.commandsInFlight } == 1 })
         server.kill()
