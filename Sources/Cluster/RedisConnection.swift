@@ -34,9 +34,12 @@ public enum RedisLinkState: Equatable, Sendable {
 public final class RedisConnection: @unchecked Sendable {
     /// How to reach Redis and how to retry.
     public struct Configuration: Sendable {
+        /// The server.
         public var endpoint: RedisEndpoint
-        /// An attempt that has not connected after this long is abandoned and retried.
+        /// An attempt that has not connected after this long is abandoned and retried
+        /// (hiredis 0.14's async API has no connect timeout of its own).
         public var connectTimeoutMilliseconds: Int64
+        /// The delays between attempts.
         public var backoff: ReconnectBackoff
 
         public init(endpoint: RedisEndpoint, connectTimeoutMilliseconds: Int64 = 1_000, backoff: ReconnectBackoff = ReconnectBackoff()) {

@@ -71,6 +71,30 @@ struct RedisConnectionTests {
         }
     }
 
+    @Test func subscriptionsAreRenewedAfterRedisRestarts() throws {
+        let server = try RedisServer()
+        let link = try LinkHarness()
+        let publisher = link.connect(server.endpoint)
+        let subscriber = link.connect(server.endpoint, start: false)
+        defer { link.shutdown([publisher, subscriber]) }
+        let confirmed = Recorder<Int>()
+        let messages = Recorder<String>()
+        link.sync {
+            subscriber.subscribe("news", onSubscribed: { confirmed.append(1) }, onMessage: { messages.append(String(decoding: $0, as: UTF8.self)) })
+            subscriber.start()
+        }
+        #expect(waitUntil(timeout: 5) { confirmed.count == 1 })
+        #expect(link.command(publisher, ["PUBLISH", "news", "before"]) == .success(.integer(1)))
+        server.kill()
+        usleep(300_000)
+        try server.start()
+        // Resubscribed on the new server without the owner asking.
+        #expect(waitUntil(timeout: 5) { confirmed.count == 2 })
+        #expect(waitUntil(timeout: 5) { link.sync { publisher.isConnected } })
+        #expect(link.command(publisher, ["PUBLISH", "news", "after"]) == .success(.integer(1)))
+        #expect(waitUntil(timeout: 5) { messages.all == ["before", "after"] })
+    }
+
     @Test func tenThousandPipelinedCommandsAllCompleteInOrder() throws {
         let server = try RedisServer()
         let link = try LinkHarness()
