@@ -208,7 +208,11 @@ public final class RedisConnection: @unchecked Sendable {
         if let t = connectTimer { loop.cancel(t) }
         connectTimer = nil
         if phase != .closed { attemptFailed(reason) }
-        if let retained { Unmanaged<RedisConnection>.fromOpaque(retained).release() }
+        // hiredis is still inside its free (callbacks may follow the cleanup in some
+        // versions): let go of the context's reference only once it has returned.
+        if let retained {
+            loop.schedule(afterMilliseconds: 0) { Unmanaged<RedisConnection>.fromOpaque(retained).release() }
+        }
     }
 
     private func changeInterest(adding: ClusterLoop.Interest = [], removing: ClusterLoop.Interest = []) {
