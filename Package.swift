@@ -5,6 +5,7 @@
 //   presenced ─► Gateway ─► Transport ─► WebSocket ─► COpenSSL / CZlib
 //                   ├─► Presence (pure domain)
 //                   └─► Accounts ─► Storage ─► CSQLite, CPostgres; Accounts ─► COpenSSL, CCurl (JWKS over HTTPS)
+//   Cluster ─► CHiredis, CPosix (Redis link on its own epoll loop: leases, membership, rendezvous homes)
 //   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
@@ -42,6 +43,9 @@ let package = Package(
         // libcurl (Debian libcurl4-openssl-dev) fetches Google's signing keys over HTTPS; the
         // shim hides curl_easy_setopt, which is variadic.
         .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("curl")]),
+        // hiredis (Debian libhiredis-dev): the Redis client of the cluster link, its async API
+        // driven by Cluster's own epoll loop.
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
 
         // --- Pure protocol code: bytes in, bytes or errors out. No sockets, no threads. ---
         .target(name: "WebSocket", dependencies: ["CZlib", "COpenSSL"]),
@@ -56,6 +60,9 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CSQLite", "CPostgres"]),
         // --- Accounts: password policy, scrypt, device tokens, Google ID tokens, resets, outbox mail. ---
         .target(name: "Accounts", dependencies: ["Storage", "COpenSSL", "CCurl"]),
+
+        // --- Many nodes: node leases, membership and rendezvous homes in Redis (Protocol/cluster.md). ---
+        .target(name: "Cluster", dependencies: ["CHiredis", "CPosix"]),
 
         // --- Wiring: HTTP routes, the JSON wire protocol, echo mode. ---
         .target(
@@ -116,6 +123,7 @@ let package = Package(
         // A test CA and an HTTPS key-set server, shared by the TLS-using test targets.
         .target(name: "TLSTestSupport", path: "Tests/TLSTestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTestSupport"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "StorageTestSupport", "TLSTestSupport", "COpenSSL"]),
     ]
 )

@@ -24,8 +24,9 @@ stage "test tools"
 # libcurl (to build: Google's keys over HTTPS) and the openssl command (the HTTPS key-set
 # tests make their CA with it).
 # libpq-dev: the PostgreSQL backend of Storage links libpq.
-if ! dpkg -s libcurl4-openssl-dev openssl libpq-dev >/dev/null 2>&1; then
-  (apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev >/dev/null; })
+# libhiredis-dev: the Cluster module links hiredis; ClusterTests start private redis-servers.
+if ! dpkg -s libcurl4-openssl-dev openssl libpq-dev libhiredis-dev redis-server >/dev/null 2>&1; then
+  (apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev libhiredis-dev redis-server >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev libhiredis-dev redis-server >/dev/null; })
 fi
 # msmtp (Debian) and aiosmtpd (PyPI): mail leaves through a real sendmail-compatible
 # program to a real SMTP server on loopback in MailDeliveryTests.
@@ -39,7 +40,8 @@ export PRESENCE_SMTP_PYTHON="$PWD/$tools/bin/python"
 
 stage "swift test"
 swift build --build-tests
-swift test --skip-build --parallel
+# The Redis suites fail, rather than skip, if redis-server is missing.
+PRESENCE_TEST_REQUIRE_REDIS=1 swift test --skip-build --parallel
 
 stage "storage on PostgreSQL"
 scripts/postgres.sh

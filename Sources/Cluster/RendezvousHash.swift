@@ -1,0 +1,54 @@
+/// Rendezvous (highest-random-weight) hashing: a user's home is the live node with the
+/// highest `weight(user, node)`. Every node computes the same home from the same member
+/// list, with no coordination; when a node leaves, only the users it was home to move
+/// (each to its own runner-up), and a node joining takes only the users it now wins.
+///
+/// The weight must be the same on every node and in every version of the binary (nodes
+/// of different versions share a cluster during a rolling upgrade), so it is spelled out
+/// here rather than taken from `Hasher`, which Swift seeds randomly per process: FNV-1a
+/// (64-bit) over the key's UTF-8 bytes, combined with the node id and finished with the
+/// MurmurHash3 64-bit finalizer, whose avalanche spreads near-identical inputs (node 1,
+/// node 2) over the whole range. Pinned by RendezvousHashTests' known values.
+///
+/// Pure: no I/O, no state.
+public enum RendezvousHash {
+    /// The home of `key` among `members`, or `nil` when there is no member. A tie (a
+    /// 64-bit collision) goes to the lower id, so the answer never depends on the
+    /// members' order.
+    public static func home(of key: String, among members: some Sequence<NodeID>) -> NodeID? {
+        let k = keyHash(key)
+        var best: (node: NodeID, weight: UInt64)?
+        for node in members {
+            let w = weight(keyHash: k, node: node)
+            if let b = best, w < b.weight || (w == b.weight && node >= b.node) { continue }
+            best = (node, w)
+        }
+        return best?.node
+    }
+
+    /// FNV-1a, 64-bit, over the key's UTF-8 bytes.
+    public static func keyHash(_ key: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        return h
+    }
+
+    /// The weight of `node` for a key whose `keyHash` is given.
+    public static func weight(keyHash: UInt64, node: NodeID) -> UInt64 {
+        mix(keyHash ^ mix(UInt64(node.rawValue) &* 0x9e37_79b9_7f4a_7c15))
+    }
+
+    /// MurmurHash3's 64-bit finalizer.
+    static func mix(_ x: UInt64) -> UInt64 {
+        var k = x
+        k ^= k >> 33
+        k = k &* 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33
+        k = k &* 0xc4ce_b9fe_1a85_ec53
+        k ^= k >> 33
+        return k
+    }
+}
