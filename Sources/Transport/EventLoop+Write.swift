@@ -13,9 +13,15 @@ extension EventLoop {
     }
 
     /// Sends a text message `prefix(tag) + body` to a connection of this loop. The body is
-    /// shared by reference with every other recipient; only the frame header and the prefix
-    /// are written per recipient. Call only on this loop's thread.
+    /// encoded once for every recipient; each gets its own frame header and prefix, copied
+    /// with the body behind what it is sent this iteration. Call only on this loop's thread.
     public func sendText(_ id: ConnectionID, tag: UInt64, prefix: Prefixer, body: [UInt8]) {
+        body.withUnsafeBytes { sendText(id, tag: tag, prefix: prefix, body: $0) }
+    }
+
+    /// `sendText` with the body's bytes borrowed: a fan-out holds them once for all of its
+    /// recipients instead of retaining and releasing the array for each.
+    func sendText(_ id: ConnectionID, tag: UInt64, prefix: Prefixer, body: UnsafeRawBufferPointer) {
         guard let conn = connection(id), conn.state == .open else { return }
         prefixScratch.removeAll(keepingCapacity: true)
         prefix(tag, &prefixScratch)
@@ -24,10 +30,10 @@ extension EventLoop {
         var header: (UInt64, UInt64) = (0, 0)
         withUnsafeMutableBytes(of: &header) { h in
             let n = FrameEncoder.writeHeader(opcode: .text, payloadLength: prefixScratch.count + body.count, to: h.baseAddress!)
-            outbound.append(UnsafeRawBufferPointer(rebasing: h[0..<n]), to: conn)
+            prefixScratch.withUnsafeBytes { p in
+                outbound.appendMessage(header: UnsafeRawBufferPointer(rebasing: h[0..<n]), prefix: p, body: body, to: conn)
+            }
         }
-        prefixScratch.withUnsafeBytes { outbound.append($0, to: conn) }
-        outbound.appendShared(body, to: conn)
         markDirty(conn)
     }
 
@@ -107,7 +113,7 @@ extension EventLoop {
 
     // MARK: - Writing
 
-    /// Writes every dirty connection's queued bytes: one `writev` each.
+    /// Writes every dirty connection's queued bytes: one `write` each.
     func flushDirty() {
         var i = 0
         while i < dirty.count {
@@ -145,47 +151,26 @@ extension EventLoop {
         finishFlush(conn)
     }
 
-    /// `writev` straight from the queue; only what the socket refuses is copied.
+    /// One `write` straight from the queue; only what the socket refuses is copied.
     func writeQueued(_ conn: Connection) {
-        var count = 0
-        var total = 0
+        var result = IOResult.processed(0)
         outbound.drain(conn) { bytes in
-            if count == Self.maxIovecs {
-                // More segments than one writev takes: the rest waits in `pending`.
+            result = Syscall.write(conn.fd, bytes.baseAddress!, bytes.count)
+            switch result {
+            case .processed(let written):
+                if written < bytes.count { conn.pending.append(UnsafeRawBufferPointer(rebasing: bytes[written...])) }
+            case .wouldBlock:
                 conn.pending.append(bytes)
-                return
+            case .failed:
+                break
             }
-            iovecs[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
-            count += 1
-            total += bytes.count
         }
-        guard count > 0 else { return }
-        switch Syscall.writev(conn.fd, iovecs, count) {
-        case .processed(let written):
-            if written < total {
-                // Keep the unwritten tail, in order, ahead of any overflow already pending.
-                conn.pending.prepend(unwritten(count: count, skipping: written))
-            }
-            if conn.bufferedBytes > 0 { writePending(conn) }
-        case .wouldBlock:
-            conn.pending.prepend(unwritten(count: count, skipping: 0))
-            waitForWritable(conn)
-        case .failed:
-            abort(conn)
+        // Outside `drain`: closing reports to the handler, which may queue bytes for others.
+        switch result {
+        case .failed: abort(conn)
+        case .wouldBlock: waitForWritable(conn)
+        case .processed: if conn.bufferedBytes > 0 { writePending(conn) }
         }
-    }
-
-    /// Copies of the iovecs' bytes after the first `skip` (what a gathered write left).
-    func unwritten(count: Int, skipping skip: Int) -> [[UInt8]] {
-        var pieces: [[UInt8]] = []
-        var skip = skip
-        for k in 0..<count {
-            let v = iovecs[k]
-            if skip >= v.iov_len { skip -= v.iov_len; continue }
-            pieces.append(Array(UnsafeRawBufferPointer(start: v.iov_base! + skip, count: v.iov_len - skip)))
-            skip = 0
-        }
-        return pieces
     }
 
     /// Writes from `pending`; arms EPOLLOUT for what remains.

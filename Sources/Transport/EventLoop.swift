@@ -255,7 +255,9 @@ public final class EventLoop: @unchecked Sendable {
             case .send(let id, let opcode, let bytes):
                 bytes.withUnsafeBytes { send(id, opcode: opcode, payload: $0) }
             case .deliver(let body, let recipients, let prefix):
-                for (id, tag) in recipients { sendText(id, tag: tag, prefix: prefix, body: body) }
+                body.withUnsafeBytes { bytes in
+                    for (id, tag) in recipients { sendText(id, tag: tag, prefix: prefix, body: bytes) }
+                }
             case .close(let id, let code, let reason):
                 close(id, code: code, reason: reason)
             case .run(let body):

@@ -80,7 +80,9 @@ public final class Server: Sendable {
     }
 
     /// Sends `prefix(tag) + body` as one text message to each recipient, from any thread:
-    /// one task per loop, the body shared by reference.
+    /// one task per loop, the body encoded once and shared by reference until the loop
+    /// copies it behind each recipient's frame header and prefix (`OutboundQueue`). Made
+    /// for small events to many: a loop turn briefly holds recipients × body bytes.
     public func deliver(body: [UInt8], to recipients: [(ConnectionID, UInt64)], prefix: @escaping Prefixer) {
         if loops.count == 1 {
             loops[0].enqueue(.deliver(body: body, to: recipients, prefix: prefix))

@@ -64,6 +64,9 @@ final class PresenceThread: @unchecked Sendable {
         var clientMessageID: String
     }
     var effects: [Effect] = []
+    /// Chosen statuses to store, in order, written once per batch of inputs
+    /// (`writeChosenStatuses`).
+    var chosenStatusWrites: [(UserID, ChosenStatus)] = []
     /// Whether the input being handled handed deliveries to the loops (fan-out metric).
     var hasDelivered = false
     unowned let runtime: GatewayRuntime
@@ -131,10 +134,14 @@ final class PresenceThread: @unchecked Sendable {
             if batch.isEmpty {
                 core.advance(to: now(), into: &effects)
                 perform()
+                writeChosenStatuses()
                 continue
             }
             for input in batch {
-                if case .stop = input { return }
+                if case .stop = input {
+                    writeChosenStatuses()
+                    return
+                }
                 let started = ContinuousClock.now
                 hasDelivered = false
                 handle(input)
@@ -143,6 +150,7 @@ final class PresenceThread: @unchecked Sendable {
                     runtime.metrics.fanOut.recordNanoseconds(GatewayMetrics.nanoseconds(ContinuousClock.now - started))
                 }
             }
+            writeChosenStatuses()
             runtime.metrics.coreSessions.record(core.sessionCount)
             recordStatusGauges()
             // A storm's batch capacity is not kept (it ping-pongs with the mailbox's array,
