@@ -119,19 +119,28 @@ public struct AccountsConfiguration: Sendable {
     public init() {}
 }
 
-/// A device-token sign-in whose rotation has not been written yet (see
-/// `AccountService.prepareSignIn(deviceToken:sourceAddress:)`).
+/// A device-token sign-in checked against the rate limit, whose storage half has not run
+/// yet (see `AccountService.beginSignIn(deviceToken:sourceAddress:)`).
 public struct PendingTokenSignIn: Sendable {
-    /// The sign-in, valid once `rotate` returned true and its transaction committed.
-    public let result: SignInResult
     let oldHash: [UInt8]
+    let newToken: String
     let newHash: [UInt8]
     let time: Int64
     let graceUntil: Int64
 
-    /// Swaps the old token for the new one. - Returns: false if the old one is no longer
-    /// usable (revoked meanwhile, or its grace ended).
-    public func rotate(in database: Database) throws -> Bool {
-        try DeviceTokenStore(database).rotate(from: oldHash, to: newHash, at: time, graceUntil: graceUntil)
+    /// Finds the device the token signs in and its account, and swaps the token for the
+    /// new one, all in `database`'s current transaction. Run it inside a write transaction
+    /// (the rotation is a compare-and-swap on the old hash), and count the sign-in only
+    /// once that commits.
+    /// - Returns: the sign-in with the new token, or nil when the token is not usable
+    ///   (unknown, revoked, or rotated away and out of its grace period).
+    public func complete(in database: Database) throws -> SignInResult? {
+        let tokens = DeviceTokenStore(database)
+        guard let device = try tokens.findUsable(tokenHash: oldHash, at: time),
+              let account = try AccountStore(database).find(id: device.accountID),
+              try tokens.rotate(from: oldHash, to: newHash, at: time, graceUntil: graceUntil)
+        else { return nil }
+        return SignInResult(profile: AccountProfile(account), deviceKind: device.deviceKind, deviceToken: newToken,
+                            deviceTokenID: device.id)
     }
 }

@@ -150,8 +150,9 @@ extension GatewayRuntime {
         }
     }
 
-    /// Checks a credential on an account worker, loads what the core needs (contacts, chosen
-    /// status, unread backlog) and hands the session to the presence thread.
+    /// Checks a credential on an account worker, then loads what the core needs (contacts,
+    /// chosen status, unread backlog) in a storage-writer job and hands the session to
+    /// the presence thread from there.
     ///
     /// The backlog is read by the storage writer, in line with the commits of new messages,
     /// and the session is posted to the presence thread from there. So a message commits
@@ -159,9 +160,12 @@ extension GatewayRuntime {
     /// session) or after it (its `messageCommitted` reaches the presence thread after the
     /// sign-in, and is delivered live): never neither.
     ///
-    /// A device-token sign-in (the storm after a restart) rotates its token in the same
-    /// writer job, through the group commit instead of a transaction (and an fsync) of its
-    /// own; the reply waits for the commit.
+    /// A device-token sign-in (the storm after a restart) does all of its storage work in
+    /// that one writer job: finding the device, rotating its token (through the group
+    /// commit instead of a transaction and an fsync of its own; the reply waits for the
+    /// commit) and the reads. The writer's connection is the one that writes, so its page
+    /// cache stays warm, where a worker's connection loses its cache at every commit of
+    /// the writer; in a storm that made the workers' reads the largest cost of a sign-in.
     func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String, worker: AccountWorker) {
         do {
             // The resume secret: 128 bits from the system's CSPRNG (getrandom), kept inline
@@ -177,51 +181,45 @@ extension GatewayRuntime {
             case .password(let email, let password, let device, let stay):
                 let result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
                                                        staySignedIn: stay, sourceAddress: remoteAddress)
-                let start = try sessionStart(result, attachment: attachment,
-                                             target: target, database: worker.database)
-                startWithBacklog(start) { _ in true }
+                startSession(target) { [self] db in try sessionStart(result, attachment: attachment, target: target, database: db) }
             case .deviceToken(let token, _):
-                let pending = try worker.service.prepareSignIn(deviceToken: token, sourceAddress: remoteAddress)
-                let start = try sessionStart(pending.result, attachment: attachment,
-                                             target: target, database: worker.database)
-                startWithBacklog(start) { [self] db in
-                    guard try pending.rotate(in: db) else {
+                let pending = try worker.service.beginSignIn(deviceToken: token, sourceAddress: remoteAddress)
+                startSession(target) { [self] db in
+                    guard let result = try pending.complete(in: db) else {
                         configuration.signInLimiter.record(account: nil, address: remoteAddress)
                         throw AccountsError.invalidDeviceToken
                     }
-                    return true
+                    return try sessionStart(result, attachment: attachment, target: target, database: db)
                 }
             case .google(let idToken, let device, let stay):
                 let result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
                                                        staySignedIn: stay, sourceAddress: remoteAddress)
-                let start = try sessionStart(result, attachment: attachment,
-                                             target: target, database: worker.database)
-                startWithBacklog(start) { _ in true }
+                startSession(target) { [self] db in try sessionStart(result, attachment: attachment, target: target, database: db) }
             }
         } catch {
             signInRefused(target, session: nil, reply(to: error))
         }
     }
 
-    /// A user's sign-in as far as a worker can take it: everything but the backlog.
+    /// A user's sign-in as far as storage takes it: everything but the backlog.
     struct SessionStart: Sendable {
         var request: SignIn
         var target: ReplyTarget
         var principal: SignInReply.Principal
     }
 
-    /// Runs `prepare` (a token rotation, say) and the backlog read in one storage-writer
+    /// Runs `load` (the sign-in's storage work) and the backlog read in one storage-writer
     /// job, then posts the sign-in to the presence thread from the writer thread, in order
-    /// with message commits (see `signIn`).
-    private func startWithBacklog(_ start: SessionStart, prepare: @escaping @Sendable (Database) throws -> Bool) {
-        let user = start.request.user
-        writer.submit({ db -> [MessageRecord] in
-            _ = try prepare(db)
-            return try MessageStore(db).undelivered(to: user.email, limit: 1000)
+    /// with message commits (see `signIn`). A job that throws undoes only its own changes
+    /// (a savepoint) and refuses the sign-in with its error.
+    private func startSession(_ target: ReplyTarget, _ load: @escaping @Sendable (Database) throws -> SessionStart) {
+        writer.submit({ db -> (SessionStart, [MessageRecord]) in
+            let start = try load(db)
+            return (start, try MessageStore(db).undelivered(to: start.request.user.email, limit: 1000))
         }) { [self] result in
             switch result {
-            case .success(let records):
-                var start = start
+            case .success(let (loaded, records)):
+                var start = loaded
                 let wall = presence.clock.mapping()
                 start.request.backlog = records.compactMap { m -> ChatMessage? in
                     guard let from = UserID(email: m.sender), let to = UserID(email: m.recipient) else { return nil }
@@ -230,7 +228,7 @@ extension GatewayRuntime {
                 }
                 presence.post(.signIn(start.request, target: start.target, principal: start.principal))
             case .failure(let error):
-                signInRefused(start.target, session: nil, reply(to: error))
+                signInRefused(target, session: nil, reply(to: error))
             }
         }
     }
