@@ -49,14 +49,8 @@ extension AccountService {
     /// the failure against `sourceAddress` and answers `invalidDeviceToken`.
     /// - Throws: `rateLimited`.
     public func beginSignIn(deviceToken: String, sourceAddress: String) throws -> PendingTokenSignIn {
-        if let wait = signInLimiter.retryAfter(account: nil, address: sourceAddress) {
-            throw AccountsError.rateLimited(retryAfterSeconds: wait)
-        }
-        let time = now()
-        let newToken = SecretToken.generate()
-        return PendingTokenSignIn(oldHash: SecretToken.hash(deviceToken), newToken: newToken,
-                                  newHash: SecretToken.hash(newToken), time: time,
-                                  graceUntil: time + configuration.deviceTokenGraceMilliseconds)
+        try PendingTokenSignIn(deviceToken: deviceToken, sourceAddress: sourceAddress, limiter: signInLimiter,
+                               graceMilliseconds: configuration.deviceTokenGraceMilliseconds, now: now())
     }
 
     /// Signs in with a Google ID token. The account is found by the linked Google

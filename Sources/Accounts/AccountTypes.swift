@@ -128,6 +128,26 @@ public struct PendingTokenSignIn: Sendable {
     let time: Int64
     let graceUntil: Int64
 
+    /// Checks the rate limit and hashes the token, without touching storage: what
+    /// `AccountService.beginSignIn` does, for a caller that holds no service (the
+    /// gateway's event loop: this blocks on nothing, it is two SHA-256 and 32 random bytes).
+    /// - Parameters:
+    ///   - limiter: the shared limiter of failed sign-ins; a failure of `complete(in:)`
+    ///     is recorded by the caller.
+    ///   - graceMilliseconds: `AccountsConfiguration.deviceTokenGraceMilliseconds`.
+    ///   - now: milliseconds since the epoch.
+    /// - Throws: `rateLimited`.
+    public init(deviceToken: String, sourceAddress: String, limiter: RateLimiter, graceMilliseconds: Int64, now: Int64) throws {
+        if let wait = limiter.retryAfter(account: nil, address: sourceAddress) {
+            throw AccountsError.rateLimited(retryAfterSeconds: wait)
+        }
+        oldHash = SecretToken.hash(deviceToken)
+        newToken = SecretToken.generate()
+        newHash = SecretToken.hash(newToken)
+        time = now
+        graceUntil = now + graceMilliseconds
+    }
+
     /// Finds the device the token signs in and its account, and swaps the token for the
     /// new one, all in `database`'s current transaction. Run it inside a write transaction
     /// (the rotation is a compare-and-swap on the old hash), and count the sign-in only

@@ -15,9 +15,7 @@ extension GatewayHandler {
         switch (request.op, word.phase) {
         case (.signIn(let credential), .awaitingSignIn):
             loop.setHandlerWord(ConnectionWord.signingIn(SignInMethod(credential)).raw, for: id)
-            runtime.accounts.submit { [runtime] worker in
-                runtime.signIn(credential, target: target, remoteAddress: remoteAddress, worker: worker)
-            }
+            runtime.signIn(credential, target: target, remoteAddress: remoteAddress)
         case (.resume(let token, let lastSeq), .awaitingSignIn):
             guard let token = ResumeToken(text: token) else {
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.unknownSession)), on: loop)
@@ -150,9 +148,10 @@ extension GatewayRuntime {
         }
     }
 
-    /// Checks a credential on an account worker, then loads what the core needs (contacts,
-    /// chosen status, unread backlog) in a storage-writer job and hands the session to
-    /// the presence thread from there.
+    /// Checks a credential, then loads what the core needs (contacts, chosen status, unread
+    /// backlog) in a storage-writer job and hands the session to the presence thread from
+    /// there. Called on the event loop: only a password or a Google ID token goes to an
+    /// account worker first (scrypt, the key set), since they block.
     ///
     /// The backlog is read by the storage writer, in line with the commits of new messages,
     /// and the session is posted to the presence thread from there. So a message commits
@@ -160,30 +159,30 @@ extension GatewayRuntime {
     /// session) or after it (its `messageCommitted` reaches the presence thread after the
     /// sign-in, and is delivered live): never neither.
     ///
-    /// A device-token sign-in (the storm after a restart) does all of its storage work in
-    /// that one writer job: finding the device, rotating its token (through the group
-    /// commit instead of a transaction and an fsync of its own; the reply waits for the
-    /// commit) and the reads. The writer's connection is the one that writes, so its page
-    /// cache stays warm, where a worker's connection loses its cache at every commit of
-    /// the writer; in a storm that made the workers' reads the largest cost of a sign-in.
-    func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String, worker: AccountWorker) {
+    /// A device-token sign-in (the storm after a restart) goes from the loop straight to
+    /// the writer, and does all of its storage work in that one job: finding the device,
+    /// rotating its token (through the group commit instead of a transaction and an fsync
+    /// of its own; the reply waits for the commit) and the reads. The writer's connection
+    /// is the one that writes, so its page cache stays warm, where a worker's connection
+    /// loses its cache at every commit of the writer; in a storm that made the workers'
+    /// reads the largest cost of a sign-in, and the hop through a worker cost two thread
+    /// wake-ups more.
+    func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String) {
+        // The resume secret: 128 bits from the system's CSPRNG (getrandom), kept inline
+        // in the session's attachment.
+        var rng = SystemRandomNumberGenerator()
+        let attachment = SessionAttachment(connection: target.connection.packed, secretHigh: rng.next(), secretLow: rng.next())
         do {
-            // The resume secret: 128 bits from the system's CSPRNG (getrandom), kept inline
-            // in the session's attachment.
-            var rng = SystemRandomNumberGenerator()
-            let attachment = SessionAttachment(connection: target.connection.packed, secretHigh: rng.next(), secretLow: rng.next())
             switch credential {
             case .subscriber(let key):
                 guard let subscriber = configuration.subscribers[key] else { throw WireError.invalidSubscriberKey }
                 presence.post(.signInSubscriber(allowed: subscriber.allowed, attachment: attachment, target: target,
                                                 principal: .subscriber(name: subscriber.name,
                                                                        allowed: subscriber.allowed.sorted { $0.email < $1.email })))
-            case .password(let email, let password, let device, let stay):
-                let result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
-                                                       staySignedIn: stay, sourceAddress: remoteAddress)
-                startSession(target) { [self] db in try sessionStart(result, attachment: attachment, target: target, database: db) }
             case .deviceToken(let token, _):
-                let pending = try worker.service.beginSignIn(deviceToken: token, sourceAddress: remoteAddress)
+                let pending = try PendingTokenSignIn(deviceToken: token, sourceAddress: remoteAddress, limiter: configuration.signInLimiter,
+                                                     graceMilliseconds: configuration.accounts.deviceTokenGraceMilliseconds,
+                                                     now: systemMillisecondClock())
                 startSession(target) { [self] db in
                     guard let result = try pending.complete(in: db) else {
                         configuration.signInLimiter.record(account: nil, address: remoteAddress)
@@ -191,11 +190,32 @@ extension GatewayRuntime {
                     }
                     return try sessionStart(result, attachment: attachment, target: target, database: db)
                 }
-            case .google(let idToken, let device, let stay):
-                let result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
-                                                       staySignedIn: stay, sourceAddress: remoteAddress)
-                startSession(target) { [self] db in try sessionStart(result, attachment: attachment, target: target, database: db) }
+            case .password, .google:
+                accounts.submit { [self] worker in
+                    signIn(credential, attachment: attachment, target: target, remoteAddress: remoteAddress, worker: worker)
+                }
             }
+        } catch {
+            signInRefused(target, session: nil, reply(to: error))
+        }
+    }
+
+    /// The half of a password or Google sign-in that blocks, on an account worker.
+    private func signIn(_ credential: SignInCredential, attachment: SessionAttachment, target: ReplyTarget, remoteAddress: String,
+                        worker: AccountWorker) {
+        do {
+            let result: SignInResult
+            switch credential {
+            case .password(let email, let password, let device, let stay):
+                result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
+                                                   staySignedIn: stay, sourceAddress: remoteAddress)
+            case .google(let idToken, let device, let stay):
+                result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
+                                                   staySignedIn: stay, sourceAddress: remoteAddress)
+            case .subscriber, .deviceToken:
+                return  // answered on the loop (see above)
+            }
+            startSession(target) { [self] db in try sessionStart(result, attachment: attachment, target: target, database: db) }
         } catch {
             signInRefused(target, session: nil, reply(to: error))
         }
