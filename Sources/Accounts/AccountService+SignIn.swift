@@ -34,49 +34,23 @@ extension AccountService {
     /// new one is first used (a reply lost in transit must not log the device out).
     /// - Throws: `rateLimited`, `invalidDeviceToken` (unknown, rotated or revoked).
     public func signIn(deviceToken: String, sourceAddress: String) throws -> SignInResult {
-        if let wait = signInLimiter.retryAfter(account: nil, address: sourceAddress) {
-            throw AccountsError.rateLimited(retryAfterSeconds: wait)
-        }
-        let oldHash = SecretToken.hash(deviceToken)
-        let newToken = SecretToken.generate()
-        let time = now()
-        let signedIn = try database.transaction { () throws -> (AccountRecord, DeviceKind, Int64)? in
-            guard let device = try deviceTokens.findUsable(tokenHash: oldHash, at: time),
-                  let account = try accounts.find(id: device.accountID),
-                  try deviceTokens.rotate(from: oldHash, to: SecretToken.hash(newToken), at: time,
-                                          graceUntil: time + configuration.deviceTokenGraceMilliseconds)
-            else { return nil }
-            return (account, device.deviceKind, device.id)
-        }
-        guard let (account, kind, tokenID) = signedIn else {
+        let pending = try beginSignIn(deviceToken: deviceToken, sourceAddress: sourceAddress)
+        guard let result = try database.transaction({ try pending.complete(in: database) }) else {
             signInLimiter.record(account: nil, address: sourceAddress)
             throw AccountsError.invalidDeviceToken
         }
-        return SignInResult(profile: AccountProfile(account), deviceKind: kind, deviceToken: newToken, deviceTokenID: tokenID)
+        return result
     }
 
-    /// The read half of a device-token sign-in, for callers that group-commit the write: the
-    /// token is checked here (reads only); `rotate` then swaps it for `result.deviceToken`
-    /// in the caller's write transaction, and the sign-in counts only if that returns true
-    /// (false: the token was revoked, or its grace ended, meanwhile).
-    /// - Throws: `rateLimited`, `invalidDeviceToken`.
-    public func prepareSignIn(deviceToken: String, sourceAddress: String) throws -> PendingTokenSignIn {
-        if let wait = signInLimiter.retryAfter(account: nil, address: sourceAddress) {
-            throw AccountsError.rateLimited(retryAfterSeconds: wait)
-        }
-        let oldHash = SecretToken.hash(deviceToken)
-        let time = now()
-        guard let device = try deviceTokens.findUsable(tokenHash: oldHash, at: time),
-              let account = try accounts.find(id: device.accountID) else {
-            signInLimiter.record(account: nil, address: sourceAddress)
-            throw AccountsError.invalidDeviceToken
-        }
-        let newToken = SecretToken.generate()
-        return PendingTokenSignIn(
-            result: SignInResult(profile: AccountProfile(account), deviceKind: device.deviceKind, deviceToken: newToken,
-                                 deviceTokenID: device.id),
-            oldHash: oldHash, newHash: SecretToken.hash(newToken), time: time,
-            graceUntil: time + configuration.deviceTokenGraceMilliseconds)
+    /// The first half of a device-token sign-in, for callers that carry out the rest in a
+    /// write transaction of their own (the gateway's group commit): the rate limit is
+    /// checked and the token hashed here, without touching storage; `complete(in:)` then
+    /// finds the device and rotates its token. When that returns nil, the caller records
+    /// the failure against `sourceAddress` and answers `invalidDeviceToken`.
+    /// - Throws: `rateLimited`.
+    public func beginSignIn(deviceToken: String, sourceAddress: String) throws -> PendingTokenSignIn {
+        try PendingTokenSignIn(deviceToken: deviceToken, sourceAddress: sourceAddress, limiter: signInLimiter,
+                               graceMilliseconds: configuration.deviceTokenGraceMilliseconds, now: now())
     }
 
     /// Signs in with a Google ID token. The account is found by the linked Google

@@ -119,19 +119,48 @@ public struct AccountsConfiguration: Sendable {
     public init() {}
 }
 
-/// A device-token sign-in whose rotation has not been written yet (see
-/// `AccountService.prepareSignIn(deviceToken:sourceAddress:)`).
+/// A device-token sign-in checked against the rate limit, whose storage half has not run
+/// yet (see `AccountService.beginSignIn(deviceToken:sourceAddress:)`).
 public struct PendingTokenSignIn: Sendable {
-    /// The sign-in, valid once `rotate` returned true and its transaction committed.
-    public let result: SignInResult
     let oldHash: [UInt8]
+    let newToken: String
     let newHash: [UInt8]
     let time: Int64
     let graceUntil: Int64
 
-    /// Swaps the old token for the new one. - Returns: false if the old one is no longer
-    /// usable (revoked meanwhile, or its grace ended).
-    public func rotate(in database: Database) throws -> Bool {
-        try DeviceTokenStore(database).rotate(from: oldHash, to: newHash, at: time, graceUntil: graceUntil)
+    /// Checks the rate limit and hashes the token, without touching storage: what
+    /// `AccountService.beginSignIn` does, for a caller that holds no service (the
+    /// gateway's event loop: this blocks on nothing, it is two SHA-256 and 32 random bytes).
+    /// - Parameters:
+    ///   - limiter: the shared limiter of failed sign-ins; a failure of `complete(in:)`
+    ///     is recorded by the caller.
+    ///   - graceMilliseconds: `AccountsConfiguration.deviceTokenGraceMilliseconds`.
+    ///   - now: milliseconds since the epoch.
+    /// - Throws: `rateLimited`.
+    public init(deviceToken: String, sourceAddress: String, limiter: RateLimiter, graceMilliseconds: Int64, now: Int64) throws {
+        if let wait = limiter.retryAfter(account: nil, address: sourceAddress) {
+            throw AccountsError.rateLimited(retryAfterSeconds: wait)
+        }
+        oldHash = SecretToken.hash(deviceToken)
+        newToken = SecretToken.generate()
+        newHash = SecretToken.hash(newToken)
+        time = now
+        graceUntil = now + graceMilliseconds
+    }
+
+    /// Finds the device the token signs in and its account, and swaps the token for the
+    /// new one, all in `database`'s current transaction. Run it inside a write transaction
+    /// (the rotation is a compare-and-swap on the old hash), and count the sign-in only
+    /// once that commits.
+    /// - Returns: the sign-in with the new token, or nil when the token is not usable
+    ///   (unknown, revoked, or rotated away and out of its grace period).
+    public func complete(in database: Database) throws -> SignInResult? {
+        let tokens = DeviceTokenStore(database)
+        guard let device = try tokens.findUsable(tokenHash: oldHash, at: time),
+              let account = try AccountStore(database).find(id: device.accountID),
+              try tokens.rotate(from: oldHash, to: newHash, at: time, graceUntil: graceUntil)
+        else { return nil }
+        return SignInResult(profile: AccountProfile(account), deviceKind: device.deviceKind, deviceToken: newToken,
+                            deviceTokenID: device.id)
     }
 }

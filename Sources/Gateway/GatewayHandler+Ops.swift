@@ -15,9 +15,7 @@ extension GatewayHandler {
         switch (request.op, word.phase) {
         case (.signIn(let credential), .awaitingSignIn):
             loop.setHandlerWord(ConnectionWord.signingIn(SignInMethod(credential)).raw, for: id)
-            runtime.accounts.submit { [runtime] worker in
-                runtime.signIn(credential, target: target, remoteAddress: remoteAddress, worker: worker)
-            }
+            runtime.signIn(credential, target: target, remoteAddress: remoteAddress)
         case (.resume(let token, let lastSeq), .awaitingSignIn):
             guard let token = ResumeToken(text: token) else {
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.unknownSession)), on: loop)
@@ -150,8 +148,10 @@ extension GatewayRuntime {
         }
     }
 
-    /// Checks a credential on an account worker, loads what the core needs (contacts, chosen
-    /// status, unread backlog) and hands the session to the presence thread.
+    /// Checks a credential, then loads what the core needs (contacts, chosen status, unread
+    /// backlog) in a storage-writer job and hands the session to the presence thread from
+    /// there. Called on the event loop: only a password or a Google ID token goes to an
+    /// account worker first (scrypt, the key set), since they block.
     ///
     /// The backlog is read by the storage writer, in line with the commits of new messages,
     /// and the session is posted to the presence thread from there. So a message commits
@@ -159,69 +159,87 @@ extension GatewayRuntime {
     /// session) or after it (its `messageCommitted` reaches the presence thread after the
     /// sign-in, and is delivered live): never neither.
     ///
-    /// A device-token sign-in (the storm after a restart) rotates its token in the same
-    /// writer job, through the group commit instead of a transaction (and an fsync) of its
-    /// own; the reply waits for the commit.
-    func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String, worker: AccountWorker) {
+    /// A device-token sign-in (the storm after a restart) goes from the loop straight to
+    /// the writer, and does all of its storage work in that one job: finding the device,
+    /// rotating its token (through the group commit instead of a transaction and an fsync
+    /// of its own; the reply waits for the commit) and the reads. The writer's connection
+    /// is the one that writes, so its page cache stays warm, where a worker's connection
+    /// loses its cache at every commit of the writer; in a storm that made the workers'
+    /// reads the largest cost of a sign-in, and the hop through a worker cost two thread
+    /// wake-ups more.
+    func signIn(_ credential: SignInCredential, target: ReplyTarget, remoteAddress: String) {
+        // The resume secret: 128 bits from the system's CSPRNG (getrandom), kept inline
+        // in the session's attachment.
+        var rng = SystemRandomNumberGenerator()
+        let attachment = SessionAttachment(connection: target.connection.packed, secretHigh: rng.next(), secretLow: rng.next())
         do {
-            // The resume secret: 128 bits from the system's CSPRNG (getrandom), kept inline
-            // in the session's attachment.
-            var rng = SystemRandomNumberGenerator()
-            let attachment = SessionAttachment(connection: target.connection.packed, secretHigh: rng.next(), secretLow: rng.next())
             switch credential {
             case .subscriber(let key):
                 guard let subscriber = configuration.subscribers[key] else { throw WireError.invalidSubscriberKey }
                 presence.post(.signInSubscriber(allowed: subscriber.allowed, attachment: attachment, target: target,
                                                 principal: .subscriber(name: subscriber.name,
                                                                        allowed: subscriber.allowed.sorted { $0.email < $1.email })))
-            case .password(let email, let password, let device, let stay):
-                let result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
-                                                       staySignedIn: stay, sourceAddress: remoteAddress)
-                let start = try sessionStart(result, attachment: attachment,
-                                             target: target, database: worker.database)
-                startWithBacklog(start) { _ in true }
             case .deviceToken(let token, _):
-                let pending = try worker.service.prepareSignIn(deviceToken: token, sourceAddress: remoteAddress)
-                let start = try sessionStart(pending.result, attachment: attachment,
-                                             target: target, database: worker.database)
-                startWithBacklog(start) { [self] db in
-                    guard try pending.rotate(in: db) else {
+                let pending = try PendingTokenSignIn(deviceToken: token, sourceAddress: remoteAddress, limiter: configuration.signInLimiter,
+                                                     graceMilliseconds: configuration.accounts.deviceTokenGraceMilliseconds,
+                                                     now: systemMillisecondClock())
+                startSession(target) { [self] db in
+                    guard let result = try pending.complete(in: db) else {
                         configuration.signInLimiter.record(account: nil, address: remoteAddress)
                         throw AccountsError.invalidDeviceToken
                     }
-                    return true
+                    return try sessionStart(result, attachment: attachment, target: target, database: db)
                 }
-            case .google(let idToken, let device, let stay):
-                let result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
-                                                       staySignedIn: stay, sourceAddress: remoteAddress)
-                let start = try sessionStart(result, attachment: attachment,
-                                             target: target, database: worker.database)
-                startWithBacklog(start) { _ in true }
+            case .password, .google:
+                accounts.submit { [self] worker in
+                    signIn(credential, attachment: attachment, target: target, remoteAddress: remoteAddress, worker: worker)
+                }
             }
         } catch {
             signInRefused(target, session: nil, reply(to: error))
         }
     }
 
-    /// A user's sign-in as far as a worker can take it: everything but the backlog.
+    /// The half of a password or Google sign-in that blocks, on an account worker.
+    private func signIn(_ credential: SignInCredential, attachment: SessionAttachment, target: ReplyTarget, remoteAddress: String,
+                        worker: AccountWorker) {
+        do {
+            let result: SignInResult
+            switch credential {
+            case .password(let email, let password, let device, let stay):
+                result = try worker.service.signIn(email: email, password: password, device: device.storageKind,
+                                                   staySignedIn: stay, sourceAddress: remoteAddress)
+            case .google(let idToken, let device, let stay):
+                result = try worker.service.signIn(googleIDToken: idToken, device: device.storageKind,
+                                                   staySignedIn: stay, sourceAddress: remoteAddress)
+            case .subscriber, .deviceToken:
+                return  // answered on the loop (see above)
+            }
+            startSession(target) { [self] db in try sessionStart(result, attachment: attachment, target: target, database: db) }
+        } catch {
+            signInRefused(target, session: nil, reply(to: error))
+        }
+    }
+
+    /// A user's sign-in as far as storage takes it: everything but the backlog.
     struct SessionStart: Sendable {
         var request: SignIn
         var target: ReplyTarget
         var principal: SignInReply.Principal
     }
 
-    /// Runs `prepare` (a token rotation, say) and the backlog read in one storage-writer
+    /// Runs `load` (the sign-in's storage work) and the backlog read in one storage-writer
     /// job, then posts the sign-in to the presence thread from the writer thread, in order
-    /// with message commits (see `signIn`).
-    private func startWithBacklog(_ start: SessionStart, prepare: @escaping @Sendable (Database) throws -> Bool) {
-        let user = start.request.user
-        writer.submit({ db -> [MessageRecord] in
-            _ = try prepare(db)
-            return try MessageStore(db).undelivered(to: user.email, limit: 1000)
+    /// with message commits (see `signIn`). A job that throws undoes only its own changes
+    /// (a savepoint) and refuses the sign-in with its error.
+    private func startSession(_ target: ReplyTarget, _ load: @escaping @Sendable (Database) throws -> SessionStart) {
+        writer.submit({ db -> (SessionStart, [MessageRecord]) in
+            let start = try load(db)
+            return (start, try MessageStore(db).undelivered(to: start.request.user.email, limit: 1000))
         }) { [self] result in
             switch result {
-            case .success(let records):
-                var start = start
+            case .success(let (loaded, records)):
+                var start = loaded
                 let wall = presence.clock.mapping()
                 start.request.backlog = records.compactMap { m -> ChatMessage? in
                     guard let from = UserID(email: m.sender), let to = UserID(email: m.recipient) else { return nil }
@@ -230,7 +248,7 @@ extension GatewayRuntime {
                 }
                 presence.post(.signIn(start.request, target: start.target, principal: start.principal))
             case .failure(let error):
-                signInRefused(start.target, session: nil, reply(to: error))
+                signInRefused(target, session: nil, reply(to: error))
             }
         }
     }

@@ -92,10 +92,13 @@ public struct ContactStore {
     /// Every link of the account, pending or accepted, its invitations included (as
     /// pending requests it made).
     public func contacts(of accountID: String) throws -> [ContactRecord] {
+        // Two halves rather than `account_a = ?1 OR account_b = ?1`: each reads one index
+        // (the primary key's range, `contacts_by_b_covering`) without a search per row.
         try database.query(
             """
-            SELECT CASE WHEN account_a = ?1 THEN account_b ELSE account_a END, state, requested_by, updated_at
-            FROM contacts WHERE account_a = ?1 OR account_b = ?1
+            SELECT account_b, state, requested_by, updated_at FROM contacts WHERE account_a = ?1
+            UNION ALL
+            SELECT account_a, state, requested_by, updated_at FROM contacts WHERE account_b = ?1
             UNION ALL
             SELECT invitee, 'pending', requester, created_at FROM contact_invitations WHERE requester = ?1
             ORDER BY 1

@@ -158,6 +158,48 @@ final class SignInTests: XCTestCase {
         XCTAssertEqual(try service.revokeAllDeviceTokens(accountID: "ann@example.com"), 1)
     }
 
+    /// The gateway's storm path: the token is checked against the rate limit on a worker,
+    /// and found and rotated later in the storage writer's transaction, on another
+    /// connection. The result is the same sign-in as `signIn(deviceToken:)`.
+    func testTokenSignInCompletedInAnotherConnectionsTransactionRotatesTheToken() throws {
+        let first = try XCTUnwrap(signIn(stay: true).deviceToken)
+        let writer = try Database(location: fixture.database.location)
+        let pending = try service.beginSignIn(deviceToken: first, sourceAddress: "1")
+        let result = try XCTUnwrap(try writer.transaction { try pending.complete(in: writer) })
+        XCTAssertEqual(result.profile.id, "ann@example.com")
+        XCTAssertEqual(result.deviceKind, .mobile)
+        let second = try XCTUnwrap(result.deviceToken)
+        XCTAssertNotEqual(second, first)
+        XCTAssertEqual(result.deviceTokenID, try DeviceTokenStore(writer).active(accountID: "ann@example.com").first?.id)
+        // The new token is the device's; using it ends the old one's grace.
+        XCTAssertNoThrow(try service.signIn(deviceToken: second, sourceAddress: "1"))
+        XCTAssertThrowsError(try service.signIn(deviceToken: first, sourceAddress: "1")) {
+            XCTAssertEqual($0 as? AccountsError, .invalidDeviceToken)
+        }
+    }
+
+    /// A token revoked (logged out) between the check and the transaction: nothing is
+    /// rotated and the sign-in is refused, with the token it used still revoked.
+    func testTokenRevokedBeforeTheTransactionIsNotSignedIn() throws {
+        let token = try XCTUnwrap(signIn(stay: true).deviceToken)
+        let pending = try service.beginSignIn(deviceToken: token, sourceAddress: "1")
+        XCTAssertEqual(try service.logOut(deviceToken: token), "ann@example.com")
+        XCTAssertNil(try fixture.database.transaction { try pending.complete(in: fixture.database) })
+        XCTAssertEqual(try DeviceTokenStore(fixture.database).active(accountID: "ann@example.com"), [])
+        XCTAssertThrowsError(try service.signIn(deviceToken: token, sourceAddress: "1"))
+    }
+
+    /// An unknown token finds nothing; the positive control: a known one completes.
+    func testUnknownTokenIsNotSignedInAndAKnownOneIs() throws {
+        XCTAssertNil(try fixture.database.transaction {
+            try service.beginSignIn(deviceToken: "no-such-token", sourceAddress: "1").complete(in: fixture.database)
+        })
+        let token = try XCTUnwrap(signIn(stay: true).deviceToken)
+        XCTAssertNotNil(try fixture.database.transaction {
+            try service.beginSignIn(deviceToken: token, sourceAddress: "1").complete(in: fixture.database)
+        })
+    }
+
     func testRepeatedFailuresAreRateLimitedPerAccountEvenWithTheRightPassword() throws {
         for i in 0..<RateLimit.signInPerAccount.burst {
             XCTAssertThrowsError(try signIn("ann@example.com", "Wrong-Pass-1", from: "10.1.0.\(i)"))

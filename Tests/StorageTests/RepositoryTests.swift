@@ -118,6 +118,40 @@ final class RepositoryTests: XCTestCase {
         XCTAssertEqual(try contacts.contacts(of: "b@x.org").first?.state, .accepted)
     }
 
+    /// A user's links where they are the smaller ID (`account_a`), the larger one
+    /// (`account_b`) and the requester of an invitation all come back, in peer order, with
+    /// each row's own state, requester and time.
+    func testContactsOfAUserComeFromBothSidesOfThePairAndItsInvitations() throws {
+        for id in ["0@x.org", "d@x.org"] { try AccountStore(database).insert(.sample(id)) }
+        let contacts = ContactStore(database)
+        try contacts.request(from: "0@x.org", to: "c@x.org", at: 1)   // c is account_b
+        try contacts.request(from: "c@x.org", to: "d@x.org", at: 2)   // c is account_a
+        try contacts.request(from: "a@x.org", to: "c@x.org", at: 3)
+        try contacts.request(from: "c@x.org", to: "a@x.org", at: 4)   // accepted, c is account_b
+        try contacts.request(from: "c@x.org", to: "new@x.org", at: 5) // an invitation
+        XCTAssertEqual(try contacts.contacts(of: "c@x.org"), [
+            ContactRecord(peerID: "0@x.org", state: .pending, requestedBy: "0@x.org", updatedAt: 1),
+            ContactRecord(peerID: "a@x.org", state: .accepted, requestedBy: "a@x.org", updatedAt: 4),
+            ContactRecord(peerID: "d@x.org", state: .pending, requestedBy: "c@x.org", updatedAt: 2),
+            ContactRecord(peerID: "new@x.org", state: .pending, requestedBy: "c@x.org", updatedAt: 5),
+        ])
+    }
+
+    /// SQLite reads a user's contacts from the primary key's range and the covering index
+    /// alone (migration 6): no B-tree search per row, which was most of a sign-in's work in
+    /// the storage writer during a sign-in storm.
+    func testContactsOfAUserAreReadFromIndexesAlone() throws {
+        guard database.engine == .sqlite else { throw XCTSkip("SQLite's query plan") }
+        let plan = try database.query("""
+            EXPLAIN QUERY PLAN
+            SELECT account_b, state, requested_by, updated_at FROM contacts WHERE account_a = ?1
+            UNION ALL
+            SELECT account_a, state, requested_by, updated_at FROM contacts WHERE account_b = ?1
+            """, "c@x.org") { $0.text(3) }
+        XCTAssertTrue(plan.contains { $0.contains("USING PRIMARY KEY (account_a=?)") }, "\(plan)")
+        XCTAssertTrue(plan.contains { $0.contains("USING COVERING INDEX contacts_by_b_covering (account_b=?)") }, "\(plan)")
+    }
+
     func testOnlyTheAskedSideCanAcceptARequest() throws {
         let contacts = ContactStore(database)
         try contacts.request(from: "a@x.org", to: "c@x.org", at: 1)
