@@ -2,7 +2,8 @@
 # A private PostgreSQL for the tests, then the storage-touching suites run on it.
 #
 #   scripts/postgres.sh                 run StorageTests and the AccountsTests that store (with
-#                                       PRESENCE_TEST_STORAGE=postgres) and PostgresGatewayTests on it
+#                                       PRESENCE_TEST_STORAGE=postgres) and PostgresGatewayTests on it,
+#                                       then PostgresRestartTests alone (it stops and starts the server)
 #   scripts/postgres.sh CMD ARGS...     run CMD with PRESENCE_TEST_DATABASE_URL set instead
 #
 # Installs postgresql and libpq-dev from Debian if missing, initdb's a cluster into a temp
@@ -31,8 +32,8 @@ trap stop EXIT
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_postgres "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-instructions >/dev/null
-as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 ${PRESENCE_POSTGRES_OPTIONS:-}" start >/dev/null
+options="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 ${PRESENCE_POSTGRES_OPTIONS:-}"
+as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$options" start >/dev/null
 as_postgres "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres presence_test
 export PRESENCE_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$port/presence_test"
 echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($dir)"
@@ -59,6 +60,19 @@ if [ -n "$run" ]; then
   broken=$(grep -cE "Test [^rCS].* failed after" "$log" || true)
   executed=$((executed + total)); failed=$((failed + broken))
   skipped=$((skipped + $(grep -cE "Test [^rCS].* skipped" "$log" || true)))
+fi
+
+# PostgresRestartTests stops and starts this server, so it runs alone, after the others.
+runner=""; [ "$(id -u)" = 0 ] && runner="runuser -u postgres --"
+export PRESENCE_TEST_POSTGRES_STOP="$runner $(printf '%q ' "$bin/pg_ctl" -D "$dir/data" -m fast -w stop)"
+export PRESENCE_TEST_POSTGRES_START="$runner $(printf '%q ' "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$options" start)"
+restart_log="$dir/swift-test-restart.log"
+if swift test --skip-build --filter 'GatewayTests\.PostgresRestartTests' >"$restart_log" 2>&1 \
+    && grep -qE "Test run with 1 test .*passed" "$restart_log"; then
+  executed=$((executed + 1))
+else
+  cat "$restart_log"
+  executed=$((executed + 1)); failed=$((failed + 1)); status=1
 fi
 if [ "$status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
 echo "PostgreSQL storage tests: $((executed - failed - skipped)) passed, $failed failed ($skipped skipped)"

@@ -74,9 +74,9 @@ final class Connection {
     /// Whether EPOLLOUT is armed.
     var isWaitingForWritable = false
 
-    /// This connection's chain in the loop's outbound queue (-1: empty).
+    /// The index of this connection's buffer in the loop's outbound queue this iteration
+    /// (-1: nothing queued).
     var queueHead: Int32 = -1
-    var queueTail: Int32 = -1
     var isDirty = false
 
     /// Last time bytes arrived (loop clock, ms).
