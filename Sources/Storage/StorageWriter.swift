@@ -37,6 +37,11 @@ public final class StorageWriter: Sendable {
 
     /// The writer connection's SQLite page cache (64 MiB): it is filled only as pages are read.
     static let cacheKibibytes = 65_536
+    /// After this long without a job, the writer gives its page cache back to the heap
+    /// (`PRAGMA shrink_memory`): a sign-in storm fills it with the whole contact graph
+    /// (~50 MB at 10,000 users x 50 contacts, 5 KB per session), which an idle server does
+    /// not need to keep; the next storm reads it in again.
+    static let idleSecondsBeforeShrink = 10
 
     /// The most jobs one transaction takes; bounds the latency of the first job of a batch.
     public let maxBatchSize: Int
@@ -144,7 +149,15 @@ public final class StorageWriter: Sendable {
     // MARK: - The writer thread
 
     private func runLoop(_ database: Database) {
-        while let batch = nextBatch() {
+        var hasCache = false
+        while let batch = nextBatch(idleWake: hasCache) {
+            guard !batch.isEmpty else {
+                // Idle since the last batch: give the page cache back.
+                if database.engine == .sqlite { try? database.execute("PRAGMA shrink_memory") }
+                hasCache = false
+                continue
+            }
+            hasCache = true
             batches.add(1, ordering: .relaxed)
             var finishers: [@Sendable ((any Error)?) -> Void] = []
             finishers.reserveCapacity(batch.count)
@@ -164,8 +177,9 @@ public final class StorageWriter: Sendable {
         exited.signal()
     }
 
-    /// Blocks until jobs are queued; nil once closed and drained.
-    private func nextBatch() -> [Job]? {
+    /// Blocks until jobs are queued; nil once closed and drained. With `idleWake`, an
+    /// empty batch after `idleSecondsBeforeShrink` without a job.
+    private func nextBatch(idleWake: Bool) -> [Job]? {
         while true {
             let taken = state.withLock { state -> [Job]?? in
                 if !state.jobs.isEmpty {
@@ -179,7 +193,12 @@ public final class StorageWriter: Sendable {
                 return .none
             }
             if let taken { return taken }
-            wakeUp.wait()
+            if idleWake {
+                // A signal that races the timeout stays counted: the next wait returns at once.
+                if wakeUp.wait(timeout: .now() + .seconds(Self.idleSecondsBeforeShrink)) == .timedOut { return [] }
+            } else {
+                wakeUp.wait()
+            }
         }
     }
 }
