@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "Accounts", dependencies: ["Storage", "COpenSSL", "CCurl"]),
 
         // --- Many nodes: node leases, membership and rendezvous homes in Redis (Protocol/cluster.md). ---
-        .target(name: "Cluster", dependencies: ["CHiredis", "CPosix"]),
+        .target(name: "Cluster", dependencies: ["CHiredis", "CPosix", "Transport"]),
 
         // --- Wiring: HTTP routes, the JSON wire protocol, echo mode. ---
         .target(

@@ -2,6 +2,7 @@ import CPosix
 import Foundation
 import Glibc
 import Synchronization
+import Transport
 
 /// The epoll thread the cluster's Redis links run on: it watches foreign descriptors (the
 /// sockets hiredis opens), runs one-shot timers, and runs closures other threads hand it.
@@ -23,8 +24,8 @@ import Synchronization
 ///
 /// `@unchecked Sendable`: the watch table, the timers and `isStopping` are touched only on
 /// the loop thread (checked by `precondition(isOnLoopThread)` in every method that uses
-/// them); other threads reach the loop only through `inbox` (a `Mutex`), the eventfd
-/// `wakeFD` and the atomic `threadID`.
+/// them); other threads reach the loop only through `inbox` (a `Mailbox`, the one
+/// cross-thread queue type of the project) and the atomic `threadID`.
 public final class ClusterLoop: @unchecked Sendable {
     /// What a watched descriptor should be woken for.
     public struct Interest: OptionSet, Sendable {
@@ -65,7 +66,6 @@ public final class ClusterLoop: @unchecked Sendable {
     }
 
     private let epfd: Int32
-    private let wakeFD: Int32
     private static let wakeToken = UInt64.max
     private var watches: [Int32: Watch] = [:]
     private var nextGeneration: UInt32 = 1
@@ -74,7 +74,9 @@ public final class ClusterLoop: @unchecked Sendable {
     private var timers: [UInt64: Timer] = [:]
     private var nextTimerID: UInt64 = 1
     private var isStopping = false
-    private let inbox = Mutex<(tasks: [@Sendable () -> Void], wakePending: Bool)>(([], false))
+    /// Closures from other threads. Unbounded (`postAdmitted`): the link's callers are the
+    /// node's own components, a handful of calls per lease period, not clients.
+    private let inbox = Mailbox<@Sendable () -> Void>.forLoop(capacity: .max)
     private let threadID = Atomic<UInt>(0)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -83,13 +85,7 @@ public final class ClusterLoop: @unchecked Sendable {
     public init(name: String = "cluster-link") throws(ClusterError) {
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw .system("epoll_create1", errno: cposix_errno()) }
-        wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
-        guard wakeFD >= 0 else {
-            let e = cposix_errno()
-            Glibc.close(epfd)
-            throw .system("eventfd", errno: e)
-        }
-        _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue, Self.wakeToken)
+        _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, inbox.readinessDescriptor, EPOLLIN.rawValue, Self.wakeToken)
         let thread = Thread { [self] in run() }
         thread.name = name
         thread.stackSize = 1 << 20
@@ -98,7 +94,6 @@ public final class ClusterLoop: @unchecked Sendable {
 
     deinit {
         Glibc.close(epfd)
-        Glibc.close(wakeFD)
     }
 
     // MARK: - Any thread
@@ -107,18 +102,7 @@ public final class ClusterLoop: @unchecked Sendable {
     public var isOnLoopThread: Bool { threadID.load(ordering: .acquiring) == UInt(pthread_self()) }
 
     /// Runs `body` on the loop thread soon. Safe from any thread; ignored once stopped.
-    public func execute(_ body: @escaping @Sendable () -> Void) {
-        let wake = inbox.withLock { box -> Bool in
-            box.tasks.append(body)
-            if box.wakePending { return false }
-            box.wakePending = true
-            return true
-        }
-        if wake {
-            var one: UInt64 = 1
-            _ = Glibc.write(wakeFD, &one, 8)
-        }
-    }
+    public func execute(_ body: @escaping @Sendable () -> Void) { inbox.postAdmitted(body) }
 
     /// Stops the loop after the closures already handed to it, and waits for its thread
     /// to end (unless called on the loop thread itself). Close the links first: a
@@ -222,13 +206,8 @@ public final class ClusterLoop: @unchecked Sendable {
 
     private func dispatch(token: UInt64, mask: UInt32) {
         if token == Self.wakeToken {
-            var drained: UInt64 = 0
-            _ = Glibc.read(wakeFD, &drained, 8)
             var tasks: [@Sendable () -> Void] = []
-            inbox.withLock { box in
-                swap(&tasks, &box.tasks)
-                box.wakePending = false
-            }
+            inbox.takeAll(into: &tasks)
             for task in tasks { task() }
             return
         }

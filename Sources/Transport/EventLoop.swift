@@ -25,13 +25,12 @@ enum LoopTask: Sendable {
 /// connections, and nothing else touches them.
 ///
 /// `@unchecked Sendable`: every stored property is confined to the loop's thread except
-/// `inbox` (a `Mutex`) and the immutable `index` and `wakeFD`, which is all other threads
-/// use (through `execute`, `send`, `close`).
+/// `inbox` (a `Mailbox`) and the immutable `index`, which is all other threads use
+/// (through `execute`, `send`, `close`).
 public final class EventLoop: @unchecked Sendable {
     public let index: Int
     let config: ServerConfiguration
     let epfd: Int32
-    let wakeFD: Int32
     var listeners: [Listener] = []
     var connections: [Connection?] = []
     var nextGeneration: UInt32 = 1
@@ -47,7 +46,12 @@ public final class EventLoop: @unchecked Sendable {
     var dirty: [Int32] = []
     let iovecs: UnsafeMutablePointer<iovec>
     static let maxIovecs = 512
-    let inbox = Mutex<(tasks: [LoopTask], wakePending: Bool)>(([], false))
+    /// Tasks from other threads. Unbounded (`postAdmitted`): what reaches a loop was
+    /// admitted upstream (the presence mailbox's bound, a session's op limit), and each
+    /// connection's queued bytes are bounded by `maxBufferedBytes` (close 1013).
+    let inbox = Mailbox<LoopTask>.forLoop(capacity: .max)
+    /// The loop's batch of tasks, reused.
+    var taskBatch: [LoopTask] = []
     /// Shared compressors by window size (the server never takes over context).
     var deflaters: [Deflater?] = Array(repeating: nil, count: 16)
     /// Shared inflater for peers without context takeover.
@@ -94,15 +98,13 @@ public final class EventLoop: @unchecked Sendable {
         self.limits = limits
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw TransportError("epoll_create1", errno: cposix_errno()) }
-        wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
-        guard wakeFD >= 0 else { throw TransportError("eventfd", errno: cposix_errno()) }
         now = Syscall.monotonicMilliseconds()
         wheel = TimerWheel(now: now)
         readBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         plainBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)
         iovecs = .allocate(capacity: Self.maxIovecs)
         events = .allocate(capacity: eventCapacity)
-        _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue, Self.wakeToken)
+        _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, inbox.readinessDescriptor, EPOLLIN.rawValue, Self.wakeToken)
         for (k, endpoint) in config.endpoints.enumerated() where index == 0 || !endpoint.isSingleLoop {
             var l = try Listener.open(endpoint, backlog: config.listenBacklog)
             l.endpoint = k
@@ -117,7 +119,6 @@ public final class EventLoop: @unchecked Sendable {
     deinit {
         if reserveFD >= 0 { Glibc.close(reserveFD) }
         Glibc.close(epfd)
-        Glibc.close(wakeFD)
         readBuffer.deallocate()
         plainBuffer.deallocate()
         iovecs.deallocate()
@@ -136,18 +137,7 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: - Other threads
 
     /// Queues a task and wakes the loop (one eventfd write per batch of tasks).
-    func enqueue(_ task: LoopTask) {
-        let wake = inbox.withLock { box -> Bool in
-            box.tasks.append(task)
-            if box.wakePending { return false }
-            box.wakePending = true
-            return true
-        }
-        if wake {
-            var one: UInt64 = 1
-            _ = Glibc.write(wakeFD, &one, 8)
-        }
-    }
+    func enqueue(_ task: LoopTask) { inbox.postAdmitted(task) }
 
     /// Runs `body` on the loop thread soon. Safe from any thread.
     public func execute(_ body: @escaping @Sendable (EventLoop) -> Void) { enqueue(.run(body)) }
@@ -243,12 +233,13 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     func drainInbox() {
-        var drained: UInt64 = 0
-        _ = Glibc.read(wakeFD, &drained, 8)
-        var tasks: [LoopTask] = []
-        inbox.withLock { box in
-            swap(&tasks, &box.tasks)
-            box.wakePending = false
+        var tasks = taskBatch
+        taskBatch = []
+        inbox.takeAll(into: &tasks)
+        defer {
+            // A storm's capacity is not kept.
+            tasks.removeAll(keepingCapacity: tasks.capacity <= 1024)
+            taskBatch = tasks
         }
         for task in tasks {
             switch task {

@@ -3,7 +3,8 @@ import Glibc
 import Synchronization
 
 /// A bounded multi-producer, single-consumer queue with an `eventfd` wake-up: how threads
-/// talk to each other (loops → presence, workers and the storage writer → presence).
+/// talk to each other (loops → presence, workers and the storage writer → presence,
+/// presence and workers → loops, anyone → the cluster link).
 ///
 /// - Producers call `post(_:)`. Past `capacity` waiting messages it refuses with
 ///   `MailboxFull`, so a flood becomes a clear, documented error at the edge (the gateway
@@ -11,7 +12,9 @@ import Synchronization
 ///   for messages whose number is already bounded by something admitted earlier (the
 ///   commit result of a message that was accepted, a connection that closed): refusing
 ///   those would lose an acknowledged fact.
-/// - The single consumer calls `receive(into:timeoutMilliseconds:)`. The wait is `poll(2)`
+/// - A loop consumer (`forLoop`) watches `readinessDescriptor` in its epoll set and calls
+///   `takeAll(into:)`; any other consumer calls `receive(into:timeoutMilliseconds:)`. That
+///   wait is `poll(2)`
 ///   with a relative timeout, so it follows the monotonic clock: a step of the wall clock
 ///   neither fires a deadline early nor freezes it.
 ///
@@ -39,6 +42,30 @@ public final class Mailbox<Message: Sendable>: @unchecked Sendable {
         self.capacity = max(1, capacity)
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         precondition(wakeFD >= 0, "eventfd failed: errno \(cposix_errno())")
+    }
+
+    /// A mailbox whose consumer is an epoll loop: it watches `readinessDescriptor` with
+    /// its other descriptors and calls `takeAll(into:)` when it is readable, instead of
+    /// sleeping in `receive`. Event loops and the cluster link use it for their tasks.
+    public static func forLoop(capacity: Int) -> Mailbox {
+        let mailbox = Mailbox(capacity: capacity)
+        mailbox.state.withLock { $0.isConsumerWaiting = true }
+        return mailbox
+    }
+
+    /// Readable when a message arrived for a consumer that took everything before it (a
+    /// loop registers it in its epoll set, level-triggered).
+    public var readinessDescriptor: Int32 { wakeFD }
+
+    /// Moves every waiting message into `batch` (which should be empty) without blocking,
+    /// and arms the wake-up for the next post: for a consumer that sleeps in its own epoll.
+    public func takeAll(into batch: inout [Message]) {
+        var counter: UInt64 = 0
+        _ = read(wakeFD, &counter, 8)  // non-blocking: resets the eventfd if it was set
+        state.withLock { s in
+            s.isConsumerWaiting = true
+            swap(&batch, &s.messages)
+        }
     }
 
     deinit { Glibc.close(wakeFD) }
