@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The figures of issue 9 ("Figures"), each on a freshly started release presenced over a
 # data directory freshly seeded by `presencectl seed-load` (10,000 users x 50 contacts):
-#   a   idle --signed-in, 10,000 sessions at rest (every event acknowledged, read 25 s after the
+#   a   idle --signed-in, 10,000 sessions at rest (every event acknowledged, read 35 s after the
 #       last sign-in: presenced's storage writer gives its page cache back after 10 s idle, and
 #       freed heap goes back to the kernel every 10 s): server RSS and live
 #       heap (mallinfo2) per session,
@@ -135,7 +135,7 @@ idle_signed_in() {  # NAME [MALLOC_ARENA_MAX [CONTACTS]]
     [ -n "${2:-}" ] && SERVER_MALLOC_ARENA_MAX=$2
     seed "$name" "${3:-}" && start "$name" -- --data-dir "$DATA" --debounce-ms 0 && \
         run a "$name" 300 "$LT" idle --signed-in --server-heap --url "ws://127.0.0.1:$PORT/ws" --server-pid "$SERVER_PID" \
-            --tokens "$TOKENS" --connections "$USERS" --repeats 1 --settle 25 --json "$OUT/$name.json"
+            --tokens "$TOKENS" --connections "$USERS" --repeats 1 --settle 35 --json "$OUT/$name.json"
     stop
     SERVER_MALLOC_ARENA_MAX=$saved
 }

@@ -159,8 +159,9 @@ public struct PresenceCore: Sendable {
 // MARK: - Identity and slots
 
 extension PresenceCore {
-    mutating func intern(_ id: UserID) -> UserRef {
-        if let ref = userRefs[id] { return ref }
+    mutating func intern(_ given: UserID) -> UserRef {
+        if let ref = userRefs[given] { return ref }
+        let id = given.ownCopy  // allocated here, among the core's other long-lived data
         if let reused = freeUserRefs.popLast() {
             var fresh = UserRecord(id: id)
             fresh.publishGeneration = users[reused.i].publishGeneration  // keeps old deadlines stale
