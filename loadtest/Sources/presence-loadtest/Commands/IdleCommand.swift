@@ -32,7 +32,7 @@ struct IdleCommand: ParsableCommand {
     @Option(help: "Signed-in sessions acknowledge (a heartbeat with their last seq) once this many events are unacknowledged.")
     var acknowledgeEvery: UInt64 = 1
 
-    @Option(help: "Seconds between the last connection opening and the server's memory being read. presenced's storage writer gives its page cache back after 10 s without work and freed heap goes back to the kernel every 10 s, so give 25 for its at-rest figure.")
+    @Option(help: "Seconds between the last connection opening and the server's memory being read. presenced's storage writer gives its page cache back after 10 s without work and freed heap goes back to the kernel every 10 s, so give 35 for its at-rest figure (a shrink at 10 s idle, then a trim within 10 s more).")
     var settle = IdleScenario.defaultSettleSeconds
 
     @Flag(help: "Also read the server's smaps_rollup and, through gdb -p, its mallinfo2() before and with the connections open (repeat 1): live heap and RSS per connection.")
