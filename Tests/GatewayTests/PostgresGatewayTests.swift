@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import PresenceClient
 import Storage
 import StorageTestSupport
 import Testing
@@ -63,13 +64,8 @@ struct PostgresGatewayTests {
     }
 
     @Test func aSendWhoseCommitPostgreSQLRefusesIsAnsweredStorageFailedNeverAcked() throws {
-        let location = try TestStorage.freshPostgresSchema()
-        guard case .postgres(let url) = location else { Issue.record("not a PostgreSQL location"); return }
-        let g = try RunningGateway { $0.databaseURL = url }
-        for n in ["alice", "bob"] { try g.signUp(n) }
-        let (alice, _) = try g.signIn("alice")
-        let (bob, _) = try g.signIn("bob")
-        try g.befriend((alice, "alice"), (bob, "bob"))
+        let (location, g, alice, bob) = try RunningGateway.twoContactsOnFreshPostgresSchema()
+        defer { withExtendedLifetime(g) {} }
         // A deferred constraint trigger runs at COMMIT, after the job itself succeeded:
         // the one way to make PostgreSQL refuse the batch's COMMIT on demand.
         let database = try Database(location: location, migrate: false)
@@ -120,5 +116,21 @@ struct PostgresGatewayTests {
         #expect(checked.output.contains("schema version \(Schema.currentVersion)"))
         #expect(try AccountStore(Database(location: location, migrate: false)).find(id: "ann@example.org")?.firstName == "Ann")
         #expect(!FileManager.default.fileExists(atPath: dataDir))
+    }
+}
+
+extension RunningGateway {
+    /// A gateway on a new PostgreSQL schema with alice and bob signed up, signed in and
+    /// contacts; the schema's location, to read what PostgreSQL holds.
+    static func twoContactsOnFreshPostgresSchema() throws
+        -> (location: StorageLocation, gateway: RunningGateway, alice: PresenceConnection, bob: PresenceConnection) {
+        let location = try TestStorage.freshPostgresSchema()
+        guard case .postgres(let url) = location else { throw TestStorageError.noDatabaseURL }
+        let g = try RunningGateway { $0.databaseURL = url }
+        for n in ["alice", "bob"] { try g.signUp(n) }
+        let (alice, _) = try g.signIn("alice")
+        let (bob, _) = try g.signIn("bob")
+        try g.befriend((alice, "alice"), (bob, "bob"))
+        return (location, g, alice, bob)
     }
 }

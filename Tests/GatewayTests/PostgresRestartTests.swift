@@ -14,13 +14,7 @@ import Testing
                 "PRESENCE_TEST_POSTGRES_STOP/START unset: scripts/postgres.sh runs this suite on its own"))
 struct PostgresRestartTests {
     @Test func sendsFailRetryablyWhileDownAndTheGatewayRecoversByItself() throws {
-        let location = try TestStorage.freshPostgresSchema()
-        guard case .postgres(let url) = location else { Issue.record("not a PostgreSQL location"); return }
-        let g = try RunningGateway { $0.databaseURL = url }
-        for n in ["alice", "bob"] { try g.signUp(n) }
-        let (alice, _) = try g.signIn("alice")
-        let (bob, _) = try g.signIn("bob")
-        try g.befriend((alice, "alice"), (bob, "bob"))
+        let (location, g, alice, bob) = try RunningGateway.twoContactsOnFreshPostgresSchema()
         let before = try alice.call("send", ["to": "bob@example.com", "clientMessageId": "m-1", "body": "before"])
         #expect(before["type"] as? String == "ok", "control: a send commits while PostgreSQL is up")
         #expect(try bob.event("chat")["body"] as? String == "before")

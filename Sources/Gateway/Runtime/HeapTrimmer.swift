@@ -1,4 +1,3 @@
-import Foundation
 import CPosix
 
 /// Gives freed heap back to the kernel after bursts.
@@ -14,17 +13,16 @@ import CPosix
 /// A thread of its own, not a timer on a latency-critical one: a trim of a large heap
 /// holds each arena's lock for some milliseconds.
 final class HeapTrimmer: @unchecked Sendable {
-    private let interval: Double
     private let threshold: Int
-    private let stopped = DispatchSemaphore(value: 0)
-    private let finished = DispatchGroup()
+    private var thread: PeriodicThread!
 
     /// - Parameters:
     ///   - interval: seconds between checks.
     ///   - threshold: free bytes in the arenas that make a check trim.
     init(interval: Double = 10, threshold: Int = 4 << 20) {
-        self.interval = interval
         self.threshold = threshold
+        thread = PeriodicThread(name: "heap-trim", interval: interval, runsAtStart: false, stopTimeout: 5,
+                                work: { [self] in trimIfWorthIt() })
     }
 
     /// Trims now if enough is free; returns the bytes that were free in the arenas.
@@ -35,18 +33,7 @@ final class HeapTrimmer: @unchecked Sendable {
         return free
     }
 
-    func start() {
-        finished.enter()
-        let t = Thread { [self] in
-            while stopped.wait(timeout: .now() + interval) == .timedOut { trimIfWorthIt() }
-            finished.leave()
-        }
-        t.name = "heap-trim"
-        t.start()
-    }
+    func start() { thread.start() }
 
-    func stop() {
-        stopped.signal()
-        _ = finished.wait(timeout: .now() + 5)
-    }
+    func stop() { thread.stop() }
 }

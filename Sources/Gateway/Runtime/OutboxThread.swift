@@ -7,11 +7,10 @@ import Storage
 /// written in the same transaction as the change that caused them, so a crash loses none;
 /// the worker retries with backoff.
 ///
-/// `@unchecked Sendable`: `worker` is used only by the thread; `isStopping` is atomic.
+/// `@unchecked Sendable`: `worker` is used only by the thread (`thread` is made by `start()`,
+/// before it runs).
 final class OutboxThread: @unchecked Sendable {
     private let worker: OutboxWorker
-    private let stopped = DispatchSemaphore(value: 0)
-    private let finished = DispatchGroup()
     private let log = Logger(label: "outbox")
     private let metrics: GatewayMetrics
 
@@ -27,27 +26,20 @@ final class OutboxThread: @unchecked Sendable {
         worker = OutboxWorker(database: try Database(location: configuration.storageLocation), transport: transport)
     }
 
-    func start() {
-        finished.enter()
-        let t = Thread { [self] in
-            repeat {
-                do {
-                    let report = try worker.drain()
-                    if report.abandoned > 0 { log.warning("mail abandoned", metadata: ["count": "\(report.abandoned)"]) }
-                    metrics.outboxDepth.record(try worker.unsentCount())
-                } catch {
-                    log.error("outbox drain failed", metadata: ["error": "\(error)"])
-                }
-            } while stopped.wait(timeout: .now() + 1) == .timedOut
-            _ = try? worker.drain()  // a last flush on the way out
-            finished.leave()
-        }
-        t.name = "outbox"
-        t.start()
-    }
+    private lazy var thread = PeriodicThread(
+        name: "outbox", interval: 1, runsAtStart: true,
+        work: { [self] in
+            do {
+                let report = try worker.drain()
+                if report.abandoned > 0 { log.warning("mail abandoned", metadata: ["count": "\(report.abandoned)"]) }
+                metrics.outboxDepth.record(try worker.unsentCount())
+            } catch {
+                log.error("outbox drain failed", metadata: ["error": "\(error)"])
+            }
+        },
+        last: { [self] in _ = try? worker.drain() })  // a last flush on the way out
 
-    func stop() {
-        stopped.signal()
-        _ = finished.wait(timeout: .now() + 10)
-    }
+    func start() { thread.start() }
+
+    func stop() { thread.stop() }
 }
