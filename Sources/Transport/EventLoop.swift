@@ -359,6 +359,9 @@ public final class EventLoop: @unchecked Sendable {
 
     func arm(_ conn: Connection) {
         let due = deadline(of: conn)
+        // No deadline (a request whose answer is deferred, a closed socket): no timer. An
+        // older entry may still fire; `fireTimer` finds nothing due and files nothing.
+        guard due != .max else { return }
         let tick = TimerWheel.tick(of: due)
         if conn.filedTick < 0 || tick < conn.filedTick {
             conn.filedTick = wheel.file(conn.token, atTick: tick)

@@ -22,7 +22,12 @@ struct TimerWheel {
     }
 
     /// The tick a deadline falls in.
-    static func tick(of deadline: Int64) -> Int64 { (deadline + tickMilliseconds - 1) / tickMilliseconds }
+    /// Saturating: a deadline near `Int64.max` ("never") falls in the last tick instead of
+    /// overflowing (which trapped the server once; see `EventLoop.arm`).
+    static func tick(of deadline: Int64) -> Int64 {
+        let (rounded, overflow) = deadline.addingReportingOverflow(tickMilliseconds - 1)
+        return (overflow ? Int64.max : rounded) / tickMilliseconds
+    }
 
     /// Files an entry for `token` at `tick` (clamped to the wheel's reach).
     /// - Returns: the tick actually used, for the connection to remember.

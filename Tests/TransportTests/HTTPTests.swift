@@ -222,4 +222,22 @@ func expectJSONError(_ r: (status: Int, headers: [String: String], body: String)
         #expect(first.body == "first")
         #expect(try c.readHTTPResponse().body == "ok\n")
     }
+
+    /// A deferred answer may take longer than the phase the connection was in when its
+    /// timer was filed (the request timeout from accept, or a keep-alive window). When
+    /// that timer fired, the connection, which has no deadline while it waits, was filed
+    /// again at `Int64.max` and the tick arithmetic overflowed: the whole server trapped
+    /// (seen in the browser tests as "Failed to fetch" after a slow sign-up on a reused
+    /// connection). Crashed this test process before the fix.
+    @Test func anAnswerSlowerThanTheRequestTimeoutArrivesAndTheConnectionLives() throws {
+        let s = try RunningServer(configure: { $0.requestTimeoutMilliseconds = 200 })
+        let c = try WebSocketClient(port: s.port)
+        try c.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        let slow = try c.readHTTPResponse()
+        #expect(slow.status == 200)
+        #expect(slow.body == "slow\n")
+        // The same connection, kept alive, serves the next request.
+        try c.write("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try c.readHTTPResponse().body == "ok\n")
+    }
 }

@@ -24,6 +24,12 @@ final class EchoHandler: ConnectionHandler {
             let body = request.body
             loop.execute { loop in loop.respond(id, with: HTTPResponse(status: 200, body: body)) }
             return nil
+        case "/slow":
+            // Answered 0.8 s later from another thread: longer than a short request timeout.
+            DispatchQueue.global().asyncAfter(deadline: .now() + 0.8) {
+                loop.execute { loop in loop.respond(id, with: .text(200, "slow")) }
+            }
+            return nil
         case "/hold": return nil  // never answered: what comes behind it waits
         default: return .text(404, "not found")
         }
