@@ -104,10 +104,15 @@ final class StorageWriterTests: XCTestCase {
         func batch(withParent: Bool) -> [String: Bool] {
             let results = Mutex<[String: Bool]>([:])
             let group = DispatchGroup()
-            // Hold the writer on a first job so the next two share one batch.
+            // Hold the writer on a first job so the next two share one batch. They are
+            // submitted only once it runs: submitted sooner, the first of them could join
+            // the held job's batch (a writer slow to wake takes all that is queued), which
+            // commits, and the test failed under load.
             let gate = DispatchSemaphore(value: 0)
+            let holding = DispatchSemaphore(value: 0)
             group.enter()
-            writer.submit({ _ in gate.wait() }, completion: { _ in group.leave() })
+            writer.submit({ _ in holding.signal(); gate.wait() }, completion: { _ in group.leave() })
+            holding.wait()
             let jobs: [(String, @Sendable (Database) throws -> Void)] = [
                 ("message", { try MessageStore($0).append(sender: "a@x.org", recipient: "b@x.org",
                                                           clientMessageID: "m\(withParent)", body: "x", at: 1) }),
