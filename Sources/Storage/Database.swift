@@ -56,8 +56,7 @@ public final class Database {
     /// `execute(_:_:)` with the arguments as an array.
     @discardableResult
     public func execute(_ sql: String, arguments: [any SQLiteBindable]) throws -> Int {
-        try prepareToRun()
-        return try connection.run(sql, arguments, maxRows: 0) { _ in }
+        try run(sql, arguments, maxRows: 0) { _ in }
     }
 
     /// Runs a query and maps every row.
@@ -68,18 +67,16 @@ public final class Database {
 
     /// `query(_:_:transform:)` with the arguments as an array.
     public func query<T>(_ sql: String, arguments: [any SQLiteBindable], transform: (Row) throws -> T) throws -> [T] {
-        try prepareToRun()
         var rows: [T] = []
-        _ = try connection.run(sql, arguments, maxRows: Int.max) { rows.append(try transform($0)) }
+        _ = try run(sql, arguments, maxRows: Int.max) { rows.append(try transform($0)) }
         return rows
     }
 
     /// Runs a query (or an `INSERT … RETURNING`) and maps its first row, or returns nil
     /// when it yields none.
     public func queryFirst<T>(_ sql: String, _ arguments: any SQLiteBindable..., transform: (Row) throws -> T) throws -> T? {
-        try prepareToRun()
         var first: T?
-        _ = try connection.run(sql, arguments, maxRows: 1) { first = try transform($0) }
+        _ = try run(sql, arguments, maxRows: 1) { first = try transform($0) }
         return first
     }
 
@@ -138,6 +135,24 @@ public final class Database {
             throw error
         }
         return result
+    }
+
+    /// One statement. Outside a transaction, a read that met a PostgreSQL connection the
+    /// server had dropped since the last statement (it restarted; libpq learns of it only
+    /// by trying) runs once more on a new connection: it ran nowhere. Before, that first
+    /// read failed (a password sign-in answered `internal_error`). A write is not run
+    /// again (whether it ran is unknown), and inside a transaction nothing is: the
+    /// transaction fails as a whole, and its COMMIT with it.
+    private func run(_ sql: String, _ arguments: [any SQLiteBindable], maxRows: Int,
+                     onRow: (Row) throws -> Void) throws -> Int {
+        try prepareToRun()
+        do {
+            return try connection.run(sql, arguments, maxRows: maxRows, onRow: onRow)
+        } catch where transactionDepth == 0 && (connection as? PostgresConnection)?.isBroken == true
+                        && PostgresConnection.isRead(sql) {
+            try prepareToRun()
+            return try connection.run(sql, arguments, maxRows: maxRows, onRow: onRow)
+        }
     }
 
     /// Outside a transaction, a PostgreSQL connection the server dropped is reopened

@@ -74,27 +74,6 @@ final class PostgresConnection: StorageConnection {
 
     func run(_ sql: String, _ arguments: [any SQLiteBindable], maxRows: Int,
              onRow: (Row) throws -> Void) throws -> Int {
-        guard !isEngineInTransaction else { return try runOnce(sql, arguments, maxRows: maxRows, onRow: onRow) }
-        // Outside a transaction (an account worker's reads): a connection the server dropped
-        // (it restarted) is replaced first, and a read that met the drop is read again on
-        // the new one, as it ran nowhere. Before, the dropped connection stayed dropped, and
-        // every password sign-in on that worker failed until some transaction reconnected it.
-        try reconnectIfBroken()
-        do {
-            return try runOnce(sql, arguments, maxRows: maxRows, onRow: onRow)
-        } catch where PQstatus(connection) != CONNECTION_OK && Self.isRead(sql) {
-            try reconnectIfBroken()
-            return try runOnce(sql, arguments, maxRows: maxRows, onRow: onRow)
-        }
-    }
-
-    /// A statement that changes nothing, so running it again is safe.
-    static func isRead(_ sql: String) -> Bool {
-        sql.prefix(7).uppercased() == "SELECT "
-    }
-
-    private func runOnce(_ sql: String, _ arguments: [any SQLiteBindable], maxRows: Int,
-                         onRow: (Row) throws -> Void) throws -> Int {
         // Preparing a new statement can fail, which aborts the transaction: the savepoint
         // must exist by then for ROLLBACK TO to recover, so it goes first, on its own.
         if statements[sql] == nil { try sendPendingSavepoint() }
@@ -106,6 +85,14 @@ final class PostgresConnection: StorageConnection {
         let rows = Swift.min(PQntuples(result), Int32(clamping: maxRows))
         for row in 0..<rows { try onRow(Row(source: .postgres(result: result, row: row))) }
         return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    /// Whether the server dropped this connection (libpq noticed at the last statement).
+    var isBroken: Bool { PQstatus(connection) != CONNECTION_OK }
+
+    /// A statement that changes nothing, so running it again is safe.
+    static func isRead(_ sql: String) -> Bool {
+        sql.prefix(7).uppercased() == "SELECT "
     }
 
     func executeScript(_ sql: String) throws {

@@ -139,6 +139,55 @@ final class StorageWriterTests: XCTestCase {
         XCTAssertEqual(try setup.queryFirst("SELECT count(*) FROM messages") { $0.int(0) }, 1)
     }
 
+    /// PostgreSQL drops the writer's connection in the middle of a batch (it restarted, or
+    /// an operator ended the backend): every job of the batch fails and none of it is
+    /// stored. In particular no statement of a later job may run on a new connection
+    /// outside the transaction, where it would commit on its own and be acknowledged with
+    /// its batch failed. The next batch, on a new connection, commits.
+    func testAConnectionDroppedMidBatchFailsTheBatchAndNothingAutocommits() throws {
+        guard TestStorage.engine == .postgres else { throw XCTSkip("PostgreSQL only: SQLite has no server to drop the connection") }
+        let location = try TestStorage.location(path)
+        let writer = try StorageWriter(location: location)
+        defer { writer.close() }
+        let admin = try Database(location: location, migrate: false)
+        let results = Mutex<[String: Bool]>([:])
+        let group = DispatchGroup()
+        // A first job holds the writer, so the next three are queued and share one batch.
+        let released = DispatchSemaphore(value: 0)
+        let holdingFirst = DispatchSemaphore(value: 0)
+        writer.submit({ _ in holdingFirst.signal(); released.wait() }, completion: { _ in })
+        holdingFirst.wait()
+        let gate = DispatchSemaphore(value: 0)
+        let holding = DispatchSemaphore(value: 0)
+        func submit(_ name: String, _ extra: @escaping @Sendable () -> Void = {}) {
+            group.enter()
+            writer.submit({ database in
+                try MessageStore(database).append(sender: "a@x.org", recipient: "b@x.org", clientMessageID: name, body: "x", at: 2)
+                extra()
+            }, completion: { result in
+                results.withLock { $0[name] = (try? result.get()) != nil }
+                group.leave()
+            })
+        }
+        // The gate job writes, then waits inside the batch while the connection is dropped.
+        submit("gate") { holding.signal(); gate.wait() }
+        submit("after1")
+        submit("after2")
+        released.signal()
+        holding.wait()
+        // Every other backend of this database goes: the writer's, mid-transaction.
+        _ = try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()") { $0.int(0) }
+        gate.signal()
+        group.wait()
+        XCTAssertEqual(results.withLock { $0 }, ["gate": false, "after1": false, "after2": false], "no job of the dropped batch succeeds")
+        XCTAssertEqual(try admin.queryFirst("SELECT count(*) FROM messages") { $0.int(0) }, 0, "nothing of it is stored")
+        // Control: the writer reconnects for its next batch, which commits.
+        XCTAssertNoThrow(try writer.perform { database in
+            try MessageStore(database).append(sender: "a@x.org", recipient: "b@x.org", clientMessageID: "later", body: "x", at: 3)
+        })
+        XCTAssertEqual(try admin.queryFirst("SELECT count(*) FROM messages") { $0.int(0) }, 1)
+    }
+
     func testClosedWriterFailsNewJobsWithWriterClosed() throws {
         let writer = try StorageWriter(location: TestStorage.location(path))
         writer.close()
