@@ -33,6 +33,7 @@
 # and the script goes on with the next part.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. loadtest/listening-port.sh
 [ $# -eq 1 ] || { echo "usage: loadtest/issue9-figures.sh OUTPUT_DIR" >&2; exit 1; }
 OUT=$1
 SCRATCH=${LOADTEST_SCRATCH:-.build-loadtest}
@@ -99,14 +100,7 @@ start() {
     [ -n "${SERVER_MALLOC_ARENA_MAX:-}" ] && arena=("MALLOC_ARENA_MAX=$SERVER_MALLOC_ARENA_MAX")
     env "${arena[@]}" "${NICE[@]}" "${prefix[@]}" "$BIN/presenced" --port 0 --admin-listen off --ops-per-second-per-session 0 --log-level info "$@" >"$log" 2>&1 &
     SERVER_PID=$!
-    PORT=""
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's/.*ports=\([0-9]*\).*/\1/p' "$log" | head -1)
-        [ -n "$PORT" ] && return 0
-        sleep 0.1
-    done
-    echo "presenced $name did not start:"; cat "$log"
-    return 1
+    wait_for_port "$log"
 }
 
 stop() {

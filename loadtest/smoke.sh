@@ -9,6 +9,7 @@
 #   LOADTEST_CONFIG=debug loadtest/smoke.sh     # debug builds instead of release
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. loadtest/listening-port.sh
 CONFIG=${LOADTEST_CONFIG:-release}
 SCRATCH=${LOADTEST_SCRATCH:-.build-loadtest}
 OUT=$(mktemp -d /tmp/loadtest-smoke.XXXXXX)
@@ -34,19 +35,12 @@ BIN="$SCRATCH/$CONFIG"
 # Starts presenced --echo on a free port (extra arguments are passed on); sets PORT and PID.
 start_server() {
     local log="$OUT/server-$1.log"
-    local name=$1; shift
+    shift
     # The operator listener on a free port too: servers run side by side, never all on 9090.
     "$BIN/presenced" --port 0 --admin-listen 127.0.0.1:0 --echo --log-level info "$@" >"$log" 2>&1 &
     PID=$!
     SERVER_PIDS+=("$PID")
-    PORT=""
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's/.*ports=\([0-9]*\).*/\1/p' "$log" | head -1)
-        [ -n "$PORT" ] && return 0
-        sleep 0.1
-    done
-    echo "presenced $name did not start:"; cat "$log"
-    return 1
+    wait_for_port "$log"
 }
 
 # check NAME JSON-KEY... -- COMMAND...: passes when COMMAND exits 0 and its JSON has every key.

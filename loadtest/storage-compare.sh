@@ -8,6 +8,7 @@
 # presence-loadtest). Prints one line per backend from the load generator's JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. loadtest/listening-port.sh
 PAIRS=${1:-500} RATE=${2:-2000} SECONDS_=${3:-5}
 BIN=.build/release
 USERS=$((PAIRS * 2))
@@ -28,13 +29,8 @@ run() {  # NAME, then the storage arguments for presencectl and presenced
   "$BIN/presenced" --port 0 --data-dir "$OUT/$name" --log-level info "$@" >"$OUT/$name.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
-  local port=""
-  for _ in $(seq 100); do
-    port=$(sed -n 's/.*ports=\([0-9]*\).*/\1/p' "$OUT/$name.log" | head -1)
-    [ -n "$port" ] && break
-    sleep 0.1
-  done
-  [ -n "$port" ] || { cat "$OUT/$name.log"; exit 1; }
+  wait_for_port "$OUT/$name.log" || exit 1
+  local port=$PORT
   "$BIN/presence-loadtest" chat --url "ws://127.0.0.1:$port/ws" --server-pid "$pid" --tokens "$OUT/$name.tokens" \
     --pairs "$PAIRS" --messages-per-second "$RATE" --seconds "$SECONDS_" --json "$OUT/$name.json" >"$OUT/$name.out" 2>&1 \
     || { tail -20 "$OUT/$name.out"; exit 1; }

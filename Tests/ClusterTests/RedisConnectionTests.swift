@@ -130,11 +130,7 @@ struct RedisConnectionTests {
         let link = try LinkHarness()
         let redis = link.connect(server.endpoint, start: false)
         defer { link.shutdown([redis]) }
-        let states = Recorder<RedisLinkState>()
-        link.sync {
-            redis.observeState { states.append($0) }
-            redis.start()
-        }
+        let states = link.startRecordingStates(redis)
         #expect(waitUntil(timeout: 5) { states.all == [.connected] })
         let outcomes = Recorder<Result<RedisReply, ClusterError>>()
         link.sync {
@@ -156,11 +152,7 @@ struct RedisConnectionTests {
         let link = try LinkHarness()
         let redis = link.connect(server.endpoint, start: false)
         defer { link.shutdown([redis]) }
-        let states = Recorder<RedisLinkState>()
-        link.sync {
-            redis.observeState { states.append($0) }
-            redis.start()
-        }
+        let states = link.startRecordingStates(redis)
         #expect(waitUntil(timeout: 5) { states.all.contains(.connected) })
         #expect(link.command(redis, ["SET", "k", "before"]) == .success(.status("OK")))
 
@@ -201,11 +193,7 @@ struct RedisConnectionTests {
         let redis = link.connect(RedisEndpoint(host: "127.0.0.1", port: port),
                                  backoff: ReconnectBackoff(initialMilliseconds: 50, maximumMilliseconds: 500), start: false)
         defer { link.shutdown([redis]) }
-        let states = Recorder<RedisLinkState>()
-        link.sync {
-            redis.observeState { states.append($0) }
-            redis.start()
-        }
+        let states = link.startRecordingStates(redis)
         usleep(2_000_000)
         // Read together on the loop, so no attempt falls between the two.
         let (attempts, reports, cpuAfter) = link.sync { (redis.attempts, states.all, threadCPUMilliseconds()) }
@@ -237,12 +225,8 @@ struct RedisConnectionTests {
                                  backoff: ReconnectBackoff(initialMilliseconds: 50, maximumMilliseconds: 50),
                                  connectTimeoutMilliseconds: 300, start: false)
         defer { link.shutdown([redis]) }
-        let states = Recorder<RedisLinkState>()
         let started = Date()
-        link.sync {
-            redis.observeState { states.append($0) }
-            redis.start()
-        }
+        let states = link.startRecordingStates(redis)
         #expect(waitUntil(timeout: 5) { states.count >= 2 })
         let elapsed = Date().timeIntervalSince(started)
         for case .disconnected(let reason, _, _) in states.all {

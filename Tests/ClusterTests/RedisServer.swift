@@ -158,6 +158,17 @@ final class LinkHarness: Sendable {
         }
     }
 
+    /// Starts a connection made with `start: false`, recording every state it reports from
+    /// its first attempt on.
+    func startRecordingStates(_ connection: RedisConnection) -> Recorder<RedisLinkState> {
+        let states = Recorder<RedisLinkState>()
+        sync {
+            connection.observeState { states.append($0) }
+            connection.start()
+        }
+        return states
+    }
+
     /// Sends a command and waits for its outcome (at most `timeout` seconds).
     func command(_ connection: RedisConnection, _ arguments: [String], timeout: Double = 5) -> Result<RedisReply, ClusterError>? {
         let outcome = Locked<Result<RedisReply, ClusterError>?>(nil)
