@@ -76,7 +76,7 @@ public final class ClusterLoop: @unchecked Sendable {
     private var isStopping = false
     /// Closures from other threads. Unbounded (`postAdmitted`): the link's callers are the
     /// node's own components, a handful of calls per lease period, not clients.
-    private let inbox = Mailbox<@Sendable () -> Void>.forLoop(capacity: .max)
+    private let inbox = Mailbox<@Sendable () -> Void>(capacity: .max, consumerIsLoop: true)
     private let threadID = Atomic<UInt>(0)
     private let finished = DispatchSemaphore(value: 0)
 

@@ -49,7 +49,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Tasks from other threads. Unbounded (`postAdmitted`): what reaches a loop was
     /// admitted upstream (the presence mailbox's bound, a session's op limit), and each
     /// connection's queued bytes are bounded by `maxBufferedBytes` (close 1013).
-    let inbox = Mailbox<LoopTask>.forLoop(capacity: .max)
+    let inbox = Mailbox<LoopTask>(capacity: .max, consumerIsLoop: true)
     /// The loop's batch of tasks, reused.
     var taskBatch: [LoopTask] = []
     /// Shared compressors by window size (the server never takes over context).

@@ -12,7 +12,7 @@ import Synchronization
 ///   for messages whose number is already bounded by something admitted earlier (the
 ///   commit result of a message that was accepted, a connection that closed): refusing
 ///   those would lose an acknowledged fact.
-/// - A loop consumer (`forLoop`) watches `readinessDescriptor` in its epoll set and calls
+/// - A loop consumer (`consumerIsLoop`) watches `readinessDescriptor` in its epoll set and calls
 ///   `takeAll(into:)`; any other consumer calls `receive(into:timeoutMilliseconds:)`. That
 ///   wait is `poll(2)`
 ///   with a relative timeout, so it follows the monotonic clock: a step of the wall clock
@@ -32,25 +32,22 @@ public final class Mailbox<Message: Sendable>: @unchecked Sendable {
         var isConsumerWaiting = false
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let wakeFD: Int32
     /// Waiting messages beyond which `post(_:)` refuses.
     public let capacity: Int
 
-    /// - Parameter capacity: the most messages `post(_:)` lets wait.
-    public init(capacity: Int) {
+    /// - Parameters:
+    ///   - capacity: the most messages `post(_:)` lets wait.
+    ///   - consumerIsLoop: the consumer is an epoll loop: it watches `readinessDescriptor`
+    ///     with its other descriptors and calls `takeAll(into:)` when it is readable,
+    ///     instead of sleeping in `receive` (event loops and the cluster link). Such a
+    ///     consumer counts as waiting from the start, so the first post wakes it.
+    public init(capacity: Int, consumerIsLoop: Bool = false) {
         self.capacity = max(1, capacity)
         wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
         precondition(wakeFD >= 0, "eventfd failed: errno \(cposix_errno())")
-    }
-
-    /// A mailbox whose consumer is an epoll loop: it watches `readinessDescriptor` with
-    /// its other descriptors and calls `takeAll(into:)` when it is readable, instead of
-    /// sleeping in `receive`. Event loops and the cluster link use it for their tasks.
-    public static func forLoop(capacity: Int) -> Mailbox {
-        let mailbox = Mailbox(capacity: capacity)
-        mailbox.state.withLock { $0.isConsumerWaiting = true }
-        return mailbox
+        state = Mutex(State(isConsumerWaiting: consumerIsLoop))
     }
 
     /// Readable when a message arrived for a consumer that took everything before it (a
