@@ -73,6 +73,8 @@ public enum Command: Sendable {
     /// the drain. They keep looking so until `until`; then those with no session are
     /// recomputed (offline) and published. See `PresenceCore.shownToContacts()`.
     case restoreShown([ShownPresence], until: Instant)
+    /// Another presence shard's message (`Effect.forward`), in the order that shard sent it.
+    case fromShard(ShardMessage)
 }
 
 /// What the gateway knows when a user session signs in. Storage is outside the core, so
@@ -145,7 +147,7 @@ extension Command {
     var session: SessionID? {
         switch self {
         case .signIn, .signInSubscriber, .messageCommitted, .messageFailed, .changeProfile, .deleteAccount,
-             .connectionLost, .resume, .restoreShown:
+             .connectionLost, .resume, .restoreShown, .fromShard:
             nil
         case .signOut(let s), .heartbeat(let s, _), .activity(let s), .setStatus(let s, _),
              .requestContact(let s, _), .acceptContact(let s, _), .declineContact(let s, _), .removeContact(let s, _),
@@ -164,6 +166,23 @@ extension Command {
         switch self {
         case .heartbeat, .signOut: false
         default: session != nil
+        }
+    }
+}
+
+extension Command {
+    /// The shard a command belongs to: the user's home for a sign-in or an account change,
+    /// the issuing shard of the session or ticket it names otherwise. A subscriber's
+    /// sign-in goes wherever the gateway chose to issue its session ID; `restoreShown`
+    /// goes to every shard (each keeps what it needs).
+    public func shard(in placement: ShardPlacement) -> Int {
+        switch self {
+        case .signIn(let request): placement.home(of: request.user)
+        case .changeProfile(let user, _, _), .deleteAccount(let user): placement.home(of: user)
+        case .signInSubscriber(let session, _, _), .connectionLost(let session), .resume(let session, _, _): session.shard
+        case .messageCommitted(let ticket, _), .messageFailed(let ticket): ticket.shard
+        case .restoreShown, .fromShard: placement.index
+        default: session?.shard ?? placement.index
         }
     }
 }

@@ -25,6 +25,10 @@ public enum Effect: Equatable, Sendable {
     /// not the sending session is still connected (or exists at all): the gateway's table
     /// of waiting requests is emptied by this effect and nothing else.
     case answerSend(sender: UserID, clientMessageID: String, outcome: SendOutcome)
+    /// Carry `message` to presence shard `shard`, after every earlier message from this
+    /// shard to that one, and apply it there as `Command.fromShard`. Only a core with
+    /// more than one shard (`ShardPlacement`) emits it.
+    case forward(ShardMessage, toShard: Int)
 }
 
 /// How a `send` ended.

@@ -1,22 +1,26 @@
 /// One signed-in connection's identity, issued by the core at sign-in
 /// (`PresenceCore.nextSessionID`): the slot of its record in the core's session table
-/// (low 32 bits) and that slot's generation (the 24 bits above), so finding a session is
-/// an array index and a comparison, with no map.
+/// (low 32 bits), that slot's generation (the 24 bits above) and the shard of the core
+/// that issued it (the top 8 bits), so finding a session is an array index and a
+/// comparison, with no map, and any shard can tell which shard holds a session.
 ///
 /// A late command for a session that has ended names a stale generation and is
 /// recognised as unknown instead of reaching a stranger. A slot's IDs repeat only after
 /// 16.7 million reuses of that slot, and a resume also needs the session's 128-bit secret.
 public struct SessionID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// Slot and generation, as one number (fits in 56 bits).
+    /// Shard, generation and slot, as one number.
     public var rawValue: UInt64
     /// Wraps a number from `rawValue`.
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
-    /// The ID of `slot` at `generation` (taken modulo 2^24).
-    public init(slot: Int, generation: UInt32) {
-        rawValue = UInt64(generation & 0xFF_FFFF) << 32 | UInt64(UInt32(truncatingIfNeeded: slot))
+    /// The ID of `slot` at `generation` (taken modulo 2^24) on `shard` (0 to 255).
+    public init(slot: Int, generation: UInt32, shard: Int = 0) {
+        rawValue = UInt64(UInt8(truncatingIfNeeded: shard)) << 56 | UInt64(generation & 0xFF_FFFF) << 32
+            | UInt64(UInt32(truncatingIfNeeded: slot))
     }
     /// The slot of the session's record in the core.
     public var slot: Int { Int(UInt32(truncatingIfNeeded: rawValue)) }
+    /// The shard whose core holds the session (`ShardPlacement.index`).
+    public var shard: Int { Int(rawValue >> 56) }
     public static func < (lhs: SessionID, rhs: SessionID) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "session \(rawValue)" }
 }
@@ -48,10 +52,12 @@ public struct MessageID: Hashable, Comparable, Sendable, CustomStringConvertible
 /// `Effect.persistMessage` and comes back in `Command.messageCommitted` or
 /// `Command.messageFailed`. Only meaningful within one process lifetime.
 public struct MessageTicket: Hashable, Sendable, CustomStringConvertible {
-    /// The core's number for the pending message.
+    /// The core's number for the pending message; the top 8 bits name the issuing shard.
     public var rawValue: UInt64
     /// Wraps a number the core handed out.
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    /// The shard whose core issued the ticket, and must get its outcome.
+    public var shard: Int { Int(rawValue >> 56) }
     public var description: String { "ticket \(rawValue)" }
 }
 

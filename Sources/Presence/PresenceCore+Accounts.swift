@@ -25,12 +25,12 @@ extension PresenceCore {
         publish(user, into: &effects)
 
         for contact in users[user.i].contacts {
-            setRelation(user, contact, .none)
+            changeRelation(user, contact, .none, into: &effects)
             send(.contactRemoved(id), toSessionsOf: contact, into: &effects)
             scheduleForgetCheck(contact)
         }
         for other in users[user.i].requests {
-            setRelation(user, other, .none)
+            changeRelation(user, other, .none, into: &effects)
             send(.contactRemoved(id), toSessionsOf: other, into: &effects)
             scheduleForgetCheck(other)
         }
@@ -38,7 +38,12 @@ extension PresenceCore {
             sessions[slot]!.watching.removeAll { $0 == user }
             send(.subscriptionEnded(id), toSlot: slot, into: &effects)
         }
-        var fresh = UserRecord(id: id)
+        var watchers = users[user.i].watcherShards
+        while watchers != 0 {
+            effects.append(.forward(.accountDeleted(id), toShard: watchers.trailingZeroBitCount))
+            watchers &= watchers - 1
+        }
+        var fresh = UserRecord(id: id, home: placement.index, isLocal: true)
         fresh.publishGeneration = users[user.i].publishGeneration  // keeps old deadlines stale
         fresh.offlineSince = users[user.i].offlineSince
         fresh.publicStatus = .offline

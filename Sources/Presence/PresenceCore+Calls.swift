@@ -8,6 +8,14 @@
 // to the caller (logged out, or hidden and not revealed), the caller gets no `callRinging`,
 // no `busy`, no `declined`: the call rings out with `noAnswer` after the ring timeout,
 // whatever the hidden callee's devices do, unless the callee answers.
+//
+// With several shards, a call is decided by the caller's home, which holds its record and
+// its ring timeout. When the callee lives on another shard, the callee's home keeps a copy
+// while the callee's devices ring or talk (`ShardMessage.callInvite`), answers, declines
+// and hang-ups made there go back to the caller's home as messages, and either side's end
+// of the call reaches the other as `callFinished`. A hidden caller who rings a callee on
+// another shard is revealed to them even if the callee turns out to be busy: the caller's
+// home cannot know that before it rings.
 
 extension PresenceCore {
     mutating func invite(_ session: SessionID, callee calleeID: UserID, call id: CallID, payload: String,
@@ -23,6 +31,14 @@ extension PresenceCore {
         var call = CallRecord(id: id, caller: caller, callerSession: session, callee: callee,
                               phase: .ringing(timeout: timeout), isRungOnCallee: false)
         users[caller.i].call = id
+        if !isLocal(callee) {
+            calls[id] = call
+            deadlines.insert(at: timeout, .ringTimeout(id))
+            forward(.callInvite(id, caller: users[caller.i].id, callerSession: session, callee: calleeID, payload: payload),
+                    toHomeOf: callee, into: &effects)
+            noteAct(by: caller, toward: callee, into: &effects)
+            return
+        }
         if users[callee.i].call != nil {
             if looksPresent(callee, to: caller) {
                 users[caller.i].call = nil
@@ -44,7 +60,7 @@ extension PresenceCore {
     /// looks present to the caller.
     mutating func ringing(_ session: SessionID, _ id: CallID, into effects: inout [Effect]) throws(PresenceError) {
         let (_, user) = try userSession(session)
-        guard let call = calls[id] else { throw .unknownCall }
+        let call = try call(id, of: user)
         guard call.callee == user, call.isRungOnCallee else { throw .notCallParticipant }
         guard !call.isAnswered else { throw .callStateMismatch }
         guard !call.isRingingForwarded, looksPresent(user, to: call.caller) else { return }
@@ -55,15 +71,19 @@ extension PresenceCore {
     /// Answering is an act toward the caller: a hidden callee becomes visible to them.
     mutating func accept(_ session: SessionID, _ id: CallID, payload: String, into effects: inout [Effect]) throws(PresenceError) {
         let (slot, user) = try userSession(session)
-        guard let call = calls[id] else { throw .unknownCall }
+        let call = try call(id, of: user)
         guard call.callee == user, call.isRungOnCallee else { throw .notCallParticipant }
         guard !call.isAnswered else { throw .callStateMismatch }
         noteActivity(slot, into: &effects)
         calls[id]!.phase = .answered(calleeSession: session)
-        send(.callAccepted(id, payload: payload), toSession: call.callerSession, into: &effects)
+        if isLocal(call.caller) {
+            send(.callAccepted(id, payload: payload), toSession: call.callerSession, into: &effects)
+        } else {
+            forward(.callAnswered(id, calleeSession: session, payload: payload), toHomeOf: call.caller, into: &effects)
+        }
         send(.callAnsweredElsewhere(id), toSessionsOf: user, except: slot, into: &effects)
         noteAct(by: user, toward: call.caller, into: &effects)
-        markDirty(call.caller, into: &effects)
+        if isLocal(call.caller) { markDirty(call.caller, into: &effects) }
         markDirty(user, into: &effects)
     }
 
@@ -71,7 +91,7 @@ extension PresenceCore {
     /// looks offline only silences their own devices; the caller's call rings out.
     mutating func decline(_ session: SessionID, _ id: CallID, into effects: inout [Effect]) throws(PresenceError) {
         let (slot, user) = try userSession(session)
-        guard let call = calls[id] else { throw .unknownCall }
+        let call = try call(id, of: user)
         guard call.callee == user, call.isRungOnCallee else { throw .notCallParticipant }
         guard !call.isAnswered else { throw .callStateMismatch }
         noteActivity(slot, into: &effects)
@@ -82,12 +102,13 @@ extension PresenceCore {
             calls[id]!.isDeclined = true
             users[user.i].call = nil
             send(.callEnded(id, .declined), toSessionsOf: user, into: &effects)
+            if !isLocal(call.caller) { forward(.callSilenced(id), toHomeOf: call.caller, into: &effects) }
         }
     }
 
     mutating func cancel(_ session: SessionID, _ id: CallID, into effects: inout [Effect]) throws(PresenceError) {
-        let (slot, _) = try userSession(session)
-        guard let call = calls[id] else { throw .unknownCall }
+        let (slot, user) = try userSession(session)
+        let call = try call(id, of: user)
         guard call.callerSession == session else { throw .notCallParticipant }
         guard !call.isAnswered else { throw .callStateMismatch }
         noteActivity(slot, into: &effects)
@@ -96,10 +117,7 @@ extension PresenceCore {
     }
 
     mutating func hangUp(_ session: SessionID, _ id: CallID, into effects: inout [Effect]) throws(PresenceError) {
-        guard let call = calls[id] else {
-            _ = try userSession(session)
-            throw .unknownCall
-        }
+        let call = try call(id, of: try userSession(session).user)
         guard case .answered(let calleeSession) = call.phase else {
             try cancel(session, id, into: &effects)
             return
@@ -112,8 +130,8 @@ extension PresenceCore {
     }
 
     mutating func signal(_ session: SessionID, _ id: CallID, payload: String, into effects: inout [Effect]) throws(PresenceError) {
-        _ = try userSession(session)
-        guard let call = calls[id] else { throw .unknownCall }
+        let (_, user) = try userSession(session)
+        let call = try call(id, of: user)
         guard case .answered(let calleeSession) = call.phase else {
             guard session == call.callerSession else { throw .notCallParticipant }
             throw .callStateMismatch
@@ -123,6 +141,14 @@ extension PresenceCore {
         case calleeSession: send(.callSignal(id, payload: payload), toSession: call.callerSession, into: &effects)
         default: throw .notCallParticipant
         }
+    }
+
+    /// The call, if `user` takes part in it. To anyone else a live call is as unknown as
+    /// an ended one: its existence is nobody else's business, and with several shards
+    /// only the parties' homes know of it.
+    func call(_ id: CallID, of user: UserRef) throws(PresenceError) -> CallRecord {
+        guard let call = calls[id], call.caller == user || call.callee == user else { throw .unknownCall }
+        return call
     }
 
     /// The ring timeout: `noAnswer` for both sides, and a missed call for the callee
@@ -153,14 +179,16 @@ extension PresenceCore {
     }
 
     /// Ends the call, telling each side that has a reason, and lets contacts see the
-    /// parties' chosen statuses again.
+    /// parties' chosen statuses again. A party homed on another shard is told through its
+    /// home (`callFinished`), unless that home ended the call itself (`notifying` false).
     mutating func finish(_ id: CallID, callerReason: CallEndReason?, calleeReason: CallEndReason?,
-                         into effects: inout [Effect]) {
+                         notifying: Bool = true, into effects: inout [Effect]) {
         guard let call = calls.removeValue(forKey: id) else { return }
-        if let callerReason {
+        let isCallerHere = isLocal(call.caller), isCalleeHere = isLocal(call.callee)
+        if let callerReason, isCallerHere {
             send(.callEnded(id, callerReason), toSession: call.callerSession, into: &effects)
         }
-        if let calleeReason {
+        if let calleeReason, isCalleeHere {
             switch call.phase {
             case .answered(let calleeSession):
                 send(.callEnded(id, calleeReason), toSession: calleeSession, into: &effects)
@@ -170,13 +198,19 @@ extension PresenceCore {
                 break
             }
         }
+        if notifying && !isCallerHere {
+            forward(.callFinished(id, reason: callerReason), toHomeOf: call.caller, into: &effects)
+        }
+        if notifying && !isCalleeHere {
+            forward(.callFinished(id, reason: calleeReason), toHomeOf: call.callee, into: &effects)
+        }
         if users[call.caller.i].call == id { users[call.caller.i].call = nil }
         if users[call.callee.i].call == id { users[call.callee.i].call = nil }
         if call.isAnswered {
-            extendRevealAfterCall(of: call.caller, to: call.callee)
-            extendRevealAfterCall(of: call.callee, to: call.caller)
-            markDirty(call.caller, into: &effects)
-            markDirty(call.callee, into: &effects)
+            for (party, other) in [(call.caller, call.callee), (call.callee, call.caller)] where isLocal(party) {
+                extendRevealAfterCall(of: party, to: other)
+                markDirty(party, into: &effects)
+            }
         }
     }
 
@@ -195,5 +229,59 @@ extension PresenceCore {
     mutating func recordMissed(_ call: CallRecord, into effects: inout [Effect]) {
         effects.append(.persistMissedCall(MissedCall(call: call.id, caller: users[call.caller.i].id,
                                                      callee: users[call.callee.i].id, at: now)))
+    }
+}
+
+// MARK: - Calls between shards
+
+extension PresenceCore {
+    /// On the callee's home: ring the callee's devices, or tell the caller's home the
+    /// callee is busy if they look present to the caller; otherwise the call rings out
+    /// there.
+    mutating func receiveCallInvite(_ id: CallID, caller callerID: UserID, callerSession: SessionID,
+                                    callee calleeID: UserID, payload: String, into effects: inout [Effect]) {
+        let caller = intern(callerID), callee = intern(calleeID)
+        guard isLocal(callee), calls[id] == nil else { return }
+        if users[callee.i].call != nil {
+            if looksPresent(callee, to: caller) { forward(.callBusy(id), toHomeOf: caller, into: &effects) }
+            return
+        }
+        guard !users[callee.i].sessions.isEmpty else { return }
+        users[callee.i].call = id
+        calls[id] = CallRecord(id: id, caller: caller, callerSession: callerSession, callee: callee,
+                               phase: .ringing(timeout: now.adding(ringMilliseconds)), isRungOnCallee: true)
+        send(.callIncoming(id, from: callerID, payload: payload), toSessionsOf: callee, into: &effects)
+    }
+
+    /// On the caller's home: the callee is busy and looks present to the caller.
+    mutating func receiveCallBusy(_ id: CallID, into effects: inout [Effect]) {
+        guard let call = calls[id], !call.isAnswered else { return }
+        calls[id] = nil
+        if users[call.caller.i].call == id { users[call.caller.i].call = nil }
+        send(.callEnded(id, .busy), toSession: call.callerSession, into: &effects)
+    }
+
+    /// On the caller's home: the callee answered. A call this home already ended is
+    /// ignored; its `callFinished` is on its way to the callee's home.
+    mutating func receiveCallAnswered(_ id: CallID, calleeSession: SessionID, payload: String, into effects: inout [Effect]) {
+        guard let call = calls[id], !call.isAnswered else { return }
+        calls[id]!.phase = .answered(calleeSession: calleeSession)
+        send(.callAccepted(id, payload: payload), toSession: call.callerSession, into: &effects)
+        markDirty(call.caller, into: &effects)
+    }
+
+    /// On the caller's home: the callee silenced the call while looking offline.
+    mutating func receiveCallSilenced(_ id: CallID) {
+        calls[id]?.isDeclined = true
+    }
+
+    /// The other side ended the call: end this side's record, telling its party `reason`.
+    mutating func receiveCallFinished(_ id: CallID, reason: CallEndReason?, into effects: inout [Effect]) {
+        guard let call = calls[id] else { return }
+        if isLocal(call.caller) {
+            finish(id, callerReason: reason, calleeReason: nil, notifying: false, into: &effects)
+        } else {
+            finish(id, callerReason: nil, calleeReason: reason, notifying: false, into: &effects)
+        }
     }
 }

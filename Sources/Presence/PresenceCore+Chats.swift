@@ -32,7 +32,7 @@ extension PresenceCore {
         case nil:
             break
         }
-        let ticket = MessageTicket(nextTicket)
+        let ticket = MessageTicket(UInt64(placement.index) << 56 | nextTicket)
         nextTicket += 1
         pendingMessages[ticket] = PendingMessage(sender: sender, senderSession: session, recipient: recipient,
                                                  clientMessageID: clientMessageID, body: body, sentAt: now)
@@ -53,7 +53,9 @@ extension PresenceCore {
 
         // The receipt goes through the visibility function: a hidden recipient reads
         // `stored`, as a logged-out one does, although their devices get the message now.
-        let hasConnectedSession = users[recipient.i].sessions.contains { sessions[$0]!.isConnected }
+        // A recipient homed on another shard: their sessions are there, so the receipt
+        // follows what the sender is shown of them (see `view(of:for:)`).
+        let hasConnectedSession = !isLocal(recipient) || users[recipient.i].sessions.contains { sessions[$0]!.isConnected }
         let receipt: DeliveryReceipt = hasConnectedSession && looksPresent(recipient, to: sender) ? .delivered : .stored
         let ack = ChatAck(clientMessageID: pending.clientMessageID, messageID: id, receipt: receipt)
         users[sender.i].sendWindow?.record(pending.clientMessageID, .committed(ack))
@@ -64,13 +66,22 @@ extension PresenceCore {
         effects.append(.answerSend(sender: users[sender.i].id, clientMessageID: pending.clientMessageID, outcome: .accepted(ack)))
         let senderSlot = existingSlot(of: pending.senderSession)
         if let senderSlot { send(.chatAccepted(ack), toSlot: senderSlot, into: &effects) }
-        send(.chat(message), toSessionsOf: recipient, into: &effects)
+        if isLocal(recipient) {
+            deliverChat(message, to: recipient, into: &effects)
+        } else {
+            forward(.chat(message), toHomeOf: recipient, into: &effects)
+        }
         send(.chat(message), toSessionsOf: sender, except: senderSlot, into: &effects)
+        noteAct(by: sender, toward: recipient, into: &effects)
+    }
 
+    /// On the recipient's home: every session gets it, hidden or not; with none, it counts
+    /// toward the offline period's e-mail.
+    mutating func deliverChat(_ message: ChatMessage, to recipient: UserRef, into effects: inout [Effect]) {
+        send(.chat(message), toSessionsOf: recipient, into: &effects)
         if users[recipient.i].sessions.isEmpty {
             queueOfflineMail(to: recipient, for: message, into: &effects)
         }
-        noteAct(by: sender, toward: recipient, into: &effects)
     }
 
     mutating func messageFailed(_ ticket: MessageTicket, into effects: inout [Effect]) throws(PresenceError) {

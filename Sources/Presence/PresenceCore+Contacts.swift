@@ -1,6 +1,13 @@
 // Contacts: requests by e-mail, accept, decline, remove. Presence flows only along
 // accepted relationships. No outcome here depends on the other user's presence, so a
 // request to a hidden, offline or nonexistent address looks the same to the requester.
+//
+// With several shards, each pair has one owner (`pairOwner`), which decides every change
+// to it in one order; the other home keeps a copy (`ShardMessage.pairSet`). An op is
+// checked first against the acting user's home's copy, so its answer is immediate; if that
+// home does not own the pair, the op then goes to the owner, which checks it against the
+// truth and applies it, or drops it when a change crossing it got there first (both users
+// are then told what did happen).
 
 extension PresenceCore {
     /// One key per unordered pair.
@@ -47,6 +54,27 @@ extension PresenceCore {
         }
     }
 
+    /// Changes a relationship where this shard owns the pair, and copies the change to the
+    /// other user's home if that is another shard.
+    mutating func changeRelation(_ a: UserRef, _ b: UserRef, _ new: Relation, into effects: inout [Effect]) {
+        setRelation(a, b, new)
+        for side in [a, b] where !isLocal(side) {
+            let state: ContactState? = switch new {
+            case .none: nil
+            case .accepted: .accepted
+            case .pending(let requester): requester == a ? .requestedByMe : .requestedByThem
+            }
+            forward(.pairSet(a: users[a.i].id, b: users[b.i].id, state: state), toHomeOf: side, into: &effects)
+        }
+    }
+
+    /// The shard that decides the pair's relationship: the home of the smaller ID.
+    func pairOwner(_ a: UserRef, _ b: UserRef) -> Int {
+        Int(users[a.i].id < users[b.i].id ? users[a.i].home : users[b.i].home)
+    }
+
+    func ownsPair(_ a: UserRef, _ b: UserRef) -> Bool { pairOwner(a, b) == placement.index }
+
     /// Adopts storage's list for pairs the core has no state for. Pairs it already knows
     /// (the other side signed in earlier, or a change happened since) keep the core's
     /// state, which is never older than storage's.
@@ -73,15 +101,25 @@ extension PresenceCore {
         if current == .accepted { throw .alreadyContacts }
         noteActivity(slot, into: &effects)
         let other = intern(target)
-        switch current {
+        if current == .pending(requester: user) { return }  // asked already; a repeat changes nothing
+        guard ownsPair(user, other) else {
+            effects.append(.forward(.pairRequest(.request, actor: users[user.i].id, other: target), toShard: pairOwner(user, other)))
+            return
+        }
+        request(by: user, to: other, into: &effects)
+    }
+
+    /// Where this shard owns the pair.
+    mutating func request(by user: UserRef, to other: UserRef, into effects: inout [Effect]) {
+        switch relation(user, other) {
         case .pending(let requester) where requester == other:
             accept(by: user, from: other, into: &effects)  // both asked: that is a yes
-        case .pending:
-            return  // asked already; a repeat changes nothing
-        default:
-            setRelation(user, other, .pending(requester: user))
-            effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: target, state: .requestedByMe)))
-            send(.contactRequestSent(to: target), toSessionsOf: user, into: &effects)
+        case .pending, .accepted:
+            return
+        case .none:
+            changeRelation(user, other, .pending(requester: user), into: &effects)
+            effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: users[other.i].id, state: .requestedByMe)))
+            send(.contactRequestSent(to: users[other.i].id), toSessionsOf: user, into: &effects)
             send(.contactRequestReceived(from: users[user.i].id), toSessionsOf: other, into: &effects)
         }
     }
@@ -91,16 +129,35 @@ extension PresenceCore {
         guard let requester = userRefs[requesterID], relation(user, requester) == .pending(requester: requester)
         else { throw .noPendingRequest }
         noteActivity(slot, into: &effects)
+        guard ownsPair(user, requester) else {
+            effects.append(.forward(.pairRequest(.accept, actor: users[user.i].id, other: requesterID), toShard: pairOwner(user, requester)))
+            return
+        }
         accept(by: user, from: requester, into: &effects)
     }
 
     /// Both sides learn of the new contact with the view each is entitled to: a hidden
-    /// acceptor is offline to the requester, like any hidden contact.
+    /// acceptor is offline to the requester, like any hidden contact. Where this shard
+    /// owns the pair.
     mutating func accept(by user: UserRef, from requester: UserRef, into effects: inout [Effect]) {
-        setRelation(user, requester, .accepted)
+        changeRelation(user, requester, .accepted, into: &effects)
         effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: users[requester.i].id, state: .accepted)))
-        send(.contactAdded(users[requester.i].id, publishedView(of: requester, for: user)), toSessionsOf: user, into: &effects)
-        send(.contactAdded(users[user.i].id, publishedView(of: user, for: requester)), toSessionsOf: requester, into: &effects)
+        introduce(requester, to: user, into: &effects)
+        introduce(user, to: requester, into: &effects)
+    }
+
+    /// Tells `observer` of their new contact `subject`, as the subject looks to them. Only
+    /// the subject's home knows that: for a subject homed elsewhere, their home does it when
+    /// the pair's change reaches it (`receivePairSet`).
+    mutating func introduce(_ subject: UserRef, to observer: UserRef, into effects: inout [Effect]) {
+        guard isLocal(subject) else { return }
+        let view = publishedView(of: subject, for: observer)
+        if isLocal(observer) {
+            send(.contactAdded(users[subject.i].id, view), toSessionsOf: observer, into: &effects)
+        } else {
+            forward(.introduce(subject: users[subject.i].id, observer: users[observer.i].id, view: view),
+                    toHomeOf: observer, into: &effects)
+        }
     }
 
     /// The requester is not told: a live "declined" would show them the decliner is signed
@@ -110,9 +167,18 @@ extension PresenceCore {
         guard let requester = userRefs[requesterID], relation(user, requester) == .pending(requester: requester)
         else { throw .noPendingRequest }
         noteActivity(slot, into: &effects)
-        setRelation(user, requester, .none)
-        effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: requesterID, state: nil)))
-        send(.contactRemoved(requesterID), toSessionsOf: user, into: &effects)
+        guard ownsPair(user, requester) else {
+            effects.append(.forward(.pairRequest(.decline, actor: users[user.i].id, other: requesterID), toShard: pairOwner(user, requester)))
+            return
+        }
+        decline(by: user, of: requester, into: &effects)
+    }
+
+    /// Where this shard owns the pair.
+    mutating func decline(by user: UserRef, of requester: UserRef, into effects: inout [Effect]) {
+        changeRelation(user, requester, .none, into: &effects)
+        effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: users[requester.i].id, state: nil)))
+        send(.contactRemoved(users[requester.i].id), toSessionsOf: user, into: &effects)
         scheduleForgetCheck(requester)
     }
 
@@ -130,11 +196,80 @@ extension PresenceCore {
         }
         guard current != .none else { throw .notAContact }
         noteActivity(slot, into: &effects)
+        guard ownsPair(user, other) else {
+            effects.append(.forward(.pairRequest(.remove, actor: users[user.i].id, other: otherID), toShard: pairOwner(user, other)))
+            return
+        }
+        remove(by: user, of: other, into: &effects)
+    }
+
+    /// Where this shard owns the pair.
+    mutating func remove(by user: UserRef, of other: UserRef, into effects: inout [Effect]) {
         endCall(between: user, and: other, into: &effects)
-        setRelation(user, other, .none)
-        effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: otherID, state: nil)))
-        send(.contactRemoved(otherID), toSessionsOf: user, into: &effects)
+        changeRelation(user, other, .none, into: &effects)
+        effects.append(.persistContact(ContactRecord(user: users[user.i].id, other: users[other.i].id, state: nil)))
+        send(.contactRemoved(users[other.i].id), toSessionsOf: user, into: &effects)
         send(.contactRemoved(users[user.i].id), toSessionsOf: other, into: &effects)
         scheduleForgetCheck(other)
+    }
+
+    /// The owner's side of an op checked on the actor's home: checked again here, where
+    /// the pair's state is the truth, and dropped if a crossing change made it moot.
+    mutating func receivePairRequest(_ change: PairChange, actor actorID: UserID, other otherID: UserID,
+                                     into effects: inout [Effect]) {
+        let actor = intern(actorID), other = intern(otherID)
+        guard ownsPair(actor, other) else { return }
+        let current = relation(actor, other)
+        switch change {
+        case .request:
+            request(by: actor, to: other, into: &effects)
+        case .accept where current == .pending(requester: other):
+            accept(by: actor, from: other, into: &effects)
+        case .decline where current == .pending(requester: other), .remove where current == .pending(requester: other):
+            decline(by: actor, of: other, into: &effects)
+        case .remove where current != .none:
+            remove(by: actor, of: other, into: &effects)
+        case .accept, .decline, .remove:
+            return
+        }
+    }
+
+    /// The pair's owner changed it: this home's copy follows. The users here are told by
+    /// the owner's own deliveries, which follow this message; a new contact is introduced
+    /// from here, where the local side's view is known.
+    mutating func receivePairSet(a aID: UserID, b bID: UserID, state: ContactState?, into effects: inout [Effect]) {
+        let a = intern(aID), b = intern(bID)
+        let new: Relation = switch state {
+        case nil: .none
+        case .accepted?: .accepted
+        case .requestedByMe?: .pending(requester: a)
+        case .requestedByThem?: .pending(requester: b)
+        }
+        let old = relation(a, b)
+        guard old != new else {
+            // No change here, but the pair is now known: a stale stored list read by a
+            // sign-in here must not bring a removed pair back.
+            setRelation(a, b, new)
+            return
+        }
+        if old == .accepted { endCall(between: a, and: b, into: &effects) }
+        setRelation(a, b, new)
+        if new == .accepted {
+            if isLocal(a) { introduce(a, to: b, into: &effects) }
+            if isLocal(b) { introduce(b, to: a, into: &effects) }
+        } else if new == .none {
+            scheduleForgetCheck(a)
+            scheduleForgetCheck(b)
+        }
+    }
+
+    /// A new contact's home says how they look to `observer`: keep it as the mirror's
+    /// public view (a new contact has no reveal) and tell the observer.
+    mutating func receiveIntroduce(subject subjectID: UserID, observer observerID: UserID, view: PresenceView,
+                                   into effects: inout [Effect]) {
+        guard let subject = userRefs[subjectID], !isLocal(subject), let observer = userRefs[observerID] else { return }
+        users[subject.i].publishedPublic = view
+        guard relation(subject, observer) == .accepted else { return }
+        send(.contactAdded(subjectID, view), toSessionsOf: observer, into: &effects)
     }
 }

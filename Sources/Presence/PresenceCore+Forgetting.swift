@@ -38,8 +38,12 @@ extension PresenceCore {
 
     private func hasNoDirectReferences(_ user: UserRef) -> Bool {
         let record = users[user.i]
+        // A mirror of a user homed elsewhere that shows anything but "offline, never seen"
+        // is kept: that home will not send it again until the user's next change, and a
+        // sign-in here would read it.
         return !record.isForgotten && record.sessions.isEmpty && record.contacts.isEmpty && record.requests.isEmpty
-            && record.subscribers.isEmpty && record.call == nil && record.reveals.isEmpty
+            && record.subscribers.isEmpty && record.call == nil && record.reveals.isEmpty && record.watcherShards == 0
+            && (record.isLocal || record.publishedPublic == .offline)
     }
 
     /// References the record does not list itself: a call it is the silent callee of, a

@@ -24,14 +24,16 @@ extension PresenceCore {
                          .publish(user, generation: users[user.i].publishGeneration))
     }
 
-    /// Tells everyone whose view of `user` changed since they were last told.
+    /// Tells everyone whose view of `user` changed since they were last told, and, with
+    /// several shards, the other shards where contacts or subscribers of the user are.
     mutating func publish(_ user: UserRef, into effects: inout [Effect]) {
+        var isChanged = false
         let target = publicView(of: user)
         if target != users[user.i].publishedPublic {
             users[user.i].publishedPublic = target
             fanOut(.presence(users[user.i].id, target), of: user, into: &effects)
+            isChanged = true
         }
-        guard !users[user.i].reveals.isEmpty else { return }
         var index = 0
         while index < users[user.i].reveals.count {
             let reveal = users[user.i].reveals[index]
@@ -39,18 +41,88 @@ extension PresenceCore {
             // anyone else is dropped untold (presence goes to current contacts only).
             guard let revealed = view(of: user, for: .user(reveal.observer)) else {
                 users[user.i].reveals.remove(at: index)
+                isChanged = true
                 continue
             }
             let isLive = isRevealLive(user, to: reveal.observer)
             if revealed != reveal.published {
                 users[user.i].reveals[index].published = revealed
-                send(.presence(users[user.i].id, revealed), toSessionsOf: reveal.observer, into: &effects)
+                // An observer on another shard is told there, from `forwardPublished`.
+                if isLocal(reveal.observer) {
+                    send(.presence(users[user.i].id, revealed), toSessionsOf: reveal.observer, into: &effects)
+                }
+                isChanged = true
             }
             if isLive {
                 index += 1
             } else {
                 users[user.i].reveals.remove(at: index)
+                isChanged = true
             }
+        }
+        if placement.count > 1 && (isChanged || users[user.i].broadcastsNextPublish) {
+            forwardPublished(user, into: &effects)
+        }
+    }
+
+    /// One `ShardMessage.published` to each other shard with a contact or a subscriber of
+    /// `user`, carrying the public view and the reveals to that shard's users. The
+    /// receiving shard tells its own users; in a reveal-free publish (nearly all), that is
+    /// its own single fan-out of one shared event.
+    mutating func forwardPublished(_ user: UserRef, into effects: inout [Effect]) {
+        var shards = users[user.i].watcherShards
+        if users[user.i].broadcastsNextPublish {
+            shards = placement.count >= 64 ? .max : (1 << UInt64(placement.count)) - 1
+            users[user.i].broadcastsNextPublish = false
+        }
+        for contact in users[user.i].contacts where !users[contact.i].isLocal {
+            shards |= 1 << UInt64(users[contact.i].home)
+        }
+        shards &= ~(1 << UInt64(placement.index))
+        guard shards != 0 else { return }
+        let record = users[user.i]
+        while shards != 0 {
+            let shard = shards.trailingZeroBitCount
+            shards &= shards - 1
+            var reveals: [RevealedView] = []
+            for reveal in record.reveals where Int(users[reveal.observer.i].home) == shard {
+                reveals.append(RevealedView(observer: users[reveal.observer.i].id, view: reveal.published))
+            }
+            effects.append(.forward(.published(subject: record.id, view: record.publishedPublic, reveals: reveals),
+                                    toShard: shard))
+        }
+    }
+
+    /// Another shard published one of its users: keep the mirror, and tell this shard's
+    /// contacts and subscribers whose view changed.
+    mutating func receivePublished(subject id: UserID, view: PresenceView, reveals: [RevealedView],
+                                   into effects: inout [Effect]) {
+        let subject = intern(id)
+        guard !isLocal(subject) else { return }
+        let oldPublic = users[subject.i].publishedPublic
+        let oldReveals = users[subject.i].reveals
+        var newReveals: [Reveal] = []
+        for reveal in reveals {
+            // An observer this shard has no record of has no session to tell, and will
+            // read the public view at sign-in: the safe side for a hidden subject.
+            guard let observer = userRefs[reveal.observer], isLocal(observer) else { continue }
+            newReveals.append(Reveal(observer: observer, until: now, published: reveal.view))
+        }
+        users[subject.i].publishedPublic = view
+        users[subject.i].reveals = newReveals
+        if oldReveals.isEmpty && newReveals.isEmpty {
+            if view != oldPublic { fanOut(.presence(id, view), of: subject, into: &effects) }
+            return
+        }
+        for contact in users[subject.i].contacts {
+            let old = oldReveals.first { $0.observer == contact }?.published ?? oldPublic
+            let new = newReveals.first { $0.observer == contact }?.published ?? view
+            if old != new { send(.presence(id, new), toSessionsOf: contact, into: &effects) }
+        }
+        if view != oldPublic {
+            var deliveries: [Delivery] = []
+            for slot in users[subject.i].subscribers { sessions[slot]!.record(.presence(id, view), into: &deliveries) }
+            if !deliveries.isEmpty { effects.append(.deliver(.presence(id, view), to: deliveries)) }
         }
     }
 

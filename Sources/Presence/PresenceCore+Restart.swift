@@ -34,10 +34,11 @@ extension PresenceCore {
     /// snapshot after the restart anyway, so nothing is skipped, and a user who logged out
     /// just before the drain keeps the `lastSeen` of that moment.
     ///
-    /// Reveals are left out on purpose: they end at a restart.
+    /// Reveals are left out on purpose: they end at a restart. With several shards, each
+    /// shard answers for the users it is home to.
     public func shownToContacts() -> [ShownPresence] {
         var shown: [ShownPresence] = []
-        for (index, record) in users.enumerated() {
+        for (index, record) in users.enumerated() where record.isLocal && !record.isForgotten {
             let view = record.isPublishScheduled ? publicView(of: UserRef(index: UInt32(index))) : record.publishedPublic
             if view != .offline { shown.append(ShownPresence(user: record.id, view: view)) }
         }
@@ -59,6 +60,9 @@ extension PresenceCore {
             guard users[user.i].sessions.isEmpty else { continue }
             let isShownPresent = row.view.status != .offline
             users[user.i].publishedPublic = isShownPresent ? PresenceView(status: row.view.status) : row.view
+            // A user homed on another shard: this is the mirror of what this shard's
+            // contacts were shown; the user's home decides the rest.
+            guard isLocal(user) else { continue }
             users[user.i].publicStatus = row.view.status
             users[user.i].offlineSince = isShownPresent ? nil : row.view.lastSeen
             // Like a session in its grace period: no "you have new messages" mail while
@@ -79,6 +83,8 @@ extension PresenceCore {
         for user in restored where users[user.i].sessions.isEmpty {
             // Still shown present (never came back): the offline period starts now.
             if users[user.i].publicStatus != .offline { users[user.i].isOfflineMailSent = false }
+            // The user's list was never loaded, yet contacts on every shard were shown them.
+            users[user.i].broadcastsNextPublish = placement.count > 1
             markDirty(user, into: &effects)
         }
     }

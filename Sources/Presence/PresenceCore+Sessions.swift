@@ -121,6 +121,7 @@ extension PresenceCore {
             for watched in record.watching {
                 users[watched.i].subscribers.removeAll { $0 == slot }
             }
+            releaseWatches(of: record, into: &effects)
             freeSlot(slot)
             effects.append(.close(record.id, reason: reason, connection: record.attachment.connection))
             for allowed in record.allowed { scheduleForgetCheck(allowed) }

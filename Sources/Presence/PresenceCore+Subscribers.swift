@@ -3,6 +3,12 @@
 // presence, cannot chat or call, and sees only the public view (a hidden user is offline
 // to it, always: nobody can act toward a subscriber). The gateway authenticates it and
 // supplies the set of users it may watch.
+//
+// With several shards, a subscriber's session lives on one shard and may watch users homed
+// on any. From its sign-in, its shard asks the home of every allowed user homed elsewhere
+// to send it each publish (`ShardMessage.watch`, answered with the current view), so the
+// mirror a `subscribe` snapshot reads is already current: the sign-in's reply reaches the
+// client, and its `subscribe` comes back, only after the answers are in.
 
 extension PresenceCore {
     mutating func signInSubscriber(_ session: SessionID, allowed: Set<UserID>, attachment: SessionAttachment,
@@ -11,6 +17,12 @@ extension PresenceCore {
         var refs = Set<UserRef>()
         refs.reserveCapacity(allowed.count)
         for user in allowed { refs.insert(intern(user)) }
+        for ref in refs where !isLocal(ref) {
+            users[ref.i].watchingSessions += 1
+            if users[ref.i].watchingSessions == 1 {
+                forward(.watch(user: users[ref.i].id, shard: placement.index, isWatching: true), toHomeOf: ref, into: &effects)
+            }
+        }
         var record = SessionRecord(id: session, owner: nil, device: .web, attachment: attachment, lastActivity: now,
                                    lastHeard: now, replay: newReplayBuffer())
         record.allowed = refs
@@ -48,5 +60,48 @@ extension PresenceCore {
             sessions[slot]!.watching.removeAll { $0 == ref }
             users[ref.i].subscribers.removeAll { $0 == slot }
         }
+    }
+
+    /// A subscriber session ended: the last one here allowed to watch a user homed
+    /// elsewhere tells that home to stop sending.
+    mutating func releaseWatches(of record: SessionRecord, into effects: inout [Effect]) {
+        for ref in record.allowed where !isLocal(ref) {
+            users[ref.i].watchingSessions -= 1
+            if users[ref.i].watchingSessions == 0 {
+                forward(.watch(user: users[ref.i].id, shard: placement.index, isWatching: false), toHomeOf: ref, into: &effects)
+            }
+        }
+    }
+
+    /// On the user's home: another shard's subscribers start or stop watching. A start is
+    /// answered with the current view, so that shard's snapshot is corrected at once.
+    mutating func receiveWatch(user id: UserID, shard: Int, isWatching: Bool, into effects: inout [Effect]) {
+        guard let user = userRefs[id] ?? (placement.home(of: id) == placement.index ? intern(id) : nil),
+              isLocal(user), shard != placement.index, shard < ShardPlacement.maxCount else { return }
+        let bit: UInt64 = 1 << UInt64(shard)
+        guard isWatching else {
+            users[user.i].watcherShards &= ~bit
+            scheduleForgetCheck(user)
+            return
+        }
+        users[user.i].watcherShards |= bit
+        let record = users[user.i]
+        var reveals: [RevealedView] = []
+        for reveal in record.reveals where Int(users[reveal.observer.i].home) == shard {
+            reveals.append(RevealedView(observer: users[reveal.observer.i].id, view: reveal.published))
+        }
+        effects.append(.forward(.published(subject: id, view: record.publishedPublic, reveals: reveals), toShard: shard))
+    }
+
+    /// On a shard with subscribers of a deleted account homed elsewhere: their watch ends.
+    mutating func receiveAccountDeleted(_ id: UserID, into effects: inout [Effect]) {
+        guard let user = userRefs[id], !isLocal(user) else { return }
+        for slot in users[user.i].subscribers {
+            sessions[slot]!.watching.removeAll { $0 == user }
+            send(.subscriptionEnded(id), toSlot: slot, into: &effects)
+        }
+        users[user.i].subscribers = []
+        users[user.i].publishedPublic = .offline
+        scheduleForgetCheck(user)
     }
 }

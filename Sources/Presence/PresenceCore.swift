@@ -17,6 +17,8 @@
 public struct PresenceCore: Sendable {
     /// The tunables this core runs with.
     public let configuration: PresenceConfiguration
+    /// Which shard this core is, and where every user lives.
+    public let placement: ShardPlacement
     /// The latest time the core has been told.
     public private(set) var now: Instant
 
@@ -57,8 +59,11 @@ public struct PresenceCore: Sendable {
     /// - Parameters:
     ///   - configuration: The tunables; the defaults are the documented product values.
     ///   - now: The starting time.
-    public init(configuration: PresenceConfiguration = PresenceConfiguration(), now: Instant = .zero) {
+    ///   - placement: The shard this core is; by default the only one.
+    public init(configuration: PresenceConfiguration = PresenceConfiguration(), now: Instant = .zero,
+                placement: ShardPlacement = .single) {
         self.configuration = configuration
+        self.placement = placement
         self.now = now
         idleAfterMilliseconds = max(0, configuration.idleAfter.wholeMilliseconds)
         graceMilliseconds = max(0, configuration.disconnectGrace.wholeMilliseconds)
@@ -80,7 +85,8 @@ public struct PresenceCore: Sendable {
     /// on the thread that owns the core, so nothing comes between.
     public var nextSessionID: SessionID {
         let slot = freeSlots.last ?? sessions.count
-        return SessionID(slot: slot, generation: slot < slotGenerations.count ? slotGenerations[slot] : 0)
+        return SessionID(slot: slot, generation: slot < slotGenerations.count ? slotGenerations[slot] : 0,
+                         shard: placement.index)
     }
 
     /// Applies one command at `time`.
@@ -129,6 +135,7 @@ public struct PresenceCore: Sendable {
             changeProfile(user, isOfflineMailEnabled: isOfflineMailEnabled, except: kept, into: &effects)
         case .deleteAccount(let user): deleteAccount(user, into: &effects)
         case .restoreShown(let rows, let until): restoreShown(rows, until: until)
+        case .fromShard(let message): receive(message, into: &effects)
         }
         pruneStaleDeadlines()
     }
@@ -162,15 +169,16 @@ extension PresenceCore {
     mutating func intern(_ given: UserID) -> UserRef {
         if let ref = userRefs[given] { return ref }
         let id = given.ownCopy  // allocated here, among the core's other long-lived data
+        let home = placement.home(of: id)
         if let reused = freeUserRefs.popLast() {
-            var fresh = UserRecord(id: id)
+            var fresh = UserRecord(id: id, home: home, isLocal: home == placement.index)
             fresh.publishGeneration = users[reused.i].publishGeneration  // keeps old deadlines stale
             users[reused.i] = fresh
             userRefs[id] = reused
             return reused
         }
         let ref = UserRef(index: UInt32(users.count))
-        users.append(UserRecord(id: id))
+        users.append(UserRecord(id: id, home: home, isLocal: home == placement.index))
         userRefs[id] = ref
         return ref
     }
@@ -226,9 +234,14 @@ extension PresenceCore {
         if !deliveries.isEmpty { effects.append(.deliver(event, to: deliveries)) }
     }
 
-    /// Sends `event` to every session of `user`, optionally but one.
+    /// Sends `event` to every session of `user`, optionally but one; for a user homed on
+    /// another shard, through that shard.
     mutating func send(_ event: Event, toSessionsOf user: UserRef, except excluded: Int? = nil,
                        into effects: inout [Effect]) {
+        guard users[user.i].isLocal else {
+            effects.append(.forward(.deliverToUser(event, user: users[user.i].id), toShard: Int(users[user.i].home)))
+            return
+        }
         let slots = users[user.i].sessions
         guard !slots.isEmpty else { return }
         var deliveries: [Delivery] = []
@@ -239,8 +252,21 @@ extension PresenceCore {
         if !deliveries.isEmpty { effects.append(.deliver(event, to: deliveries)) }
     }
 
-    /// Sends `event` to the session with this ID, if it still exists.
+    /// Sends `event` to the session with this ID, if it still exists; for a session of
+    /// another shard, through that shard.
     mutating func send(_ event: Event, toSession session: SessionID, into effects: inout [Effect]) {
+        guard session.shard == placement.index else {
+            effects.append(.forward(.deliverToSession(event, session: session), toShard: session.shard))
+            return
+        }
         if let slot = existingSlot(of: session) { send(event, toSlot: slot, into: &effects) }
+    }
+
+    /// Whether `user` lives on this shard.
+    func isLocal(_ user: UserRef) -> Bool { users[user.i].isLocal }
+
+    /// Queues `message` for `user`'s home shard.
+    func forward(_ message: ShardMessage, toHomeOf user: UserRef, into effects: inout [Effect]) {
+        effects.append(.forward(message, toShard: Int(users[user.i].home)))
     }
 }

@@ -20,6 +20,14 @@ struct Reveal: Sendable {
 
 struct UserRecord: Sendable {
     let id: UserID
+    /// The user's home shard (`ShardPlacement.home(of:)`).
+    let home: UInt8
+    /// Whether this core is the user's home. A record of a user homed elsewhere (a
+    /// *mirror*) holds only what this shard's users need of them: the contact and request
+    /// lists' entries for this shard's users, the subscribers here, a copy of a call with
+    /// one of them, and what they were last shown (`publishedPublic`, `reveals`), as the
+    /// home's `ShardMessage.published` said. It never has sessions and never publishes.
+    let isLocal: Bool
     var chosen: ChosenStatus = .online
     /// Whether `chosen` was set in this process (loaded at a sign-in or chosen by the
     /// user); once it is, storage's copy is never newer.
@@ -52,9 +60,20 @@ struct UserRecord: Sendable {
     var forgetCheckAt: Instant?
     /// A placeholder for a forgotten user, its index free for reuse.
     var isForgotten = false
+    /// Other shards with subscribers watching this user (bit per shard): each publish goes
+    /// there too.
+    var watcherShards: UInt64 = 0
+    /// On a mirror: how many subscriber sessions here may watch the user (the home sends
+    /// this shard its publishes while there is one).
+    var watchingSessions: UInt32 = 0
+    /// The next publish goes to every shard, not only those of known contacts: after a
+    /// restart the user's list was never loaded, yet contacts elsewhere were shown them.
+    var broadcastsNextPublish = false
 
-    init(id: UserID) {
+    init(id: UserID, home: Int = 0, isLocal: Bool = true) {
         self.id = id
+        self.home = UInt8(truncatingIfNeeded: home)
+        self.isLocal = isLocal
     }
 }
 

@@ -19,11 +19,18 @@ extension PresenceCore {
     /// Hidden looks offline, with the last-seen a logout at the moment of hiding would have
     /// left, unless the subject revealed themselves to this observer by acting toward them
     /// (see `noteAct(by:toward:into:)`).
+    ///
+    /// For a subject homed on another shard this is the mirror: what the subject's home
+    /// last published to this shard. Receipts and call decisions about such a subject
+    /// therefore follow the settled (debounced) view, not the instant one.
     func view(of subject: UserRef, for observer: Observer) -> PresenceView? {
         var isRevealed = false
         if case .user(let user) = observer {
             guard relation(subject, user) == .accepted else { return nil }
+            guard isLocal(subject) else { return publishedView(of: subject, for: user) }
             isRevealed = isRevealLive(subject, to: user)
+        } else if !isLocal(subject) {
+            return users[subject.i].publishedPublic
         }
         let record = users[subject.i]
         let status = PresenceRules.observed(trueStatus(of: subject), isHidden: record.chosen == .hidden,

@@ -57,7 +57,7 @@ struct ContactTests {
 
     @Test func testSnapshotListsContactsAndPendingRequests() throws {
         var world = World()
-        try world.signIn("b@x.io", 2)
+        try world.signIn("b@x.io", 2, contacts: ["a@x.io"])
         let c = try world.signIn("c@x.io", 3)
         try world.run(.requestContact(c, user("a@x.io")))
         let a = try world.signIn("a@x.io", 1, contacts: ["b@x.io"])

@@ -18,7 +18,7 @@ struct DampingTests {
         let watcher = try world.signIn("c@x.io", 1, contacts: ["a@x.io"])
         let a = try world.signIn("a@x.io", 2, contacts: ["c@x.io"])
         try world.run(.connectionLost(a))
-        #expect(world.core.nextDeadline == world.time + .seconds(30))
+        #expect(world.nextDeadline == world.time + .seconds(30))
         world.wait(.seconds(30))
         #expect(world.presence(of: "a@x.io", seenBy: watcher) == [.online, .offline])
         #expect(world.sideEffects(in: world.last) == [.close(a, reason: .sessionExpired)])
@@ -70,17 +70,17 @@ struct DampingTests {
 
     @Test func testNextDeadlineIsTheOneTimerTheGatewayNeeds() throws {
         var world = World(PresenceConfiguration(debounce: .seconds(1)))
-        #expect(world.core.nextDeadline == nil)
+        #expect(world.nextDeadline == nil)
         let a = try world.signIn("a@x.io", 1)
-        #expect(world.core.nextDeadline == world.time + .seconds(1))  // the debounced publish
+        #expect(world.nextDeadline == world.time + .seconds(1))  // the debounced publish
         world.wait(.seconds(1))
-        #expect(world.core.nextDeadline == world.time + .seconds(299))  // the idle check
+        #expect(world.nextDeadline == world.time + .seconds(299))  // the idle check
         try world.run(.signOut(a))
-        #expect(world.core.nextDeadline == world.time + .seconds(1))
+        #expect(world.nextDeadline == world.time + .seconds(1))
         world.wait(.seconds(1))
-        #expect(world.core.nextDeadline == world.time + .seconds(59))  // forgetting a user with no contacts
+        #expect(world.nextDeadline == world.time + .seconds(59))  // forgetting a user with no contacts
         world.wait(.seconds(59))
-        #expect(world.core.nextDeadline == nil)
+        #expect(world.nextDeadline == nil)
     }
 
     @Test func testLateTickProducesTheSameEffectsAsPunctualTicks() throws {
@@ -92,7 +92,7 @@ struct DampingTests {
             if late {
                 world.wait(.seconds(3_600))
             } else {
-                while let next = world.core.nextDeadline, next <= world.time + .seconds(3_600) {
+                while let next = world.nextDeadline, next <= world.time + .seconds(3_600) {
                     world.wait(next - world.time)
                 }
             }

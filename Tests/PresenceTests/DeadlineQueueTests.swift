@@ -21,6 +21,6 @@ struct DeadlineQueueTests {
         try world.run(.connectionLost(a))
         try world.run(.resume(a, lastSeenSequence: 1))
         // The grace deadline is stale now; the next wake-up is the idle check.
-        #expect(world.core.nextDeadline == world.time + .seconds(300))
+        #expect(world.nextDeadline == world.time + .seconds(300))
     }
 }

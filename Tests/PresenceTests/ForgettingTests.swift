@@ -5,7 +5,7 @@ import Testing
 /// without an account (which the core cannot tell apart) do not pile up in memory.
 struct ForgettingTests {
     @Test func testAWithdrawnRequestsTargetIsForgottenAfterTheDelay() throws {
-        var world = World()
+        var world = World(shards: 1)  // counts the records of one core
         let a = try world.signIn("a@x.io", 1)
         try world.run(.requestContact(a, user("nobody@x.io")))
         #expect(world.core.knownUserCount == 2)
@@ -22,7 +22,7 @@ struct ForgettingTests {
     }
 
     @Test func testAPendingRequestKeepsItsTargetForever() throws {
-        var world = World()
+        var world = World(shards: 1)  // counts the records of one core
         let a = try world.signIn("a@x.io", 1)
         try world.run(.requestContact(a, user("nobody@x.io")))
         world.wait(.seconds(3_600))
@@ -32,7 +32,7 @@ struct ForgettingTests {
     /// Within the delay the tombstone still wins over a storage list read before the
     /// removal was written.
     @Test func testATombstoneOutlivesTheStorageWriteWindow() throws {
-        var world = World()
+        var world = World(shards: 1)  // counts the records of one core
         let a = try world.signIn("a@x.io", 1)
         try world.run(.requestContact(a, user("b@x.io")))
         try world.run(.removeContact(a, user("b@x.io")))
@@ -45,7 +45,7 @@ struct ForgettingTests {
     /// A forgotten record's index is reused by the next new user, who starts clean: no old
     /// tombstone keeps their stored contacts out.
     @Test func testAReusedRecordStartsClean() throws {
-        var world = World()
+        var world = World(shards: 1)  // counts the records of one core
         let a = try world.signIn("a@x.io", 1, contacts: ["y@x.io"])
         try world.run(.requestContact(a, user("nobody@x.io")))
         try world.run(.removeContact(a, user("nobody@x.io")))
@@ -59,7 +59,7 @@ struct ForgettingTests {
     }
 
     @Test func testAUserASubscriberMayWatchIsKept() throws {
-        var world = World()
+        var world = World(shards: 1)  // counts the records of one core
         let a = try world.signIn("a@x.io", 1)
         try world.run(.signInSubscriber(world.session(100), allowed: [user("nobody@x.io")]))
         try world.run(.requestContact(a, user("nobody@x.io")))
@@ -72,7 +72,7 @@ struct ForgettingTests {
     }
 
     @Test func testAUserWithoutContactsIsForgottenAfterTheirLastSessionEnds() throws {
-        var world = World()
+        var world = World(shards: 1)  // counts the records of one core
         let a = try world.signIn("a@x.io", 1, chosen: .busy)
         try world.run(.signOut(a))
         world.wait(.seconds(61))
@@ -83,7 +83,7 @@ struct ForgettingTests {
     }
 
     @Test func testADeletedAccountAndTheAddressesItAskedAreForgotten() throws {
-        var world = World()
+        var world = World(shards: 1)  // counts the records of one core
         let a = try world.signIn("a@x.io", 1)
         try world.run(.requestContact(a, user("nobody@x.io")))
         try world.run(.deleteAccount(user("a@x.io")))

@@ -67,7 +67,7 @@ struct IdleTests {
         let a = try world.signIn("a@x.io", 2, contacts: ["c@x.io"])
         var wakeUps = 0
         let end = world.time + .seconds(36_000)
-        while let deadline = world.core.nextDeadline, deadline <= end {
+        while let deadline = world.nextDeadline, deadline <= end {
             world.time = deadline
             world.wait(.zero)
             wakeUps += 1

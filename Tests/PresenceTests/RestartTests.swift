@@ -28,7 +28,7 @@ struct RestartTests {
         world.wait(.seconds(10))
         // The drain: every connection drops (Close 1001); sessions are in their grace.
         for number: UInt64 in 1...5 { try world.run(.connectionLost(world.session(number))) }
-        return (world.core.shownToContacts(), world.time, daveHidAt, frankLeftAt)
+        return (world.shownToContacts(), world.time, daveHidAt, frankLeftAt)
     }
 
     /// A fresh core `restartAfter` the drain, given the drained rows.
@@ -36,7 +36,7 @@ struct RestartTests {
                                restartAfter: Duration = .seconds(2)) throws -> World {
         var world = World(configuration)
         world.time = drained.drainedAt + restartAfter
-        world.core = PresenceCore(configuration: configuration, now: world.time)
+        world.restartCores(configuration)
         try world.run(.restoreShown(drained.shown, until: drained.drainedAt + grace))
         #expect(world.last.isEmpty)
         return world
@@ -67,7 +67,7 @@ struct RestartTests {
         try world.run(.signOut(bob))
         try world.run(.setStatus(carol, .busy))
         world.wait(.milliseconds(300))  // both still unpublished
-        let byUser = Dictionary(uniqueKeysWithValues: world.core.shownToContacts().map { ($0.user.email, $0.view) })
+        let byUser = Dictionary(uniqueKeysWithValues: world.shownToContacts().map { ($0.user.email, $0.view) })
         #expect(byUser["bob@x.io"] == PresenceView(status: .offline, lastSeen: bobLeftAt))
         #expect(byUser["carol@x.io"] == PresenceView(status: .busy))
     }
@@ -128,10 +128,10 @@ struct RestartTests {
             before.wait(.seconds(5))
             try before.run(hiding ? .setStatus(dave, .hidden) : .signOut(dave))
             before.wait(.seconds(5))
-            let shown = before.core.shownToContacts()
+            let shown = before.shownToContacts()
             var after = World(Self.configuration)
             after.time = before.time + .seconds(1)
-            after.core = PresenceCore(configuration: Self.configuration, now: after.time)
+            after.restartCores(Self.configuration)
             try after.run(.restoreShown(shown, until: before.time + Self.grace))
             let alice = try after.signIn("alice@x.io", 101, contacts: ["dave@x.io"])
             if hiding { try after.signIn("dave@x.io", 102, chosen: .hidden, contacts: ["alice@x.io"]) }
@@ -153,14 +153,14 @@ struct RestartTests {
         try before.run(.messageCommitted(before.lastTicket!, MessageID(1)))
         before.wait(.seconds(2))
         #expect(before.presence(of: "dave@x.io", seenBy: alice) == [.online])  // revealed to Alice
-        let shown = before.core.shownToContacts()
+        let shown = before.shownToContacts()
         // Hidden since sign-in: offline, never seen leaving, so no row at all (as for a
         // user who never signed in); the reveal is not kept.
         #expect(!shown.contains { $0.user == user("dave@x.io") })
 
         var after = World(Self.configuration)
         after.time = before.time + .seconds(1)
-        after.core = PresenceCore(configuration: Self.configuration, now: after.time)
+        after.restartCores(Self.configuration)
         try after.run(.restoreShown(shown, until: before.time + Self.grace))
         let aliceAgain = try after.signIn("alice@x.io", 101, contacts: ["dave@x.io"])
         #expect(Self.view(of: "dave@x.io", in: after.snapshot(of: aliceAgain))?.status == .offline)
@@ -190,7 +190,7 @@ struct RestartTests {
                                     until: world.time + Self.grace))
         world.wait(.seconds(60))
         #expect(world.presence(of: "bob@x.io", seenBy: alice) == [.busy])
-        #expect(world.core.shownToContacts().first { $0.user == user("bob@x.io") }?.view == PresenceView(status: .busy))
+        #expect(world.shownToContacts().first { $0.user == user("bob@x.io") }?.view == PresenceView(status: .busy))
     }
 
     @Test func testAStaleRestoreDeadlineStillEndsTheWindow() throws {

@@ -79,7 +79,7 @@ struct VisibilityTests {
         try world.run(.messageCommitted(world.lastTicket!, MessageID(1)))
         #expect(world.presence(of: "b@x.io", seenBy: c) == [.online])
         #expect(world.presence(of: "b@x.io", seenBy: d) == [])
-        #expect(world.core.view(of: user("b@x.io"), for: user("d@x.io")) == PresenceView.offline)
+        #expect(world.view(of: user("b@x.io"), for: user("d@x.io")) == PresenceView.offline)
         // c's chats now read as delivered; d's still do not.
         try world.run(.send(c, to: user("b@x.io"), clientMessageID: "c-1", body: "great"))
         try world.run(.messageCommitted(world.lastTicket!, MessageID(2)))
@@ -152,7 +152,7 @@ struct VisibilityTests {
         var world = World()
         try world.signIn("b@x.io", 3)
         let stranger = try world.signIn("s@x.io", 4)
-        #expect(world.core.view(of: user("b@x.io"), for: user("s@x.io")) == nil)
+        #expect(world.view(of: user("b@x.io"), for: user("s@x.io")) == nil)
         #expect(world.presence(of: "b@x.io", seenBy: stranger) == [])
     }
 }

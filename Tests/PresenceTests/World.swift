@@ -1,3 +1,4 @@
+import Foundation
 import Presence
 
 // A core plus a hand-driven clock and the log of every effect, so tests read like
@@ -9,40 +10,97 @@ func user(_ email: String) -> UserID { UserID(email: email)! }
 /// damping tests turn it back on.
 let immediate = PresenceConfiguration(debounce: .zero)
 
+/// A set of presence shards that tests drive as if it were one core: each command goes to
+/// the shard that owns it, and every message between shards is carried at once, in order,
+/// before the step ends, so `last` holds the effects of all shards (without the messages).
+/// `PRESENCE_TEST_SHARDS=N` runs every test that uses `World` on N shards instead of one.
 struct World {
-    var core: PresenceCore
+    static let defaultShardCount = Int(ProcessInfo.processInfo.environment["PRESENCE_TEST_SHARDS"] ?? "") ?? 1
+
+    var cores: [PresenceCore]
+    /// The only core of a one-shard world (shard 0 of a larger one).
+    var core: PresenceCore {
+        get { cores[0] }
+        set { cores[0] = newValue }
+    }
     var time = Instant(milliseconds: 1_700_000_000_000)
     /// Every effect, in order.
     var log: [Effect] = []
     /// The effects of the latest step.
     var last: [Effect] = []
+    /// Messages carried between shards, as (from, to, message), for tests of the bus itself.
+    var carried: [(from: Int, to: Int, message: ShardMessage)] = []
     /// The core issues session IDs; tests name sessions by small numbers, mapped here at
     /// their sign-in (`session(_:)` gives the issued ID, or the bare number before that).
     var issued: [UInt64: SessionID] = [:]
 
     func session(_ number: UInt64) -> SessionID { issued[number] ?? SessionID(number) }
 
-    init(_ configuration: PresenceConfiguration = immediate) {
-        core = PresenceCore(configuration: configuration, now: time)
+    init(_ configuration: PresenceConfiguration = immediate, shards: Int = World.defaultShardCount) {
+        let start = time
+        cores = (0..<shards).map {
+            PresenceCore(configuration: configuration, now: start, placement: ShardPlacement(count: shards, index: $0))
+        }
+    }
+
+    /// The shard that owns `user`.
+    func home(of email: String) -> Int { cores[0].placement.home(of: user(email)) }
+
+    /// Where a command goes: a user's home, a session's or ticket's shard.
+    func shard(for command: Command) -> Int {
+        if case .signInSubscriber = command { return 0 }  // tests issue subscribers on shard 0
+        return command.shard(in: cores[0].placement)
     }
 
     mutating func run(_ command: Command) throws(PresenceError) {
         var command = command
+        let target = shard(for: command)
         // A sign-in named by a test number gets the ID the core issues next.
         switch command {
-        case .signIn(var request) where request.session != core.nextSessionID:
-            issued[request.session.rawValue] = core.nextSessionID
-            request.session = core.nextSessionID
+        case .signIn(var request) where request.session != cores[target].nextSessionID:
+            issued[request.session.rawValue] = cores[target].nextSessionID
+            request.session = cores[target].nextSessionID
             command = .signIn(request)
-        case .signInSubscriber(let number, let allowed, let attachment) where number != core.nextSessionID:
-            issued[number.rawValue] = core.nextSessionID
-            command = .signInSubscriber(core.nextSessionID, allowed: allowed, attachment: attachment)
+        case .signInSubscriber(let number, let allowed, let attachment) where number != cores[target].nextSessionID:
+            issued[number.rawValue] = cores[target].nextSessionID
+            command = .signInSubscriber(cores[target].nextSessionID, allowed: allowed, attachment: attachment)
         default:
             break
         }
         var effects: [Effect] = []
         defer { log += effects; last = effects }
-        try core.apply(command, at: time, into: &effects)
+        if case .restoreShown = command {
+            for index in cores.indices { try cores[index].apply(command, at: time, into: &effects) }
+            return
+        }
+        var produced: [Effect] = []
+        var refusal: PresenceError?
+        do { try cores[target].apply(command, at: time, into: &produced) } catch { refusal = error }
+        effects = settle(produced, from: target)
+        if let refusal { throw refusal }
+    }
+
+    /// Carries every message between shards, in order, until none is left; returns the
+    /// other effects in the order they arose.
+    mutating func settle(_ produced: [Effect], from origin: Int) -> [Effect] {
+        var result: [Effect] = []
+        var queue: [(from: Int, to: Int, message: ShardMessage)] = []
+        func take(_ effects: [Effect], from shard: Int) {
+            for effect in effects {
+                if case .forward(let message, let to) = effect { queue.append((shard, to, message)) } else { result.append(effect) }
+            }
+        }
+        take(produced, from: origin)
+        var next = 0
+        while next < queue.count {
+            let (from, to, message) = queue[next]
+            next += 1
+            carried.append((from, to, message))
+            var effects: [Effect] = []
+            try? cores[to].apply(.fromShard(message), at: time, into: &effects)
+            take(effects, from: to)
+        }
+        return result
     }
 
     /// The error a command is refused with, or `nil` if it was applied.
@@ -51,10 +109,23 @@ struct World {
         return nil
     }
 
+    /// Moves every shard's clock forward together: deadlines run in time order across
+    /// shards, each step's messages carried before the next.
     mutating func wait(_ duration: Duration) {
-        time = time + duration
+        let target = time + duration
         var effects: [Effect] = []
-        core.advance(to: time, into: &effects)
+        while true {
+            let due = cores.compactMap(\.nextDeadline).filter { $0 <= target }.min()
+            let step = due ?? target
+            for index in cores.indices {
+                var produced: [Effect] = []
+                cores[index].advance(to: step, into: &produced)
+                time = step
+                effects += settle(produced, from: index)
+            }
+            if due == nil { break }
+        }
+        time = target
         log += effects
         last = effects
     }
@@ -117,9 +188,24 @@ struct World {
         (effects ?? log).filter { if case .answerSend = $0 { true } else { false } }
     }
 
-    /// The core's visibility function, for tests that check what one user may see.
+    /// The earliest deadline of any shard: the one timer a gateway running them all needs.
+    var nextDeadline: Instant? { cores.compactMap(\.nextDeadline).min() }
+
+    /// Every shard's `shownToContacts()`: each answers for the users it is home to.
+    func shownToContacts() -> [ShownPresence] { cores.flatMap { $0.shownToContacts() } }
+
+    /// A process restart: every shard starts empty at the current time.
+    mutating func restartCores(_ configuration: PresenceConfiguration) {
+        let start = time, count = cores.count
+        cores = (0..<count).map {
+            PresenceCore(configuration: configuration, now: start, placement: ShardPlacement(count: count, index: $0))
+        }
+    }
+
+    /// The core's visibility function, for tests that check what one user may see: asked
+    /// of the observer's home.
     func view(of subject: UserID, for observer: UserID) -> PresenceView? {
-        core.view(of: subject, for: observer)
+        cores[cores[0].placement.home(of: observer)].view(of: subject, for: observer)
     }
 
     /// The ticket of the most recent `persistMessage`.
