@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Presence
-import Storage
 import Synchronization
 import Transport
 import WebSocket

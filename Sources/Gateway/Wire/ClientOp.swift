@@ -1,6 +1,5 @@
 import Accounts
 import Presence
-import Storage
 
 /// One decoded client message: the request `id` every reply echoes, and the op.
 public struct ClientRequest: Equatable, Sendable {
@@ -181,25 +180,5 @@ public struct ProfileChanges: Equatable, Sendable {
     /// The account service's form of the edit.
     public var profileEdit: ProfileEdit {
         ProfileEdit(firstName: firstName, lastName: lastName, wantsOfflineEmail: offlineEmail)
-    }
-}
-
-extension Presence.DeviceKind {
-    /// The same kind as stored with a device token.
-    public init(_ stored: Storage.DeviceKind) {
-        switch stored {
-        case .desktop: self = .desktop
-        case .mobile: self = .mobile
-        case .web: self = .web
-        }
-    }
-
-    /// The kind as the account service and storage spell it.
-    public var storageKind: Storage.DeviceKind {
-        switch self {
-        case .desktop: .desktop
-        case .mobile: .mobile
-        case .web: .web
-        }
     }
 }
