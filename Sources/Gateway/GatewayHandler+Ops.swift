@@ -6,9 +6,9 @@ import WebSocket
 
 extension GatewayHandler {
     /// Routes one decoded op: sign-ins to the account workers, everything a signed-in
-    /// session does to the presence thread (which owns the session and, for the few ops
-    /// that need storage or a password, hands them on to a worker with the session's user).
-    /// Every op gets exactly one reply.
+    /// session does to the presence thread (which owns the session and, for the account
+    /// ops, hands them on to a worker with the session's user). Every op gets exactly one
+    /// reply.
     func dispatch(_ request: ClientRequest, from id: ConnectionID, word: ConnectionWord, remoteAddress: String, on loop: EventLoop) {
         let target = ReplyTarget(connection: id, requestID: request.id)
         switch (request.op, word.phase) {
@@ -29,34 +29,26 @@ extension GatewayHandler {
             reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.alreadySignedIn)), on: loop)
         case (_, .awaitingSignIn), (_, .signingIn), (_, .none):
             reply(id, ReplyEncoder.error(id: request.id, ErrorReply(WireError.notSignedIn)), on: loop)
-        case (let op, .subscriber):
-            switch op {
-            case .subscribe, .unsubscribe, .logOut, .heartbeat:
-                runtime.presence.offer(.command(op.presenceCommand(for: word.session)!, target: target), replyTo: target)
+        case (.command(let command), .subscriber):
+            switch command {
+            case .subscribe, .unsubscribe, .signOut, .heartbeat:
+                runtime.presence.offer(.command(command, target: target), replyTo: target)
             default:
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.wrongSessionKind)), on: loop)
             }
-        case (let op, .user):
-            signedInOp(op, target: target, session: word.session, remoteAddress: remoteAddress)
-        }
-    }
-
-    private func signedInOp(_ op: ClientOp, target: ReplyTarget, session: SessionID, remoteAddress: String) {
-        switch op {
-        case .history, .updateProfile, .changePassword, .deleteAccount, .logOut:
-            runtime.presence.offer(.accountOp(op, session: session, target: target, remoteAddress: remoteAddress), replyTo: target)
-        case .invite:
+        case (.account, .subscriber):
+            reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.wrongSessionKind)), on: loop)
+        case (.command(.invite(let session, let callee, _, let payload)), .user):
+            // The gateway picks the call here, so the reply can name it at once.
             let call = runtime.newCallID()
-            guard let command = op.presenceCommand(for: session, newCall: call) else { return }
-            runtime.presence.offer(.command(command, target: target, reply: ReplyEncoder.invite(id: target.requestID, call: call)),
+            runtime.presence.offer(.command(.invite(session, callee: callee, call: call, payload: payload), target: target,
+                                            reply: ReplyEncoder.invite(id: target.requestID, call: call)),
                                    replyTo: target)
-        default:
-            guard let command = op.presenceCommand(for: session) else {
-                runtime.server.send(target.connection, opcode: .text,
-                                    payload: ReplyEncoder.error(id: target.requestID, ErrorReply(WireError.unknownOp(op.name))))
-                return
-            }
+        case (.command(let command), .user):
             runtime.presence.offer(.command(command, target: target), replyTo: target)
+        case (.account(let op), .user):
+            runtime.presence.offer(.accountOp(op, session: word.session, target: target, remoteAddress: remoteAddress),
+                                   replyTo: target)
         }
     }
 }

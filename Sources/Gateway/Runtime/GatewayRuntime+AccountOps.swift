@@ -18,7 +18,7 @@ struct SessionOwner: Sendable {
 extension GatewayRuntime {
     /// The ops of a signed-in user that need storage or a password, on an account worker.
     /// Called by the presence thread, which resolved the session's owner.
-    func accountOp(_ op: ClientOp, owner: SessionOwner, target: ReplyTarget, remoteAddress: String) {
+    func accountOp(_ op: AccountOp, owner: SessionOwner, target: ReplyTarget, remoteAddress: String) {
         let runtime = self
         let user = owner.user, session = owner.session
         switch op {
@@ -64,14 +64,13 @@ extension GatewayRuntime {
                     return (ReplyEncoder.ok(id: target.requestID), .deleteAccount(user))
                 }
             }
-        case .logOut:
-            if let tokenID = owner.deviceTokenID {
-                // Logging out revokes this device's "stay signed in" token.
-                accounts.submit { worker in _ = try? worker.service.logOut(deviceTokenID: tokenID) }
-            }
-        default:
-            break
         }
+    }
+
+    /// Revokes the "stay signed in" token of a device that logged out, on an account
+    /// worker. Called by the presence thread once the core ended the session.
+    func revokeDeviceToken(_ tokenID: Int64) {
+        accounts.submit { worker in _ = try? worker.service.logOut(deviceTokenID: tokenID) }
     }
 }
 
