@@ -1,7 +1,6 @@
 import Accounts
 import Foundation
 import Logging
-import Storage
 import Transport
 
 /// The whole gateway: event loops, the presence thread, account workers, the storage writer,

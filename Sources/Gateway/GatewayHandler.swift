@@ -89,7 +89,7 @@ public final class GatewayHandler: ConnectionHandler {
         }
         let request: ClientRequest
         do {
-            request = try decoder.decode(payload)
+            request = try decoder.decode(payload, from: word.session)
         } catch {
             reply(id, ReplyEncoder.rejection(error), on: loop)
             return

@@ -112,4 +112,43 @@ import Testing
         let bad = try PresenceConnection(port: g.port)
         #expect(try bad.call("signIn", ["method": "subscriber", "key": "wrong"])["type"] as? String == "error")
     }
+
+    /// What a subscriber may send, as the dispatch sorts the decoded ops: the four
+    /// commands it may give, and every other command and account op refused with
+    /// `wrong_session_kind`. A user is refused the subscriber's two, by the core.
+    @Test func eachSessionKindIsRefusedTheOtherKindsOps() throws {
+        let g = try RunningGateway { config in
+            config.subscribers["dash-key"] = .init(name: "clinic dashboard", allowed: [UserID(email: "alice@example.com")!])
+        }
+        for n in ["alice", "bob"] { try g.signUp(n) }
+        let (alice, _) = try g.signIn("alice")
+        let dash = try PresenceConnection(port: g.port)
+        #expect(try dash.call("signIn", ["method": "subscriber", "key": "dash-key"])["type"] as? String == "ok")
+        let userOps: [(String, [String: Any])] = [
+            ("setStatus", ["status": "busy"]), ("activity", [:]), ("requestContact", ["user": "bob@example.com"]),
+            ("acceptContact", ["user": "bob@example.com"]), ("declineContact", ["user": "bob@example.com"]),
+            ("removeContact", ["user": "bob@example.com"]),
+            ("send", ["to": "alice@example.com", "clientMessageId": "m1", "body": "hi"]),
+            ("invite", ["to": "alice@example.com"]), ("ringing", ["call": 1]), ("accept", ["call": 1]), ("decline", ["call": 1]),
+            ("cancel", ["call": 1]), ("hangUp", ["call": 1]), ("signal", ["call": 1, "payload": "x"]),
+            ("history", ["with": "alice@example.com"]), ("updateProfile", ["firstName": "Dash"]),
+            ("changePassword", ["currentPassword": "x", "newPassword": "Another-pass-1"]), ("deleteAccount", ["password": "x"]),
+        ]
+        for (op, fields) in userOps {
+            #expect(try dash.call(op, fields)["code"] as? String == "wrong_session_kind", "\(op)")
+        }
+        // The subscriber's own ops go through (and the refusals above changed nothing).
+        #expect(try dash.call("subscribe", ["users": ["alice@example.com"]])["type"] as? String == "ok")
+        #expect(try dash.call("heartbeat", ["lastSeq": 0])["type"] as? String == "ok")
+        #expect(try dash.call("unsubscribe", ["users": ["alice@example.com"]])["type"] as? String == "ok")
+        for op in ["subscribe", "unsubscribe"] {
+            #expect(try alice.call(op, ["users": ["alice@example.com"]])["code"] as? String == "wrong_session_kind", "\(op)")
+        }
+        #expect(try alice.call("setStatus", ["status": "busy"])["type"] as? String == "ok")
+        // Logging out ends the subscriber's session: `ok`, then close 4000.
+        #expect(try dash.call("logOut")["type"] as? String == "ok")
+        var closed: PresenceConnection.Closed?
+        do { while true { _ = try dash.next() } } catch let c as PresenceConnection.Closed { closed = c }
+        #expect(closed?.code == 4000)
+    }
 }

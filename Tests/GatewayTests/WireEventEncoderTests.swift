@@ -106,7 +106,7 @@ import Testing
 
     @Test func aDecodedPayloadReachesThePeerAsTheSameJSONValue() throws {
         let sent = #"{"id":"1","op":"signal","call":2,"payload":{"sdp":"v=0\r\no=- 1","ok":true}}"#
-        guard case .signal(let call, let payload) = try op(sent) else { Issue.record("not a signal"); return }
+        guard case .command(.signal(_, let call, let payload)) = try op(sent) else { Issue.record("not a signal"); return }
         let received = try foundationObject(EventEncoder.encodeEvent(.callSignal(call, payload: payload), seq: 1))
         let original = try foundationObject(Array(sent.utf8))
         #expect(NSDictionary(dictionary: received["payload"] as! [String: Any]) == NSDictionary(dictionary: original["payload"] as! [String: Any]))

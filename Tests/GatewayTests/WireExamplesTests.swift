@@ -29,16 +29,16 @@ import WebSocket
             let client = step["client"] as? String
             if let message = step["send"] as? [String: Any] {
                 let text = try JSONSerialization.data(withJSONObject: Self.filled(message) as Any)
-                let outcome = Result { () throws(RejectedRequest) in try ClientOpDecoder().decode(Array(text)) }
+                let outcome = Result { () throws(RejectedRequest) in try ClientOpDecoder().decode(Array(text), from: decodingSession) }
                 switch outcome {
-                case .success(let request): opByRequestID[request.id] = request.op.name
+                case .success(let request): opByRequestID[request.id] = message["op"] as? String
                 case .failure(let rejected):
                     let next = Self.nextExpect(after: index, for: client, in: steps)
                     #expect(next?["type"] as? String == "error" && next?["code"] as? String == rejected.reply.code,
                             "\(place): refused with \(rejected.reply.code), transcript expects \(String(describing: next))")
                 }
             } else if let text = step["sendText"] as? String {
-                let outcome = Result { () throws(RejectedRequest) in try ClientOpDecoder().decode(Array(text.utf8)) }
+                let outcome = Result { () throws(RejectedRequest) in try ClientOpDecoder().decode(Array(text.utf8), from: decodingSession) }
                 guard case .failure(let rejected) = outcome else { Issue.record("\(place): raw text decoded"); continue }
                 #expect(Self.nextExpect(after: index, for: client, in: steps)?["code"] as? String == rejected.reply.code, "\(place)")
             } else if step["sendBinary"] != nil {

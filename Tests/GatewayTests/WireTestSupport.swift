@@ -16,8 +16,11 @@ enum WireTestFailure: Error {
     case rejected(RejectedRequest)
 }
 
-func decode(_ text: String) -> Result<ClientRequest, RejectedRequest> {
-    Result { () throws(RejectedRequest) in try ClientOpDecoder().decode(Array(text.utf8)) }
+/// The session the Wire tests decode ops from: the commands they decode into name it.
+let decodingSession = SessionID(5)
+
+func decode(_ text: String, from session: SessionID = decodingSession) -> Result<ClientRequest, RejectedRequest> {
+    Result { () throws(RejectedRequest) in try ClientOpDecoder().decode(Array(text.utf8), from: session) }
 }
 
 /// The error code a message is refused with, or nil when it decodes.
@@ -26,8 +29,8 @@ func refusalCode(_ text: String) -> String? {
     return nil
 }
 
-func op(_ text: String) throws -> ClientOp {
-    switch decode(text) {
+func op(_ text: String, from session: SessionID = decodingSession) throws -> ClientOp {
+    switch decode(text, from: session) {
     case .success(let request): return request.op
     case .failure(let rejected): throw WireTestFailure.rejected(rejected)
     }

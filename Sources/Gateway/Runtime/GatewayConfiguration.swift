@@ -2,7 +2,6 @@ import Accounts
 import Foundation
 import Presence
 import Prometheus
-import Storage
 import Transport
 
 /// Everything the gateway needs at start-up, with defaults that work out of the box.
@@ -115,8 +114,6 @@ public struct GatewayConfiguration: Sendable {
     }
 
     var databasePath: String { databaseFile ?? (dataDirectory as NSString).appendingPathComponent("presence.sqlite3") }
-    /// Where the durable state lives: the PostgreSQL database if one is named, else the SQLite file.
-    var storageLocation: StorageLocation { databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: databasePath) }
     var spoolPath: String { mailSpoolDirectory ?? (dataDirectory as NSString).appendingPathComponent("mail") }
 }
 

@@ -119,3 +119,8 @@ final class GatewayRuntime: @unchecked Sendable {
         }
     }
 }
+
+extension GatewayConfiguration {
+    /// Where the durable state lives: the PostgreSQL database if one is named, else the SQLite file.
+    var storageLocation: StorageLocation { databaseURL.map { .postgres(url: $0) } ?? .sqlite(path: databasePath) }
+}

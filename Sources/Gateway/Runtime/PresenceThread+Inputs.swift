@@ -26,30 +26,36 @@ extension PresenceThread {
             }
             let owner = SessionOwner(session: session, user: user,
                                      deviceTokenID: attachment.deviceTokenID == 0 ? nil : attachment.deviceTokenID)
-            if case .logOut = op {
-                // The session ends here (the reply first, then its close); the token's
-                // revocation follows on a worker. Logging out is never rate-limited.
-                handle(.command(.signOut(session), target: target))
-            } else {
-                // The others spend from the session's op bucket like the core's own ops.
-                core.advance(to: time, into: &effects)
-                do { try core.spendOp(session) } catch {
-                    runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error)))
-                    return
-                }
+            // Account ops spend from the session's op bucket like the core's own ops.
+            core.advance(to: time, into: &effects)
+            do { try core.spendOp(session) } catch {
+                runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error)))
+                return
             }
             runtime.accountOp(op, owner: owner, target: target, remoteAddress: remoteAddress)
         case .command(let command, let target, let reply):
             var sendKey: SendKey?
-            if case .send(let session, _, let clientMessageID, _) = command, let target, let sender = core.user(of: session) {
-                sendKey = SendKey(sender: sender, clientMessageID: clientMessageID)
-                waitingSends[sendKey!, default: []].append(target)
+            // A logout also revokes the device's "stay signed in" token. Its row is read
+            // now: the session's attachment is gone once the core ends the session.
+            var loggedOutTokenID: Int64 = 0
+            switch command {
+            case .send(let session, _, let clientMessageID, _):
+                if let target, let sender = core.user(of: session) {
+                    sendKey = SendKey(sender: sender, clientMessageID: clientMessageID)
+                    waitingSends[sendKey!, default: []].append(target)
+                }
+            case .signOut(let session):
+                loggedOutTokenID = core.attachment(of: session)?.deviceTokenID ?? 0
+            default:
+                break
             }
             do {
                 try core.apply(command, at: time, into: &effects)
                 if let target, sendKey == nil {
                     runtime.server.send(target.connection, opcode: .text, payload: reply ?? ReplyEncoder.ok(id: target.requestID))
                 }
+                // On a worker, after the reply.
+                if loggedOutTokenID != 0 { runtime.revokeDeviceToken(loggedOutTokenID) }
             } catch {
                 if let sendKey {
                     waitingSends[sendKey]?.removeLast()

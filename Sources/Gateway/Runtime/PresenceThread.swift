@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import Presence
-import Storage
 import Synchronization
 import Transport
 import WebSocket
@@ -19,11 +18,12 @@ enum PresenceInput: Sendable {
     case signIn(SignIn, target: ReplyTarget, principal: SignInReply.Principal)
     /// A watch-only subscriber signed in.
     case signInSubscriber(allowed: Set<UserID>, attachment: SessionAttachment, target: ReplyTarget, principal: SignInReply.Principal)
-    /// A client op mapped to a core command; `reply` overrides the plain `ok`.
+    /// A core command: a client's op (`target` set; `reply` overrides the plain `ok`), or
+    /// one the runtime posts itself (a commit's outcome, an account change).
     case command(Command, target: ReplyTarget?, reply: [UInt8]? = nil)
     /// A signed-in user's op that needs storage or a password (history, profile, password,
-    /// account deletion, logout): the thread resolves the session's owner and hands it on.
-    case accountOp(ClientOp, session: SessionID, target: ReplyTarget, remoteAddress: String)
+    /// account deletion): the thread resolves the session's owner and hands it on.
+    case accountOp(AccountOp, session: SessionID, target: ReplyTarget, remoteAddress: String)
     /// A connection came back with a resume token.
     case resume(ResumeToken, lastSeq: UInt64, target: ReplyTarget)
     /// A signed-in connection went away (not a logout).

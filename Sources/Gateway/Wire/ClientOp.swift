@@ -1,9 +1,8 @@
 import Accounts
 import Presence
-import Storage
 
 /// One decoded client message: the request `id` every reply echoes, and the op.
-public struct ClientRequest: Equatable, Sendable {
+public struct ClientRequest: Sendable {
     /// The client's request ID (1 to 64 bytes), echoed in the one reply.
     public var id: String
     /// What the client asks for.
@@ -16,57 +15,49 @@ public struct ClientRequest: Equatable, Sendable {
     }
 }
 
-/// Every operation of `presence.v1`, validated. The doc comment of each case names what
-/// the runtime does with it; `presenceCommand(for:newCall:)` builds the core commands.
-public enum ClientOp: Equatable, Sendable {
+/// Every operation of `presence.v1`, validated. An op that is one core command decodes
+/// straight into that `Command`, so the wire layer keeps no second list of them; only the
+/// ops the core does not carry out by itself have cases of their own.
+public enum ClientOp: Sendable {
     /// Sign in (first op of a connection). Accounts `signIn…`, then `Command.signIn` or
     /// `Command.signInSubscriber`. Reply: `SignInReply`.
     case signIn(SignInCredential)
     /// Take over a session after a reconnect: `Command.resume`. Reply: `ResumeReply`, then
     /// the missed events.
     case resume(resumeToken: String, lastSeq: UInt64)
-    /// Log out: `Command.signOut`, and Accounts `logOut(deviceToken:)` for the device token
-    /// this session signed in with. Reply `ok`, then close 4000.
-    case logOut
-    /// `Command.setStatus`.
-    case setStatus(ChosenStatus)
-    /// The user touched the device: `Command.activity`.
-    case activity
-    /// Keep-alive and acknowledgement of events up to `lastSeq`: `Command.heartbeat`.
-    case heartbeat(lastSeq: UInt64)
-    /// `Command.requestContact`.
-    case requestContact(UserID)
-    /// `Command.acceptContact`.
-    case acceptContact(UserID)
-    /// `Command.declineContact`.
-    case declineContact(UserID)
-    /// `Command.removeContact`.
-    case removeContact(UserID)
-    /// `Command.send`. Reply `ok` when the core takes it; the durable ack is the
-    /// `chatAccepted` event (or `chatFailed`).
-    case send(to: UserID, clientMessageID: String, body: String)
+    /// The core command the op is, from the session the decoder was given. Reply `ok` when
+    /// the core takes it, except:
+    /// - `send`: the reply waits for the commit (the `chatAccepted` event follows it);
+    /// - `invite` names `ClientOp.unassignedCall`; the runtime assigns the call as it
+    ///   dispatches the op, and the reply names it;
+    /// - `logOut` is `Command.signOut`; the runtime also revokes the device token the
+    ///   session signed in with, and the reply `ok` is followed by close 4000.
+    case command(Command)
+    /// A signed-in user's op that the runtime carries out through Accounts or storage.
+    case account(AccountOp)
+    // `changeEmail` has no case: the decoder itself refuses it with `email_cannot_change`.
+
+    /// The call an `invite` names until the runtime assigns one. No client can name it:
+    /// `call` is at least 1 on the wire.
+    public static let unassignedCall = CallID(0)
+
+    /// Whether the op needs a signed-in session; the others (`signIn`, `resume`) need a
+    /// connection without one. Anything else before sign-in gets `not_signed_in`.
+    public var requiresSession: Bool {
+        switch self {
+        case .signIn, .resume: false
+        case .command, .account: true
+        }
+    }
+}
+
+/// The ops of a signed-in user that are no core command: the runtime runs them on an
+/// account worker, with the user the presence thread finds behind the session, and some
+/// end in a command (`changeProfile`, `deleteAccount`) posted after the reply.
+public enum AccountOp: Equatable, Sendable {
     /// Storage `MessageStore.history`, after checking that `with` is a contact. Reply:
     /// `HistoryReply`.
     case history(with: UserID, before: MessageID?, limit: Int)
-    /// `Command.invite` with a call ID the runtime picks. Reply `ok` with `call`.
-    /// `payload` is the compact JSON text of the client's payload, or "" for none.
-    case invite(to: UserID, payload: String)
-    /// `Command.ringing`.
-    case ringing(CallID)
-    /// `Command.accept`; `payload` as for `invite`.
-    case accept(CallID, payload: String)
-    /// `Command.decline`.
-    case decline(CallID)
-    /// `Command.cancel`.
-    case cancel(CallID)
-    /// `Command.hangUp`.
-    case hangUp(CallID)
-    /// `Command.signal`; `payload` is never "".
-    case signal(CallID, payload: String)
-    /// `Command.subscribe` (subscriber sessions only).
-    case subscribe([UserID])
-    /// `Command.unsubscribe` (subscriber sessions only).
-    case unsubscribe([UserID])
     /// Accounts `updateProfile`, then `Command.changeProfile`. Reply `ok` with the new
     /// profile, then close 4003 on every session of the user.
     case updateProfile(ProfileChanges)
@@ -76,77 +67,6 @@ public enum ClientOp: Equatable, Sendable {
     /// Verify `password`, then Accounts `deleteAccount` and `Command.deleteAccount`. Reply
     /// `ok`, then close 4004.
     case deleteAccount(password: String)
-    // `changeEmail` has no case: the decoder itself refuses it with `email_cannot_change`.
-
-    /// The op's name on the wire.
-    public var name: String {
-        switch self {
-        case .signIn: "signIn"
-        case .resume: "resume"
-        case .logOut: "logOut"
-        case .setStatus: "setStatus"
-        case .activity: "activity"
-        case .heartbeat: "heartbeat"
-        case .requestContact: "requestContact"
-        case .acceptContact: "acceptContact"
-        case .declineContact: "declineContact"
-        case .removeContact: "removeContact"
-        case .send: "send"
-        case .history: "history"
-        case .invite: "invite"
-        case .ringing: "ringing"
-        case .accept: "accept"
-        case .decline: "decline"
-        case .cancel: "cancel"
-        case .hangUp: "hangUp"
-        case .signal: "signal"
-        case .subscribe: "subscribe"
-        case .unsubscribe: "unsubscribe"
-        case .updateProfile: "updateProfile"
-        case .changePassword: "changePassword"
-        case .deleteAccount: "deleteAccount"
-        }
-    }
-
-    /// Whether the op needs a signed-in session; the others (`signIn`, `resume`) need a
-    /// connection without one. Anything else before sign-in gets `not_signed_in`.
-    public var requiresSession: Bool {
-        switch self {
-        case .signIn, .resume: false
-        default: true
-        }
-    }
-
-    /// The core command for ops that map one to one onto one. `nil` for ops the runtime
-    /// handles through Accounts or Storage first (sign-in, resume, history, profile and
-    /// password changes, deletion), and for `invite` without `newCall`.
-    /// - Parameters:
-    ///   - session: the connection's session.
-    ///   - newCall: the ID the runtime assigned to an `invite`.
-    public func presenceCommand(for session: SessionID, newCall: CallID? = nil) -> Command? {
-        switch self {
-        case .logOut: .signOut(session)
-        case .setStatus(let status): .setStatus(session, status)
-        case .activity: .activity(session)
-        case .heartbeat(let lastSeq): .heartbeat(session, lastSeenSequence: lastSeq)
-        case .requestContact(let user): .requestContact(session, user)
-        case .acceptContact(let user): .acceptContact(session, user)
-        case .declineContact(let user): .declineContact(session, user)
-        case .removeContact(let user): .removeContact(session, user)
-        case .send(let to, let clientMessageID, let body):
-            .send(session, to: to, clientMessageID: clientMessageID, body: body)
-        case .invite(let to, let payload): newCall.map { .invite(session, callee: to, call: $0, payload: payload) }
-        case .ringing(let call): .ringing(session, call)
-        case .accept(let call, let payload): .accept(session, call, payload: payload)
-        case .decline(let call): .decline(session, call)
-        case .cancel(let call): .cancel(session, call)
-        case .hangUp(let call): .hangUp(session, call)
-        case .signal(let call, let payload): .signal(session, call, payload: payload)
-        case .subscribe(let users): .subscribe(session, users)
-        case .unsubscribe(let users): .unsubscribe(session, users)
-        case .signIn, .resume, .history, .updateProfile, .changePassword, .deleteAccount: nil
-        }
-    }
 }
 
 /// The four forms of `signIn`.
@@ -181,25 +101,5 @@ public struct ProfileChanges: Equatable, Sendable {
     /// The account service's form of the edit.
     public var profileEdit: ProfileEdit {
         ProfileEdit(firstName: firstName, lastName: lastName, wantsOfflineEmail: offlineEmail)
-    }
-}
-
-extension Presence.DeviceKind {
-    /// The same kind as stored with a device token.
-    public init(_ stored: Storage.DeviceKind) {
-        switch stored {
-        case .desktop: self = .desktop
-        case .mobile: self = .mobile
-        case .web: self = .web
-        }
-    }
-
-    /// The kind as the account service and storage spell it.
-    public var storageKind: Storage.DeviceKind {
-        switch self {
-        case .desktop: .desktop
-        case .mobile: .mobile
-        case .web: .web
-        }
     }
 }

@@ -16,7 +16,9 @@ public struct RejectedRequest: Error, Hashable, Sendable {
     }
 }
 
-/// Turns one text frame into a validated `ClientRequest`. Pure: no state between frames.
+/// Turns one text frame into a validated `ClientRequest`: an op that is a core command
+/// comes out as that `Command`, from the session the connection holds. Pure: no state
+/// between frames.
 ///
 /// Order of checks, so the reported problem is predictable: JSON syntax, object, `id`,
 /// `op`, then the op's fields in their documented order, then unknown fields.
@@ -30,7 +32,12 @@ public struct ClientOpDecoder: Sendable {
     }
 
     /// Decodes a text frame's payload.
-    public func decode(_ text: UnsafeRawBufferPointer) throws(RejectedRequest) -> ClientRequest {
+    /// - Parameters:
+    ///   - text: the frame's payload.
+    ///   - session: the session the connection holds, which the decoded command names.
+    ///     Before sign-in any value will do: every op but `signIn` and `resume` is then
+    ///     refused with `not_signed_in` before it reaches the core.
+    public func decode(_ text: UnsafeRawBufferPointer, from session: SessionID) throws(RejectedRequest) -> ClientRequest {
         let root: JSONValue
         do {
             root = try JSONParser.parse(text)
@@ -43,7 +50,7 @@ public struct ClientOpDecoder: Sendable {
             throw RejectedRequest(id: nil, reply: ErrorReply(.invalidRequestID))
         }
         do {
-            let op = try decodeOp(&fields)
+            let op = try decodeOp(&fields, from: session)
             try fields.rejectUnknown()
             return ClientRequest(id: id, op: op)
         } catch let error as WireError {
@@ -55,9 +62,9 @@ public struct ClientOpDecoder: Sendable {
         }
     }
 
-    /// Decodes a text frame's payload.
-    public func decode(_ text: [UInt8]) throws(RejectedRequest) -> ClientRequest {
-        let result = text.withUnsafeBytes { bytes in Result { () throws(RejectedRequest) in try decode(bytes) } }
+    /// Decodes a text frame's payload (see `decode(_:from:)`).
+    public func decode(_ text: [UInt8], from session: SessionID) throws(RejectedRequest) -> ClientRequest {
+        let result = text.withUnsafeBytes { bytes in Result { () throws(RejectedRequest) in try decode(bytes, from: session) } }
         return try result.get()
     }
 
@@ -66,7 +73,7 @@ public struct ClientOpDecoder: Sendable {
 
     // MARK: - Ops
 
-    private func decodeOp(_ fields: inout MessageFields) throws -> ClientOp {
+    private func decodeOp(_ fields: inout MessageFields, from session: SessionID) throws -> ClientOp {
         guard let opValue = fields.value("op") else { throw WireError.missingField("op") }
         guard case .string(let name) = opValue else { throw WireError.wrongType(field: "op", expected: "a string") }
         let limits = limits
@@ -77,60 +84,65 @@ public struct ClientOpDecoder: Sendable {
             return .resume(resumeToken: try fields.requiredString("resumeToken", maxBytes: limits.tokenBytes),
                            lastSeq: try fields.requiredInteger("lastSeq", in: 0...largestExactInteger))
         case "logOut":
-            return .logOut
+            return .command(.signOut(session))
         case "setStatus":
-            return .setStatus(try fields.requiredEnum("status", ChosenStatus.allCases.map(\.wireName), ChosenStatus.init(wireName:)))
+            return .command(.setStatus(session, try fields.requiredEnum("status", ChosenStatus.allCases.map(\.wireName),
+                                                                        ChosenStatus.init(wireName:))))
         case "activity":
-            return .activity
+            return .command(.activity(session))
         case "heartbeat":
-            return .heartbeat(lastSeq: try fields.requiredInteger("lastSeq", in: 0...largestExactInteger))
+            return .command(.heartbeat(session, lastSeenSequence: try fields.requiredInteger("lastSeq", in: 0...largestExactInteger)))
         case "requestContact":
-            return .requestContact(try fields.requiredUser("user", maxBytes: limits.emailBytes))
+            return .command(.requestContact(session, try fields.requiredUser("user", maxBytes: limits.emailBytes)))
         case "acceptContact":
-            return .acceptContact(try fields.requiredUser("user", maxBytes: limits.emailBytes))
+            return .command(.acceptContact(session, try fields.requiredUser("user", maxBytes: limits.emailBytes)))
         case "declineContact":
-            return .declineContact(try fields.requiredUser("user", maxBytes: limits.emailBytes))
+            return .command(.declineContact(session, try fields.requiredUser("user", maxBytes: limits.emailBytes)))
         case "removeContact":
-            return .removeContact(try fields.requiredUser("user", maxBytes: limits.emailBytes))
+            return .command(.removeContact(session, try fields.requiredUser("user", maxBytes: limits.emailBytes)))
         case "send":
             let to = try fields.requiredUser("to", maxBytes: limits.emailBytes)
             let clientMessageID = try fields.requiredString("clientMessageId", maxBytes: limits.clientMessageIDBytes)
             // Empty bodies are refused: they would show as nothing on every device.
             let body = try fields.requiredString("body", maxBytes: limits.bodyBytes)
-            return .send(to: to, clientMessageID: clientMessageID, body: body)
+            return .command(.send(session, to: to, clientMessageID: clientMessageID, body: body))
         case "history":
             let with = try fields.requiredUser("with", maxBytes: limits.emailBytes)
             let before = try fields.optionalInteger("before", in: 1...largestExactInteger)
             let limit = try fields.optionalInteger("limit", in: 1...UInt64(limits.maxHistoryLimit))
-            return .history(with: with, before: before.map(MessageID.init), limit: limit.map(Int.init) ?? limits.defaultHistoryLimit)
+            return .account(.history(with: with, before: before.map(MessageID.init),
+                                     limit: limit.map(Int.init) ?? limits.defaultHistoryLimit))
         case "invite":
             let to = try fields.requiredUser("to", maxBytes: limits.emailBytes)
-            return .invite(to: to, payload: try fields.payload(isRequired: false, maxBytes: limits.payloadBytes))
+            let payload = try fields.payload(isRequired: false, maxBytes: limits.payloadBytes)
+            return .command(.invite(session, callee: to, call: ClientOp.unassignedCall, payload: payload))
         case "ringing":
-            return .ringing(try fields.requiredCall())
+            return .command(.ringing(session, try fields.requiredCall()))
         case "accept":
             let call = try fields.requiredCall()
-            return .accept(call, payload: try fields.payload(isRequired: false, maxBytes: limits.payloadBytes))
+            return .command(.accept(session, call, payload: try fields.payload(isRequired: false, maxBytes: limits.payloadBytes)))
         case "decline":
-            return .decline(try fields.requiredCall())
+            return .command(.decline(session, try fields.requiredCall()))
         case "cancel":
-            return .cancel(try fields.requiredCall())
+            return .command(.cancel(session, try fields.requiredCall()))
         case "hangUp":
-            return .hangUp(try fields.requiredCall())
+            return .command(.hangUp(session, try fields.requiredCall()))
         case "signal":
             let call = try fields.requiredCall()
-            return .signal(call, payload: try fields.payload(isRequired: true, maxBytes: limits.payloadBytes))
+            return .command(.signal(session, call, payload: try fields.payload(isRequired: true, maxBytes: limits.payloadBytes)))
         case "subscribe":
-            return .subscribe(try fields.requiredUsers("users", maxCount: limits.usersPerSubscribe, maxBytes: limits.emailBytes))
+            let users = try fields.requiredUsers("users", maxCount: limits.usersPerSubscribe, maxBytes: limits.emailBytes)
+            return .command(.subscribe(session, users))
         case "unsubscribe":
-            return .unsubscribe(try fields.requiredUsers("users", maxCount: limits.usersPerSubscribe, maxBytes: limits.emailBytes))
+            let users = try fields.requiredUsers("users", maxCount: limits.usersPerSubscribe, maxBytes: limits.emailBytes)
+            return .command(.unsubscribe(session, users))
         case "updateProfile":
-            return .updateProfile(try decodeProfileChanges(&fields))
+            return .account(.updateProfile(try decodeProfileChanges(&fields)))
         case "changePassword":
-            return .changePassword(currentPassword: try fields.requiredString("currentPassword", maxBytes: limits.passwordBytes),
-                                   newPassword: try fields.requiredString("newPassword", maxBytes: limits.passwordBytes))
+            return .account(.changePassword(currentPassword: try fields.requiredString("currentPassword", maxBytes: limits.passwordBytes),
+                                            newPassword: try fields.requiredString("newPassword", maxBytes: limits.passwordBytes)))
         case "deleteAccount":
-            return .deleteAccount(password: try fields.requiredString("password", maxBytes: limits.passwordBytes))
+            return .account(.deleteAccount(password: try fields.requiredString("password", maxBytes: limits.passwordBytes)))
         case "changeEmail":
             // The e-mail is the account's ID: there is nothing to validate, the answer is
             // always the same, and it tells the user what to do instead.

@@ -167,7 +167,7 @@ public enum EventEncoder {
     }
 
     /// A call payload is the compact JSON text the decoder produced from the client's
-    /// string or object (`ClientOp.invite` and friends), so it is written as it is and the
+    /// string or object (the `invite`, `accept` and `signal` ops), so it is written as it is and the
     /// other party receives exactly the JSON value that was sent. "" means none.
     ///
     /// The text is re-checked before it is spliced in: call events go to one or two

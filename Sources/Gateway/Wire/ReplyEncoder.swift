@@ -1,5 +1,4 @@
 import Presence
-import Storage
 
 /// Encodes the one reply every op gets: `{"type":"ok","id":…,…}` or
 /// `{"type":"error","id":…,"code":…,"message":…}`, and the `closing` notice. Replies go
@@ -164,17 +163,5 @@ public struct HistoryPage: Hashable, Sendable {
     public init(messages: [ChatMessage], hasMore: Bool) {
         self.messages = messages
         self.hasMore = hasMore
-    }
-
-    /// A page from storage rows fetched with `limit + 1`: the extra row only says that
-    /// there is more. Rows whose addresses are not valid IDs (none should be) are skipped.
-    public init(records: [MessageRecord], limit: Int) {
-        hasMore = records.count > limit
-        messages = records.prefix(limit).compactMap { record in
-            guard let sender = UserID(email: record.sender), let recipient = UserID(email: record.recipient) else { return nil }
-            return ChatMessage(id: MessageID(UInt64(max(0, record.id))), sender: sender, recipient: recipient,
-                               clientMessageID: record.clientMessageID, body: record.body,
-                               sentAt: Instant(milliseconds: record.createdAt))
-        }
     }
 }
