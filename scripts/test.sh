@@ -42,6 +42,9 @@ stage "swift test"
 swift build --build-tests
 # The Redis suites fail, rather than skip, if redis-server is missing.
 PRESENCE_TEST_REQUIRE_REDIS=1 swift test --skip-build --parallel
+# The presence core's whole suite again on three shards (seconds): every behaviour holds
+# whichever shards its users land on.
+PRESENCE_TEST_SHARDS=3 swift test --skip-build --filter PresenceTests
 
 stage "storage on PostgreSQL"
 scripts/postgres.sh

@@ -80,17 +80,45 @@ struct World {
         if let refusal { throw refusal }
     }
 
+    /// While set, messages between shards wait in `held` until `releaseHeld()`: for tests
+    /// of changes that cross on their way.
+    var isHoldingMessages = false
+    var held: [(from: Int, to: Int, message: ShardMessage)] = []
+
+    /// Carries the held messages (and all they cause), in order.
+    mutating func releaseHeld() {
+        isHoldingMessages = false
+        let queue = held
+        held = []
+        var effects: [Effect] = []
+        for (from, to, message) in queue {
+            carried.append((from, to, message))
+            var produced: [Effect] = []
+            try? cores[to].apply(.fromShard(message), at: time, into: &produced)
+            effects += settle(produced, from: to)
+        }
+        log += effects
+        last = effects
+    }
+
     /// Carries every message between shards, in order, until none is left; returns the
     /// other effects in the order they arose.
     mutating func settle(_ produced: [Effect], from origin: Int) -> [Effect] {
         var result: [Effect] = []
         var queue: [(from: Int, to: Int, message: ShardMessage)] = []
+        let isHolding = isHoldingMessages
+        var held: [(from: Int, to: Int, message: ShardMessage)] = []
         func take(_ effects: [Effect], from shard: Int) {
             for effect in effects {
-                if case .forward(let message, let to) = effect { queue.append((shard, to, message)) } else { result.append(effect) }
+                guard case .forward(let message, let to) = effect else {
+                    result.append(effect)
+                    continue
+                }
+                if isHolding { held.append((shard, to, message)) } else { queue.append((shard, to, message)) }
             }
         }
         take(produced, from: origin)
+        defer { self.held += held }
         var next = 0
         while next < queue.count {
             let (from, to, message) = queue[next]

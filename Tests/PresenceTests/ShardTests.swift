@@ -1,0 +1,121 @@
+import Presence
+import Testing
+
+/// Users on different shards, placed there on purpose (the rest of the suite runs on any
+/// number of shards through `PRESENCE_TEST_SHARDS`, wherever its users happen to land).
+struct ShardTests {
+    /// Two addresses with different homes among two shards, and one more on each.
+    static func spread() -> (a: String, b: String, c: String) {
+        let placement = ShardPlacement(count: 2, index: 0)
+        let names = (0..<100).map { "user\($0)@x.io" }
+        let onZero = names.filter { placement.home(of: user($0)) == 0 }
+        let onOne = names.filter { placement.home(of: user($0)) == 1 }
+        return (onZero[0], onOne[0], onOne[1])
+    }
+
+    /// What `b`'s session sees of `a` when `a` hides, or logs out, on the other shard.
+    static func seenAcrossShards(hiding: Bool) throws -> (events: [String], carried: Int) {
+        let (a, b, _) = Self.spread()
+        var world = World(shards: 2)
+        let aSession = try world.signIn(a, 1, contacts: [b])
+        let bSession = try world.signIn(b, 2, contacts: [a])
+        world.wait(.seconds(5))
+        let before = world.carried.count
+        try world.run(hiding ? .setStatus(aSession, .hidden) : .signOut(aSession))
+        world.wait(.seconds(5))
+        let events = world.events(to: bSession).dropFirst().map { "\($0)" }  // after the snapshot
+        return (events, world.carried.count - before)
+    }
+
+    @Test func hiddenOnAnotherShardIsByteForByteLoggedOut() throws {
+        let hidden = try Self.seenAcrossShards(hiding: true)
+        let loggedOut = try Self.seenAcrossShards(hiding: false)
+        #expect(hidden.events == loggedOut.events)
+        // Positive control: the change did cross (the contact is told, through a message).
+        #expect(hidden.carried > 0)
+        #expect(hidden.events.last?.contains("offline (last seen") == true)
+    }
+
+    @Test func requestsThatCrossBecomeOneAcceptanceOnBothHomes() throws {
+        let (a, b, _) = Self.spread()
+        var world = World(shards: 2)
+        let aSession = try world.signIn(a, 1)
+        let bSession = try world.signIn(b, 2)
+        world.isHoldingMessages = true
+        try world.run(.requestContact(aSession, user(b)))
+        try world.run(.requestContact(bSession, user(a)))
+        world.releaseHeld()
+        #expect(world.view(of: user(a), for: user(b)) == PresenceView(status: .online))
+        #expect(world.view(of: user(b), for: user(a)) == PresenceView(status: .online))
+        let added = { (session: SessionID) in world.events(to: session).filter { if case .contactAdded = $0 { true } else { false } } }
+        #expect(added(aSession) == [.contactAdded(user(b), PresenceView(status: .online))])
+        #expect(added(bSession) == [.contactAdded(user(a), PresenceView(status: .online))])
+        // Stored once, by the pair's owner.
+        let stored = world.log.filter { if case .persistContact(let r) = $0, r.state == .accepted { true } else { false } }
+        #expect(stored.count == 1)
+    }
+
+    @Test func aWithdrawalCrossingAnAcceptanceLeavesBothHomesAgreeing() throws {
+        let (a, b, _) = Self.spread()
+        var world = World(shards: 2)
+        let aSession = try world.signIn(a, 1)
+        let bSession = try world.signIn(b, 2)
+        try world.run(.requestContact(aSession, user(b)))
+        world.isHoldingMessages = true
+        try world.run(.removeContact(aSession, user(b)))  // a withdraws...
+        try world.run(.acceptContact(bSession, user(a)))  // ...while b accepts on the other shard
+        world.releaseHeld()
+        // One truth, the owner's, on both homes: the pair is gone (whichever home owns it,
+        // the withdrawal came first), and each side's last word on it says so.
+        #expect(world.view(of: user(a), for: user(b)) == nil)
+        #expect(world.view(of: user(b), for: user(a)) == nil)
+        let lastContactEvent = { (session: SessionID) in
+            world.events(to: session).last {
+                switch $0 {
+                case .contactAdded, .contactRemoved, .contactRequestSent, .contactRequestReceived: true
+                default: false
+                }
+            }
+        }
+        #expect(lastContactEvent(aSession) == .contactRemoved(user(b)))
+        #expect(lastContactEvent(bSession) == .contactRemoved(user(a)))
+        // A later request starts afresh on both homes.
+        try world.run(.requestContact(bSession, user(a)))
+        #expect(world.events(to: aSession, in: world.last) == [.contactRequestReceived(from: user(b))])
+    }
+
+    @Test func aCallAcrossShardsRingsAnswersAndEnds() throws {
+        let (a, b, c) = Self.spread()
+        var world = World(shards: 2)
+        let watcher = try world.signIn(c, 9, contacts: [a, b])
+        let aSession = try world.signIn(a, 1, contacts: [b, c])
+        let bSession = try world.signIn(b, 2, contacts: [a, c])
+        try world.run(.invite(aSession, callee: user(b), call: CallID(7), payload: "offer"))
+        #expect(world.events(to: bSession, in: world.last) == [.callIncoming(CallID(7), from: user(a), payload: "offer")])
+        try world.run(.ringing(bSession, CallID(7)))
+        #expect(world.events(to: aSession, in: world.last) == [.callRinging(CallID(7))])
+        try world.run(.accept(bSession, CallID(7), payload: "answer"))
+        #expect(world.events(to: aSession, in: world.last).first == .callAccepted(CallID(7), payload: "answer"))
+        try world.run(.signal(aSession, CallID(7), payload: "ice"))
+        #expect(world.events(to: bSession, in: world.last) == [.callSignal(CallID(7), payload: "ice")])
+        #expect(world.presence(of: a, seenBy: watcher).last == .busy)
+        #expect(world.presence(of: b, seenBy: watcher).last == .busy)
+        try world.run(.hangUp(bSession, CallID(7)))
+        #expect(world.events(to: aSession, in: world.last).first == .callEnded(CallID(7), .hungUp))
+        #expect(world.presence(of: a, seenBy: watcher).last == .online)
+        #expect(world.presence(of: b, seenBy: watcher).last == .online)
+        #expect(world.refusal(.signal(aSession, CallID(7), payload: "late")) == .unknownCall)
+    }
+
+    @Test func aChatToSomeoneLoggedOutOnAnotherShardIsMailedByTheirHome() throws {
+        let (a, b, _) = Self.spread()
+        var world = World(shards: 2)
+        let aSession = try world.signIn(a, 1, contacts: [b])
+        try world.run(.send(aSession, to: user(b), clientMessageID: "m", body: "hi"))
+        try world.run(.messageCommitted(world.lastTicket!, MessageID(5)))
+        #expect(world.sendAnswers(in: world.last).count == 1)
+        #expect(world.sideEffects(in: world.last) == [
+            .sendOfflineMail(OfflineMail(recipient: user(b), firstSender: user(a), firstMessage: MessageID(5)))])
+        #expect(world.carried.contains { if case .chat = $0.message { $0.to == 1 } else { false } })
+    }
+}
