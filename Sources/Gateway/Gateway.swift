@@ -21,7 +21,8 @@ public final class Gateway: Sendable {
     public init(configuration: GatewayConfiguration) throws {
         let runtime = try GatewayRuntime(configuration: configuration)
         self.runtime = runtime
-        runtime.presence = PresenceThread(configuration: configuration.effectivePresence, runtime: runtime)
+        runtime.presence = PresenceShards(count: configuration.presenceShards, configuration: configuration.effectivePresence,
+                                          runtime: runtime)
         var handlers: [GatewayHandler] = []
         runtime.server = try Server(configuration: configuration.serverWithOperatorListener) { _ in
             let h = GatewayHandler(runtime: runtime)

@@ -1,26 +1,28 @@
 /// One signed-in connection's identity, issued by the core at sign-in
 /// (`PresenceCore.nextSessionID`): the slot of its record in the core's session table
-/// (low 32 bits), that slot's generation (the 24 bits above) and the shard of the core
-/// that issued it (the top 8 bits), so finding a session is an array index and a
-/// comparison, with no map, and any shard can tell which shard holds a session.
+/// (low 24 bits), that slot's generation (the 24 bits above) and the shard of the core
+/// that issued it (the 8 bits above those), so finding a session is an array index and a
+/// comparison, with no map, and any shard can tell which shard holds a session. The whole
+/// fits in 56 bits, so the gateway keeps it in one word with a connection's phase.
 ///
 /// A late command for a session that has ended names a stale generation and is
 /// recognised as unknown instead of reaching a stranger. A slot's IDs repeat only after
 /// 16.7 million reuses of that slot, and a resume also needs the session's 128-bit secret.
 public struct SessionID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    /// Shard, generation and slot, as one number.
+    /// Shard, generation and slot, as one number (below 2^56).
     public var rawValue: UInt64
     /// Wraps a number from `rawValue`.
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
-    /// The ID of `slot` at `generation` (taken modulo 2^24) on `shard` (0 to 255).
+    /// The ID of `slot` (below 2^24: 16.7 million sessions per shard) at `generation`
+    /// (taken modulo 2^24) on `shard` (0 to 255).
     public init(slot: Int, generation: UInt32, shard: Int = 0) {
-        rawValue = UInt64(UInt8(truncatingIfNeeded: shard)) << 56 | UInt64(generation & 0xFF_FFFF) << 32
-            | UInt64(UInt32(truncatingIfNeeded: slot))
+        rawValue = UInt64(UInt8(truncatingIfNeeded: shard)) << 48 | UInt64(generation & 0xFF_FFFF) << 24
+            | UInt64(slot) & 0xFF_FFFF
     }
     /// The slot of the session's record in the core.
-    public var slot: Int { Int(UInt32(truncatingIfNeeded: rawValue)) }
+    public var slot: Int { Int(rawValue & 0xFF_FFFF) }
     /// The shard whose core holds the session (`ShardPlacement.index`).
-    public var shard: Int { Int(rawValue >> 56) }
+    public var shard: Int { Int(rawValue >> 48 & 0xFF) }
     public static func < (lhs: SessionID, rhs: SessionID) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "session \(rawValue)" }
 }

@@ -69,6 +69,7 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.debounceMs.help) var debounceMs: String?
     @Option(help: Settings.opBurstPerSession.help) var opBurstPerSession: String?
     @Option(help: Settings.opsPerSecondPerSession.help) var opsPerSecondPerSession: String?
+    @Option(help: Settings.presenceShards.help) var presenceShards: String?
     @Option(help: Settings.ringTimeoutSeconds.help) var ringTimeoutSeconds: String?
     @Option(name: .customLong("subscriber"), help: Settings.subscriber.help) var subscribers: [String] = []
     @Option(help: Settings.maxRequestHeadBytes.help) var maxRequestHeadBytes: String?
@@ -131,6 +132,7 @@ struct Presenced: ParsableCommand {
         scalar(Settings.debounceMs, debounceMs)
         scalar(Settings.opBurstPerSession, opBurstPerSession)
         scalar(Settings.opsPerSecondPerSession, opsPerSecondPerSession)
+        scalar(Settings.presenceShards, presenceShards)
         scalar(Settings.ringTimeoutSeconds, ringTimeoutSeconds)
         list(Settings.subscriber, subscribers)
         scalar(Settings.maxRequestHeadBytes, maxRequestHeadBytes)

@@ -25,9 +25,12 @@ public struct GatewayConfiguration: Sendable {
     public var clock: @Sendable () -> Instant = PresenceClock.systemWall
     /// The clock of every presence deadline: it never steps. See `PresenceClock`.
     public var monotonicClock: @Sendable () -> Instant = PresenceClock.systemMonotonic
-    /// Inputs that may wait for the presence thread before client ops are refused with
+    /// Inputs that may wait for one presence shard before client ops are refused with
     /// `overloaded` (see `Mailbox`).
     public var presenceMailboxCapacity = 65_536
+    /// Presence shards: threads that each own the users placed on them by a hash of the
+    /// user ID (see `PresenceShards`). 1 to 64; by default one per core.
+    public var presenceShards = min(64, max(1, ProcessInfo.processInfo.activeProcessorCount))
     /// Password hashing cost (scrypt); tests lower it.
     public var passwordHasher = PasswordHasher()
     /// Threads for blocking account work (scrypt costs ~32 MiB and ~100 ms each).

@@ -39,7 +39,8 @@ final class GatewayRuntime: @unchecked Sendable {
     var accounts: WorkerPool<AccountWorker>!
     /// The web client's files, served at `/`.
     let webAssets: WebAssets
-    var presence: PresenceThread!
+    /// The presence shards, and the bus between them.
+    var presence: PresenceShards!
     var server: Server!
     var handlers: [GatewayHandler] = []
     /// Set when draining: `/readyz` answers 503.

@@ -60,10 +60,8 @@ extension PresenceThread {
             runtime.queueOfflineMail(mail)
         case .answerSend(let sender, let clientMessageID, let outcome):
             answerSends(SendKey(sender: sender, clientMessageID: clientMessageID), outcome)
-        case .forward:
-            // This thread's core is the only shard (`ShardPlacement.single`), and a core
-            // with no other shard never forwards.
-            assertionFailure("a single-shard core forwarded a message")
+        case .forward(let message, let shard):
+            bus.carry(message, from: self.shard, to: shard)
         }
     }
 

@@ -87,6 +87,8 @@ extension PresenceThread {
             answer(query, respond: respond, at: time)
         case .probe(let respond):
             respond(Counts(sessions: core.sessionCount, waitingSends: waitingSends.count))
+        case .summaries(let respond):
+            respond(core.sessionSummaries)
         case .stop:
             return
         }

@@ -32,11 +32,13 @@ enum PresenceInput: Sendable {
     case inspect(AdminAPI.Query, respond: @Sendable (HTTPResponse) -> Void)
     /// Counts of the thread's own tables, for tests and diagnostics.
     case probe(@Sendable (PresenceThread.Counts) -> Void)
+    /// This shard's sessions, for an operator's list of all of them.
+    case summaries(@Sendable ([SessionSummary]) -> Void)
     /// Stop after draining the queue.
     case stop
 }
 
-/// The one thread that owns the presence core. Inputs arrive in a bounded `Mailbox`; the
+/// The thread that owns one presence shard's core (see `PresenceShards`). Inputs arrive in a bounded `Mailbox`; the
 /// thread applies them at the monotonic time (`PresenceClock`), sleeps until the core's
 /// next deadline, and carries out
 /// every effect: deliveries are encoded once and handed to the event loops, writes go to the
@@ -70,17 +72,24 @@ final class PresenceThread: @unchecked Sendable {
     /// Whether the input being handled handed deliveries to the loops (fan-out metric).
     var hasDelivered = false
     unowned let runtime: GatewayRuntime
+    /// Carries this core's messages to the other shards.
+    unowned let bus: any ClusterBus
     let finished = DispatchGroup()
     private let log = Logger(label: "presence")
 
     let clock: PresenceClock
 
-    init(configuration: PresenceConfiguration, runtime: GatewayRuntime) {
+    init(configuration: PresenceConfiguration, runtime: GatewayRuntime, placement: ShardPlacement = .single,
+         bus: any ClusterBus) {
         clock = PresenceClock(wall: runtime.configuration.clock, monotonic: runtime.configuration.monotonicClock)
         inbox = Mailbox(capacity: runtime.configuration.presenceMailboxCapacity)
-        core = PresenceCore(configuration: configuration, now: clock.monotonic())
+        core = PresenceCore(configuration: configuration, now: clock.monotonic(), placement: placement)
         self.runtime = runtime
+        self.bus = bus
     }
+
+    /// This thread's shard.
+    var shard: Int { core.placement.index }
 
     /// The core's time: monotonic, never the wall clock.
     func now() -> Instant { clock.monotonic() }
@@ -91,7 +100,7 @@ final class PresenceThread: @unchecked Sendable {
             run()
             finished.leave()
         }
-        t.name = "presence"
+        t.name = "presence-\(shard)"
         t.start()
     }
 
@@ -120,11 +129,6 @@ final class PresenceThread: @unchecked Sendable {
     /// Inputs waiting now (a gauge).
     var backlog: Int { inbox.count }
 
-    func stop() {
-        post(.stop)
-        _ = finished.wait(timeout: .now() + 5)
-    }
-
     private func run() {
         var batch: [PresenceInput] = []
         while true {
@@ -151,8 +155,7 @@ final class PresenceThread: @unchecked Sendable {
                 }
             }
             writeChosenStatuses()
-            runtime.metrics.coreSessions.record(core.sessionCount)
-            recordStatusGauges()
+            recordGauges()
             // A storm's batch capacity is not kept (it ping-pongs with the mailbox's array,
             // so both stayed at the storm's size: 150 B per session at rest after 10,000
             // sign-ins).
@@ -162,12 +165,15 @@ final class PresenceThread: @unchecked Sendable {
 
     private var nextStatusSample = ContinuousClock.now
 
-    /// Users by status, at most once a second: a pass over every signed-in user.
-    private func recordStatusGauges() {
+    /// Sessions, and users by status at most once a second (a pass over every signed-in
+    /// user), summed over the shards.
+    private func recordGauges() {
         let now = ContinuousClock.now
-        guard now >= nextStatusSample else { return }
-        nextStatusSample = now + .seconds(1)
-        let counts = core.usersByStatus
-        for (status, gauge) in runtime.metrics.usersByStatus { gauge.record(counts[status] ?? 0) }
+        var statuses: [String: Int]?
+        if now >= nextStatusSample {
+            nextStatusSample = now + .seconds(1)
+            statuses = core.usersByStatus
+        }
+        runtime.presence.record(sessions: core.sessionCount, statuses: statuses, of: shard)
     }
 }

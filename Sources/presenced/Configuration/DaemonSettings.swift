@@ -48,6 +48,7 @@ struct DaemonSettings {
     var debounceMs = 1000
     var ringTimeoutSeconds = 45
     var opBurstPerSession = 60
+    var presenceShards = min(64, max(1, ProcessInfo.processInfo.activeProcessorCount))
     var opsPerSecondPerSession = 10
     var subscribers: [String: GatewayConfiguration.Subscriber] = [:]
     var signInPerAccount = RateLimit.signInPerAccount
@@ -123,6 +124,7 @@ struct DaemonSettings {
         if let x = try v.integer(Settings.disconnectGraceSeconds, 0...3600) { disconnectGraceSeconds = x }
         if let x = try v.integer(Settings.debounceMs, 0...60_000) { debounceMs = x }
         if let x = try v.integer(Settings.opBurstPerSession, 0...1_000_000) { opBurstPerSession = x }
+        if let x = try v.integer(Settings.presenceShards, 1...64) { presenceShards = x }
         if let x = try v.integer(Settings.opsPerSecondPerSession, 0...1_000_000) { opsPerSecondPerSession = x }
         if let x = try v.integer(Settings.ringTimeoutSeconds, 5...600) { ringTimeoutSeconds = x }
         for text in try v.list(Settings.subscriber) ?? [] {
@@ -194,6 +196,7 @@ struct DaemonSettings {
         config.presence.disconnectGrace = .seconds(disconnectGraceSeconds)
         config.presence.debounce = .milliseconds(debounceMs)
         config.presence.opBurst = opBurstPerSession
+        config.presenceShards = presenceShards
         config.presence.opsPerSecond = opsPerSecondPerSession
         config.presence.ringTimeout = .seconds(ringTimeoutSeconds)
         // Nil: the gateway builds it from the host and the port it actually bound.

@@ -117,6 +117,9 @@ enum Settings {
     static let opBurstPerSession = Setting(
         "op-burst-per-session", "Ops a session may send at once before it is limited (heartbeats and logOut never count; 0: no limit).",
         default: "\(d.opBurstPerSession)")
+    static let presenceShards = Setting(
+        "presence-shards", "Presence threads (1 to 64); each owns the users a hash of their ID places on it, and what crosses goes through the in-process ClusterBus.",
+        default: "the number of cores (\(d.presenceShards) here)")
     static let opsPerSecondPerSession = Setting(
         "ops-per-second-per-session", "Ops a limited session gets back per second; past the burst an op is refused rate_limited with retryAfter (0: no limit).",
         default: "\(d.opsPerSecondPerSession)")
@@ -155,7 +158,7 @@ enum Settings {
         dataDir, databaseFile, databaseUrl, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
         googleClientId, googleJwksFile, googleJwksUrl, googleCaFile, googleCreateAccounts, adminToken, adminListen, webRoot,
-        idleMinutes, disconnectGraceSeconds, debounceMs, opBurstPerSession, opsPerSecondPerSession, ringTimeoutSeconds, subscriber,
+        idleMinutes, disconnectGraceSeconds, debounceMs, opBurstPerSession, opsPerSecondPerSession, presenceShards, ringTimeoutSeconds, subscriber,
         signInBurstPerAccount, signInRefillSecondsPerAccount, signInBurstPerAddress, signInRefillSecondsPerAddress,
         signUpBurstPerAddress, signUpRefillSecondsPerAddress,
         maxRequestHeadBytes, maxRequestBodyBytes, requestTimeoutSeconds, keepAliveSeconds, closeTimeoutSeconds,
