@@ -9,7 +9,8 @@
 #       with $FIGURES_CONTACTS_COMPARE contacts per user: the difference is the cost per contact
 #   b   bare idle, 10,000 WebSocket connections: RSS (and live heap) per connection
 #   c   presence --changes-per-second 1000000 --flip-fraction 1, server pinned to core 0
-#       (taskset -c 0) and the client to core 1: deliveries/s
+#       (taskset -c 0) with one presence shard and the client to core 1: deliveries/s
+#   h   the same with 2 presence shards and nothing pinned (server and client share both cores)
 #   d   presence --find-knee: the highest deliveries/s whose change -> contact p99 stays
 #       under 5 ms (unpinned)
 #   e   presence at the default 25,000 deliveries/s (500 changes/s, 1,000 flippers): p50/p99
@@ -19,7 +20,7 @@
 # after every run go to OUTPUT_DIR.
 #
 # Usage: loadtest/issue9-figures.sh OUTPUT_DIR            (~6-8 minutes after the builds)
-#   FIGURES_PARTS="a b c d e f g"   which parts to run
+#   FIGURES_PARTS="a b c d e f g h" which parts to run (parts d, e, f use the default shards: one per core)
 #   FIGURES_USERS=10000 FIGURES_CONTACTS=50
 #   SERVER_MALLOC_ARENA_MAX=N       MALLOC_ARENA_MAX for every presenced started (not the client)
 #   FIGURES_ARENA_COMPARE=1         the MALLOC_ARENA_MAX of part a's second run ("" skips it)
@@ -37,7 +38,7 @@ cd "$(dirname "$0")/.."
 [ $# -eq 1 ] || { echo "usage: loadtest/issue9-figures.sh OUTPUT_DIR" >&2; exit 1; }
 OUT=$1
 SCRATCH=${LOADTEST_SCRATCH:-.build-loadtest}
-PARTS=${FIGURES_PARTS:-a b c d e f g}
+PARTS=${FIGURES_PARTS:-a b c d e f g h}
 USERS=${FIGURES_USERS:-10000}
 CONTACTS=${FIGURES_CONTACTS:-50}
 ARENA_COMPARE=${FIGURES_ARENA_COMPARE-1}
@@ -148,10 +149,17 @@ b)
     stop
     ;;
 c)
-    seed c && start c-presence-pinned taskset -c 0 -- --data-dir "$DATA" --debounce-ms 0 && \
+    seed c && start c-presence-pinned taskset -c 0 -- --data-dir "$DATA" --debounce-ms 0 --presence-shards 1 && \
         run c c-presence-pinned 300 taskset -c 1 "$LT" presence --url "ws://127.0.0.1:$PORT/ws" --server-pid "$SERVER_PID" \
             --tokens "$TOKENS" --changes-per-second 1000000 --flip-fraction 1 --seconds 3 --warmup 1 --drain 10 \
             --repeats 3 --json "$OUT/c-presence-pinned.json"
+    stop
+    ;;
+h)
+    seed h && start h-presence-2-shards -- --data-dir "$DATA" --debounce-ms 0 --presence-shards 2 && \
+        run h h-presence-2-shards 300 "$LT" presence --url "ws://127.0.0.1:$PORT/ws" --server-pid "$SERVER_PID" \
+            --tokens "$TOKENS" --changes-per-second 1000000 --flip-fraction 1 --seconds 3 --warmup 1 --drain 10 \
+            --repeats 3 --json "$OUT/h-presence-2-shards.json"
     stop
     ;;
 d)
@@ -244,6 +252,12 @@ if "c-presence-pinned" in runs:
     row("c", "c-presence-pinned", "presence 1M changes/s offered, flip 1, server on core 0: deliveries/s",
         f"{fmt(d.get('deliveries_per_second'))}/s (server {fmt(d.get('server_cpu_cores'), 2)} cores, p99 {fmt(lat.get('p99'))} µs)",
         "≥ 1,000,000/s", d or None)
+if "h-presence-2-shards" in runs:
+    d = load("h-presence-2-shards.json") or {}
+    lat = d.get("latency_us") or {}
+    row("h", "h-presence-2-shards", "presence 1M changes/s offered, flip 1, 2 presence shards, nothing pinned: deliveries/s",
+        f"{fmt(d.get('deliveries_per_second'))}/s (server {fmt(d.get('server_cpu_cores'), 2)} cores, p99 {fmt(lat.get('p99'))} µs)",
+        "", d or None)
 if "d-knee" in runs:
     d = load("d-knee.json") or {}
     k = d.get("knee") or {}
