@@ -26,6 +26,7 @@
 #   FIGURES_ARENA_COMPARE=1         the MALLOC_ARENA_MAX of part a's second run ("" skips it)
 #   FIGURES_CONTACTS_COMPARE=10     contacts per user of part a's third run ("" skips it)
 #   FIGURES_CEILING_CONNECTIONS="100 1000"
+#   FIGURES_SERVER_ARGS="..."       extra presenced arguments for every server started (e.g. --presence-shards 1)
 #   FIGURES_NICE=-10                run every server and client under `nice -n`, and set the same
 #                                   nice on this session's autogroup (negative needs CAP_SYS_NICE):
 #                                   ahead of other builders' compiles on a shared machine; the
@@ -99,7 +100,7 @@ start() {
     local log="$OUT/server-$name.log"
     local arena=()
     [ -n "${SERVER_MALLOC_ARENA_MAX:-}" ] && arena=("MALLOC_ARENA_MAX=$SERVER_MALLOC_ARENA_MAX")
-    env "${arena[@]}" "${NICE[@]}" "${prefix[@]}" "$BIN/presenced" --port 0 --admin-listen off --ops-per-second-per-session 0 --log-level info "$@" >"$log" 2>&1 &
+    env "${arena[@]}" "${NICE[@]}" "${prefix[@]}" "$BIN/presenced" --port 0 --admin-listen off --ops-per-second-per-session 0 --log-level info "$@" ${FIGURES_SERVER_ARGS:-} >"$log" 2>&1 &
     SERVER_PID=$!
     wait_for_port "$log"
 }

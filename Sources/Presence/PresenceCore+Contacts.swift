@@ -75,6 +75,23 @@ extension PresenceCore {
 
     func ownsPair(_ a: UserRef, _ b: UserRef) -> Bool { pairOwner(a, b) == placement.index }
 
+    /// Sends a change checked here to the pair's owner, if that is another shard.
+    /// - Returns: whether it did; the op is then done on this shard.
+    func sentToOwner(_ change: PairChange, by user: UserRef, with other: UserRef, into effects: inout [Effect]) -> Bool {
+        guard !ownsPair(user, other) else { return false }
+        effects.append(.forward(.pairRequest(change, actor: users[user.i].id, other: users[other.i].id),
+                                toShard: pairOwner(user, other)))
+        return true
+    }
+
+    /// The user whose request to `user` is pending, or `noPendingRequest`.
+    func pendingRequester(_ id: UserID, of user: UserRef) throws(PresenceError) -> UserRef {
+        guard let requester = userRefs[id], relation(user, requester) == .pending(requester: requester) else {
+            throw .noPendingRequest
+        }
+        return requester
+    }
+
     /// Adopts storage's list for pairs the core has no state for. Pairs it already knows
     /// (the other side signed in earlier, or a change happened since) keep the core's
     /// state, which is never older than storage's.
@@ -102,10 +119,7 @@ extension PresenceCore {
         noteActivity(slot, into: &effects)
         let other = intern(target)
         if current == .pending(requester: user) { return }  // asked already; a repeat changes nothing
-        guard ownsPair(user, other) else {
-            effects.append(.forward(.pairRequest(.request, actor: users[user.i].id, other: target), toShard: pairOwner(user, other)))
-            return
-        }
+        if sentToOwner(.request, by: user, with: other, into: &effects) { return }
         request(by: user, to: other, into: &effects)
     }
 
@@ -126,13 +140,9 @@ extension PresenceCore {
 
     mutating func acceptContact(_ session: SessionID, _ requesterID: UserID, into effects: inout [Effect]) throws(PresenceError) {
         let (slot, user) = try userSession(session)
-        guard let requester = userRefs[requesterID], relation(user, requester) == .pending(requester: requester)
-        else { throw .noPendingRequest }
+        let requester = try pendingRequester(requesterID, of: user)
         noteActivity(slot, into: &effects)
-        guard ownsPair(user, requester) else {
-            effects.append(.forward(.pairRequest(.accept, actor: users[user.i].id, other: requesterID), toShard: pairOwner(user, requester)))
-            return
-        }
+        if sentToOwner(.accept, by: user, with: requester, into: &effects) { return }
         accept(by: user, from: requester, into: &effects)
     }
 
@@ -164,13 +174,9 @@ extension PresenceCore {
     /// in. Their request is simply absent from their next sign-in's list.
     mutating func declineContact(_ session: SessionID, _ requesterID: UserID, into effects: inout [Effect]) throws(PresenceError) {
         let (slot, user) = try userSession(session)
-        guard let requester = userRefs[requesterID], relation(user, requester) == .pending(requester: requester)
-        else { throw .noPendingRequest }
+        let requester = try pendingRequester(requesterID, of: user)
         noteActivity(slot, into: &effects)
-        guard ownsPair(user, requester) else {
-            effects.append(.forward(.pairRequest(.decline, actor: users[user.i].id, other: requesterID), toShard: pairOwner(user, requester)))
-            return
-        }
+        if sentToOwner(.decline, by: user, with: requester, into: &effects) { return }
         decline(by: user, of: requester, into: &effects)
     }
 
@@ -196,10 +202,7 @@ extension PresenceCore {
         }
         guard current != .none else { throw .notAContact }
         noteActivity(slot, into: &effects)
-        guard ownsPair(user, other) else {
-            effects.append(.forward(.pairRequest(.remove, actor: users[user.i].id, other: otherID), toShard: pairOwner(user, other)))
-            return
-        }
+        if sentToOwner(.remove, by: user, with: other, into: &effects) { return }
         remove(by: user, of: other, into: &effects)
     }
 
