@@ -118,4 +118,22 @@ struct ShardTests {
             .sendOfflineMail(OfflineMail(recipient: user(b), firstSender: user(a), firstMessage: MessageID(5)))])
         #expect(world.carried.contains { if case .chat = $0.message { $0.to == 1 } else { false } })
     }
+
+    /// A hidden user who writes to a contact on another shard who is not signed in is
+    /// revealed to them: the contact's next sign-in shows it, as on one shard. (The chat
+    /// reaches the contact's home before the publish carrying the reveal, so the contact
+    /// has a record there to hold it.)
+    @Test func aRevealToSomeoneNotSignedInOnAnotherShardShowsAtTheirSignIn() throws {
+        let (a, b, _) = Self.spread()
+        var world = World(shards: 2)
+        let bSession = try world.signIn(b, 2, chosen: .hidden, contacts: [a])
+        try world.run(.send(bSession, to: user(a), clientMessageID: "m", body: "I am here"))
+        try world.run(.messageCommitted(world.lastTicket!, MessageID(1)))
+        let aSession = try world.signIn(a, 1, contacts: [b])
+        #expect(world.snapshot(of: aSession)?.contacts == [ContactPresence(user: user(b), view: PresenceView(status: .online))])
+        // Control: to a third contact the hidden user did not write to, they stay offline.
+        let (_, _, c) = Self.spread()
+        let cSession = try world.signIn(c, 3, contacts: [b])
+        #expect(world.snapshot(of: cSession)?.contacts.first?.view.status == .offline)
+    }
 }
