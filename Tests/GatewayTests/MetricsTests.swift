@@ -68,6 +68,12 @@ import Testing
         #expect((Self.value(body, "presence_fanout_seconds_count") ?? 0) > 0)
         #expect((Self.value(body, "presence_storage_commit_seconds_count") ?? 0) > 0)
         #expect(Self.value(body, "presence_core_sessions") != nil)
+        // Every shard reports its own sessions; together they are the core's.
+        let shards = g.gateway.runtime.presence.count
+        let perShard = (0..<shards).compactMap { Self.value(body, #"presence_shard_sessions{shard="\#($0)"}"#) }
+        #expect(perShard.count == shards)
+        #expect(perShard.reduce(0, +) == Self.value(body, "presence_core_sessions"))
+        #expect(Self.value(body, #"presence_shard_backlog{shard="0"}"#) != nil)
         #expect(body.contains("# TYPE presence_fanout_seconds histogram"))
         #expect(body.contains(#"presence_fanout_seconds_bucket{le="+Inf"}"#))
         _ = alice

@@ -22,6 +22,11 @@ struct GatewayMetrics: Sendable {
     let sessionsByDevice: [CoreMetrics.Meter]
     /// `presence_core_sessions`: sessions the presence core holds, connected or in grace.
     let coreSessions: CoreMetrics.Gauge
+    /// `presence_shard_sessions{shard}` and `presence_shard_backlog{shard}`: each presence
+    /// shard's sessions and the inputs waiting in its mailbox, after each of its batches,
+    /// so an operator sees a shard that lags or holds more than its share.
+    let shardSessions: [CoreMetrics.Gauge]
+    let shardBacklog: [CoreMetrics.Gauge]
     /// Signed-in users by the status their contacts see (`hidden` apart from offline).
     let usersByStatus: [String: CoreMetrics.Gauge]
     static let statusLabels = ["online", "busy", "idle", "mobile", "hidden", "offline"]
@@ -45,7 +50,7 @@ struct GatewayMetrics: Sendable {
     static let deviceLabels = Presence.DeviceKind.allCases.map { "\($0)" } + ["subscriber"]
     static var subscriberIndex: Int { Presence.DeviceKind.allCases.count }
 
-    init(registry: PrometheusCollectorRegistry?) {
+    init(registry: PrometheusCollectorRegistry?, presenceShards: Int = 1) {
         if let registry {
             var prometheus = PrometheusMetricsFactory(registry: registry)
             // Fan-out is in-memory work (µs to ms); a commit is an fsync (ms to s).
@@ -66,6 +71,12 @@ struct GatewayMetrics: Sendable {
         webSocketConnections = CoreMetrics.Meter(label: "presence_connections", dimensions: [("state", "open")], factory: f)
         sessionsByDevice = Self.deviceLabels.map { CoreMetrics.Meter(label: "presence_sessions", dimensions: [("device", $0)], factory: f) }
         coreSessions = CoreMetrics.Gauge(label: "presence_core_sessions", factory: f)
+        shardSessions = (0..<presenceShards).map {
+            CoreMetrics.Gauge(label: "presence_shard_sessions", dimensions: [("shard", "\($0)")], factory: f)
+        }
+        shardBacklog = (0..<presenceShards).map {
+            CoreMetrics.Gauge(label: "presence_shard_backlog", dimensions: [("shard", "\($0)")], factory: f)
+        }
         usersByStatus = Dictionary(uniqueKeysWithValues: Self.statusLabels.map {
             ($0, CoreMetrics.Gauge(label: "presence_users", dimensions: [("status", $0)], factory: f))
         })

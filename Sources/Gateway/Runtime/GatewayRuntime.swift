@@ -52,7 +52,8 @@ final class GatewayRuntime: @unchecked Sendable {
     init(configuration: GatewayConfiguration) throws {
         self.configuration = configuration
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        let metrics = GatewayMetrics(registry: configuration.metricsRegistry)
+        let metrics = GatewayMetrics(registry: configuration.metricsRegistry,
+                                     presenceShards: min(max(1, configuration.presenceShards), ShardPlacement.maxCount))
         webAssets = WebAssets(root: configuration.webRoot)
         self.metrics = metrics
         // Opening the writer runs the migrations before any reader opens the file.

@@ -157,6 +157,10 @@ final class PresenceShards: ClusterBus, @unchecked Sendable {
 
     /// Called by shard `index` after each batch: the gauges show all shards' sums.
     func record(sessions: Int, statuses: [String: Int]?, of index: Int) {
+        if index < runtime.metrics.shardSessions.count {
+            runtime.metrics.shardSessions[index].record(sessions)
+            runtime.metrics.shardBacklog[index].record(threads[index].backlog)
+        }
         let (total, byStatus) = gauges.withLock { gauges -> (Int, [String: Int]?) in
             gauges.sessions[index] = sessions
             guard let statuses else { return (gauges.sessions.reduce(0, +), nil) }
