@@ -13,9 +13,9 @@
 // its ring timeout. When the callee lives on another shard, the callee's home keeps a copy
 // while the callee's devices ring or talk (`ShardMessage.callInvite`), answers, declines
 // and hang-ups made there go back to the caller's home as messages, and either side's end
-// of the call reaches the other as `callFinished`. A hidden caller who rings a callee on
-// another shard is revealed to them even if the callee turns out to be busy: the caller's
-// home cannot know that before it rings.
+// of the call reaches the other as `callFinished`. The callee's home answers every invite,
+// `callBusy` or `callOffered`, and only the latter makes the invite an act that reveals a
+// hidden caller, as on one shard.
 
 extension PresenceCore {
     mutating func invite(_ session: SessionID, callee calleeID: UserID, call id: CallID, payload: String,
@@ -32,11 +32,12 @@ extension PresenceCore {
                               phase: .ringing(timeout: timeout), isRungOnCallee: false)
         users[caller.i].call = id
         if !isLocal(callee) {
+            // The callee's home decides busy or ringing; the invite counts as an act toward
+            // the callee once it answers that the call goes ahead (`callOffered`).
             calls[id] = call
             deadlines.insert(at: timeout, .ringTimeout(id))
             forward(.callInvite(id, caller: users[caller.i].id, callerSession: session, callee: calleeID, payload: payload),
                     toHomeOf: callee, into: &effects)
-            noteAct(by: caller, toward: callee, into: &effects)
             return
         }
         if users[callee.i].call != nil {
@@ -242,15 +243,27 @@ extension PresenceCore {
                                     callee calleeID: UserID, payload: String, into effects: inout [Effect]) {
         let caller = intern(callerID), callee = intern(calleeID)
         guard isLocal(callee), calls[id] == nil else { return }
-        if users[callee.i].call != nil {
-            if looksPresent(callee, to: caller) { forward(.callBusy(id), toHomeOf: caller, into: &effects) }
+        if users[callee.i].call != nil && looksPresent(callee, to: caller) {
+            forward(.callBusy(id), toHomeOf: caller, into: &effects)
             return
         }
-        guard !users[callee.i].sessions.isEmpty else { return }
-        users[callee.i].call = id
-        calls[id] = CallRecord(id: id, caller: caller, callerSession: callerSession, callee: callee,
-                               phase: .ringing(timeout: now.adding(ringMilliseconds)), isRungOnCallee: true)
-        send(.callIncoming(id, from: callerID, payload: payload), toSessionsOf: callee, into: &effects)
+        // A copy is kept even when nothing rings (the callee is logged out, or busy while
+        // looking offline), so the callee's ops on the call are answered as on one shard.
+        var call = CallRecord(id: id, caller: caller, callerSession: callerSession, callee: callee,
+                              phase: .ringing(timeout: now.adding(ringMilliseconds)), isRungOnCallee: false)
+        if users[callee.i].call == nil && !users[callee.i].sessions.isEmpty {
+            call.isRungOnCallee = true
+            users[callee.i].call = id
+            send(.callIncoming(id, from: callerID, payload: payload), toSessionsOf: callee, into: &effects)
+        }
+        calls[id] = call
+        forward(.callOffered(id), toHomeOf: caller, into: &effects)
+    }
+
+    /// On the caller's home: the callee's home took the call (it rings, or rings out).
+    mutating func receiveCallOffered(_ id: CallID, into effects: inout [Effect]) {
+        guard let call = calls[id], !call.isAnswered else { return }
+        noteAct(by: call.caller, toward: call.callee, into: &effects)
     }
 
     /// On the caller's home: the callee is busy and looks present to the caller.

@@ -59,12 +59,8 @@ extension PresenceCore {
     mutating func changeRelation(_ a: UserRef, _ b: UserRef, _ new: Relation, into effects: inout [Effect]) {
         setRelation(a, b, new)
         for side in [a, b] where !isLocal(side) {
-            let state: ContactState? = switch new {
-            case .none: nil
-            case .accepted: .accepted
-            case .pending(let requester): requester == a ? .requestedByMe : .requestedByThem
-            }
-            forward(.pairSet(a: users[a.i].id, b: users[b.i].id, state: state), toHomeOf: side, into: &effects)
+            forward(.pairSet(a: users[a.i].id, b: users[b.i].id, state: contactState(of: a, with: b)),
+                    toHomeOf: side, into: &effects)
         }
     }
 
@@ -79,9 +75,29 @@ extension PresenceCore {
     /// - Returns: whether it did; the op is then done on this shard.
     func sentToOwner(_ change: PairChange, by user: UserRef, with other: UserRef, into effects: inout [Effect]) -> Bool {
         guard !ownsPair(user, other) else { return false }
-        effects.append(.forward(.pairRequest(change, actor: users[user.i].id, other: users[other.i].id),
+        effects.append(.forward(.pairRequest(change, actor: users[user.i].id, other: users[other.i].id,
+                                             seen: contactState(of: user, with: other)),
                                 toShard: pairOwner(user, other)))
         return true
+    }
+
+    /// The relationship as `ContactState`, from `a`'s side (`nil` for none).
+    func contactState(of a: UserRef, with b: UserRef) -> ContactState? {
+        switch relation(a, b) {
+        case .none: nil
+        case .accepted: .accepted
+        case .pending(let requester): requester == a ? .requestedByMe : .requestedByThem
+        }
+    }
+
+    /// A relationship from `a`'s side.
+    func relation(from state: ContactState?, _ a: UserRef, _ b: UserRef) -> Relation {
+        switch state {
+        case nil: .none
+        case .accepted?: .accepted
+        case .requestedByMe?: .pending(requester: a)
+        case .requestedByThem?: .pending(requester: b)
+        }
     }
 
     /// The user whose request to `user` is pending, or `noPendingRequest`.
@@ -219,9 +235,12 @@ extension PresenceCore {
     /// The owner's side of an op checked on the actor's home: checked again here, where
     /// the pair's state is the truth, and dropped if a crossing change made it moot.
     mutating func receivePairRequest(_ change: PairChange, actor actorID: UserID, other otherID: UserID,
-                                     into effects: inout [Effect]) {
+                                     seen: ContactState?, into effects: inout [Effect]) {
         let actor = intern(actorID), other = intern(otherID)
         guard ownsPair(actor, other) else { return }
+        // Neither user's list is loaded here: the actor's home read the pair from storage
+        // (or had it from this shard), and storage is written only from here.
+        if !knowsPair(actor, other) { setRelation(actor, other, relation(from: seen, actor, other)) }
         let current = relation(actor, other)
         switch change {
         case .request:
@@ -242,12 +261,7 @@ extension PresenceCore {
     /// from here, where the local side's view is known.
     mutating func receivePairSet(a aID: UserID, b bID: UserID, state: ContactState?, into effects: inout [Effect]) {
         let a = intern(aID), b = intern(bID)
-        let new: Relation = switch state {
-        case nil: .none
-        case .accepted?: .accepted
-        case .requestedByMe?: .pending(requester: a)
-        case .requestedByThem?: .pending(requester: b)
-        }
+        let new = relation(from: state, a, b)
         let old = relation(a, b)
         guard old != new else {
             // No change here, but the pair is now known: a stale stored list read by a

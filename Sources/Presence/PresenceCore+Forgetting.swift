@@ -40,16 +40,24 @@ extension PresenceCore {
         let record = users[user.i]
         // A mirror of a user homed elsewhere that shows anything but "offline, never seen"
         // is kept: that home will not send it again until the user's next change, and a
-        // sign-in here would read it.
+        // sign-in here would read it. A user whose offline period's e-mail went out is kept
+        // until they sign in: forgetting it would send a second one in the same period
+        // (their home may know no contact of theirs to keep the record for, when their
+        // contacts live on other shards).
         return !record.isForgotten && record.sessions.isEmpty && record.contacts.isEmpty && record.requests.isEmpty
             && record.subscribers.isEmpty && record.call == nil && record.reveals.isEmpty && record.watcherShards == 0
-            && (record.isLocal || record.publishedPublic == .offline)
+            && !record.isOfflineMailSent && (record.isLocal || record.publishedPublic == .offline)
     }
 
     /// References the record does not list itself: a call it is the silent callee of, a
-    /// message still committing, a subscriber allowed to watch it. Scans, but runs only for
-    /// records that are otherwise unused, once per delay.
+    /// message still committing, a subscriber allowed to watch it, a reveal to it kept in
+    /// the mirror of a user homed elsewhere (it need not be a contact here: its list may
+    /// never have been loaded on this shard). Scans, but runs only for records that are
+    /// otherwise unused, once per delay.
     private func isReferencedElsewhere(_ user: UserRef) -> Bool {
+        if placement.count > 1, users.contains(where: { !$0.isLocal && $0.reveals.contains { $0.observer == user } }) {
+            return true
+        }
         if calls.values.contains(where: { $0.caller == user || $0.callee == user }) { return true }
         if pendingMessages.values.contains(where: { $0.sender == user || $0.recipient == user }) { return true }
         for case let session? in sessions where session.owner == nil && session.allowed.contains(user) { return true }

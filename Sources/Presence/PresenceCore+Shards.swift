@@ -13,8 +13,8 @@ extension PresenceCore {
         case .chat(let message):
             let recipient = intern(message.recipient)
             if isLocal(recipient) { deliverChat(message, to: recipient, into: &effects) }
-        case .pairRequest(let change, let actor, let other):
-            receivePairRequest(change, actor: actor, other: other, into: &effects)
+        case .pairRequest(let change, let actor, let other, let seen):
+            receivePairRequest(change, actor: actor, other: other, seen: seen, into: &effects)
         case .pairSet(let a, let b, let state):
             receivePairSet(a: a, b: b, state: state, into: &effects)
         case .introduce(let subject, let observer, let view):
@@ -28,6 +28,8 @@ extension PresenceCore {
                               into: &effects)
         case .callBusy(let id):
             receiveCallBusy(id, into: &effects)
+        case .callOffered(let id):
+            receiveCallOffered(id, into: &effects)
         case .callAnswered(let id, let calleeSession, let payload):
             receiveCallAnswered(id, calleeSession: calleeSession, payload: payload, into: &effects)
         case .callSilenced(let id):

@@ -29,8 +29,10 @@ public enum ShardMessage: Equatable, Sendable {
     /// none, counted toward the offline e-mail.
     case chat(ChatMessage)
     /// To the pair's owner: `actor` asks for `change` with `other`, as checked against the
-    /// actor's home's copy. The owner checks again and applies it, or drops it.
-    case pairRequest(PairChange, actor: UserID, other: UserID)
+    /// actor's home's copy, which was `seen` (from the actor's side). The owner checks again
+    /// and applies it, or drops it. An owner with no state for the pair (neither user's list
+    /// is loaded there) first adopts `seen`, which came from storage or from the owner.
+    case pairRequest(PairChange, actor: UserID, other: UserID, seen: ContactState?)
     /// From the pair's owner to the other home: the pair's relationship is now `state`
     /// (from `a`'s side; `nil` for none).
     case pairSet(a: UserID, b: UserID, state: ContactState?)
@@ -46,6 +48,9 @@ public enum ShardMessage: Equatable, Sendable {
     case callInvite(CallID, caller: UserID, callerSession: SessionID, callee: UserID, payload: String)
     /// The callee is in another call and looks present to the caller.
     case callBusy(CallID)
+    /// The callee's home took the call (it rings the callee's devices, or lets it ring out):
+    /// the invite is an act toward the callee.
+    case callOffered(CallID)
     /// The callee answered on `calleeSession`.
     case callAnswered(CallID, calleeSession: SessionID, payload: String)
     /// The callee, looking offline to the caller, silenced the call: no missed call.
