@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Mailboxes
 import Presence
 import Synchronization
 import Transport
