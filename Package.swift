@@ -51,8 +51,9 @@ let package = Package(
         // --- Pure protocol code: bytes in, bytes or errors out. No sockets, no threads. ---
         .target(name: "WebSocket", dependencies: ["CZlib", "COpenSSL"]),
 
-        // --- How threads talk: `Mailbox`, a bounded queue plus an eventfd. Its own module so
-        // the storage writer can use it without depending on Transport's event loops. ---
+        // --- How threads talk: `Mailbox`, a bounded queue plus an eventfd (its only syscalls:
+        // eventfd, poll). Its own module so the storage writer can use it without depending
+        // on Transport's event loops. ---
         .target(name: "Mailboxes", dependencies: ["CPosix"]),
 
         // --- The only module that makes syscalls: epoll loops, TLS, timers, buffers. ---
