@@ -15,7 +15,8 @@ import Testing
         try g.signUp("alice")
         try g.signUp("bob")
         let (alice, _) = try g.signIn("alice")
-        let (bob, _) = try g.signIn("bob")
+        let (bob, bobSignIn) = try g.signIn("bob", staySignedIn: true)
+        let bobToken = try #require(bobSignIn["deviceToken"] as? String)
         try g.befriend((alice, "alice"), (bob, "bob"))
         let writer = g.gateway.runtime.writer
         #expect(writer.capacity == 2)
@@ -40,6 +41,10 @@ import Testing
         let refusedSignIn = try other.call("signIn", Self.aliceSignIn)
         #expect(refusedSignIn["code"] as? String == "overloaded")
         #expect(refusedSignIn["retryAfter"] as? Int == 1)
+        // A device-token sign-in goes from the loop straight to the writer: refused too.
+        let bobAgain = try PresenceConnection(port: g.port, timeoutSeconds: 15)
+        let tokenSignIn: [String: Any] = ["method": "token", "deviceToken": bobToken]
+        #expect(try bobAgain.call("signIn", tokenSignIn)["code"] as? String == "overloaded")
         gate.signal()
         #expect(queued.wait(timeout: .now() + 30) == .success)
         // Positive control: the same send and the same sign-in, on the same connections.
@@ -48,6 +53,8 @@ import Testing
         #expect(sent["clientMessageId"] as? String == "full-1")
         #expect(try bob.event("chat")["body"] as? String == "hello")
         #expect(try other.call("signIn", Self.aliceSignIn)["type"] as? String == "ok")
+        // The refused job did nothing: the token it would have rotated still signs in.
+        #expect(try bobAgain.call("signIn", tokenSignIn)["type"] as? String == "ok")
     }
 
     @Test func aFullAccountQueueAnswersASignInAHistoryOpAndASignUpOverloadedAndTakesThemOnceThereIsRoom() throws {
