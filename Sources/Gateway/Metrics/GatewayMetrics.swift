@@ -41,7 +41,7 @@ struct GatewayMetrics: Sendable {
     /// `presence_storage_commit_seconds`: one group commit (BEGIN through COMMIT).
     let storageCommit: CoreMetrics.Timer
     /// `presence_overloaded_total`: client ops and requests refused `overloaded` (a full
-    /// mailbox: the presence thread's, the account workers' or the storage writer's).
+    /// mailbox: a presence shard's, the account workers' or the storage writer's).
     let overloaded: CoreMetrics.Counter
 
     static let fanOutLabel = "presence_fanout_seconds"

@@ -95,7 +95,7 @@ final class GatewayRuntime: @unchecked Sendable {
         server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, reply))
     }
 
-    /// Answers a client's op `overloaded` (a full mailbox: the presence thread's, the
+    /// Answers a client's op `overloaded` (a full mailbox: a presence shard's, the
     /// account workers' or the storage writer's); nothing of it was done.
     func refuseOverloaded(_ target: ReplyTarget) {
         server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, overloadedReply()))
@@ -108,9 +108,9 @@ final class GatewayRuntime: @unchecked Sendable {
     }
 
     /// Runs `work` in the next group commit; failures are logged, never lost silently.
-    /// Called by the presence thread with what the core already did (and may have told
-    /// clients), so a full writer is waited out, never refused: the wait fills the presence
-    /// thread's own mailbox, whose client ops are then refused `overloaded` at the edge.
+    /// Called by a presence shard's thread with what its core already did (and may have
+    /// told clients), so a full writer is waited out, never refused: the wait fills that
+    /// shard's own mailbox, whose client ops are then refused `overloaded` at the edge.
     func write(_ work: @escaping @Sendable (Database) throws -> Void) {
         writer.submitWaitingForRoom(work) { [log] result in
             if case .failure(let error) = result { log.error("storage write failed", metadata: ["error": "\(error)"]) }
