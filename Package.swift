@@ -5,7 +5,8 @@
 //   presenced ─► Gateway ─► Transport ─► WebSocket ─► COpenSSL / CZlib
 //                   ├─► Presence (pure domain)
 //                   └─► Accounts ─► Storage ─► CSQLite, CPostgres; Accounts ─► COpenSSL, CCurl (JWKS over HTTPS)
-//   Cluster ─► CHiredis, CPosix (Redis link on its own epoll loop: leases, membership, rendezvous homes)
+//   Transport, Storage, Cluster, Gateway ─► Mailboxes ─► CPosix (the one bounded queue + eventfd between threads)
+//   Cluster ─► CHiredis, CPosix, Mailboxes (Redis link on its own epoll loop: leases, membership, rendezvous homes)
 //   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
@@ -50,25 +51,30 @@ let package = Package(
         // --- Pure protocol code: bytes in, bytes or errors out. No sockets, no threads. ---
         .target(name: "WebSocket", dependencies: ["CZlib", "COpenSSL"]),
 
+        // --- How threads talk: `Mailbox`, a bounded queue plus an eventfd (its only syscalls:
+        // eventfd, poll). Its own module so the storage writer can use it without depending
+        // on Transport's event loops. ---
+        .target(name: "Mailboxes", dependencies: ["CPosix"]),
+
         // --- The only module that makes syscalls: epoll loops, TLS, timers, buffers. ---
-        .target(name: "Transport", dependencies: ["WebSocket", "CPosix", "COpenSSL"]),
+        .target(name: "Transport", dependencies: ["WebSocket", "CPosix", "COpenSSL", "Mailboxes"]),
 
         // --- Pure domain: sessions, contacts, statuses, calls. Commands + time in, effects out. ---
         .target(name: "Presence"),
 
         // --- Persistence: SQLite (WAL) or PostgreSQL behind small repository types, numbered migrations. ---
-        .target(name: "Storage", dependencies: ["CSQLite", "CPostgres"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "CPostgres", "Mailboxes"]),
         // --- Accounts: password policy, scrypt, device tokens, Google ID tokens, resets, outbox mail. ---
         .target(name: "Accounts", dependencies: ["Storage", "COpenSSL", "CCurl"]),
 
         // --- Many nodes: node leases, membership and rendezvous homes in Redis (Protocol/cluster.md). ---
-        .target(name: "Cluster", dependencies: ["CHiredis", "CPosix", "Transport"]),
+        .target(name: "Cluster", dependencies: ["CHiredis", "CPosix", "Mailboxes"]),
 
         // --- Wiring: HTTP routes, the JSON wire protocol, echo mode. ---
         .target(
             name: "Gateway",
             dependencies: [
-                "Transport", "WebSocket", "Presence", "Accounts", "Storage", "CPosix",
+                "Transport", "WebSocket", "Presence", "Accounts", "Storage", "CPosix", "Mailboxes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -113,6 +119,7 @@ let package = Package(
         .executableTarget(name: "fuzz-handshake", dependencies: ["WebSocket"], path: "Fuzz/Handshake"),
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
+        .testTarget(name: "MailboxesTests", dependencies: ["Mailboxes"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "WebSocket", "PresenceClient", "CPosix", "COpenSSL", "TLSTestSupport"]),
         .testTarget(name: "PresenceTests", dependencies: ["Presence"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "PresenceClient", "Presence", "Accounts", "Storage", "StorageTestSupport", "TLSTestSupport", "Transport", "WebSocket", "COpenSSL",

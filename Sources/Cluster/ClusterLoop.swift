@@ -1,8 +1,8 @@
 import CPosix
 import Foundation
 import Glibc
+import Mailboxes
 import Synchronization
-import Transport
 
 /// The epoll thread the cluster's Redis links run on: it watches foreign descriptors (the
 /// sockets hiredis opens), runs one-shot timers, and runs closures other threads hand it.

@@ -1,6 +1,7 @@
 import Accounts
 import Foundation
 import Presence
+import Storage
 import Transport
 import WebSocket
 
@@ -25,7 +26,7 @@ extension GatewayHandler {
                 return HTTPWire.errorResponse(ErrorReply(any: error))
             }
             let address = request.remoteAddress
-            runtime.accounts.submit { worker in
+            let isQueued = runtime.accounts.offer { worker in
                 runtime.respond(id) {
                     let profile = try worker.service.signUp(email: signUp.email, firstName: signUp.firstName, lastName: signUp.lastName,
                                                             password: signUp.password, wantsOfflineEmail: signUp.offlineEmail,
@@ -33,14 +34,14 @@ extension GatewayHandler {
                     return HTTPWire.signUpCreated(WireProfile(profile))
                 }
             }
-            return nil
+            return isQueued ? nil : runtime.overloadedResponse()
         case ("POST", "/v1/password-reset"):
             let email: String
             do { email = try HTTPWire.decodePasswordResetRequest(request.body, contentType: contentType) } catch {
                 return HTTPWire.errorResponse(ErrorReply(any: error))
             }
             let address = request.remoteAddress
-            runtime.accounts.submit { worker in
+            let isQueued = runtime.accounts.offer { worker in
                 runtime.respond(id) {
                     // The same answer whether or not the account exists, and whether or
                     // not the per-target limit dropped it; only the per-source limit answers 429.
@@ -48,7 +49,7 @@ extension GatewayHandler {
                     return HTTPWire.passwordResetAccepted
                 }
             }
-            return nil
+            return isQueued ? nil : runtime.overloadedResponse()
         case ("GET", "/reset"):
             guard let token = HTTPWire.resetToken(fromQuery: head.query) else {
                 return ResetPage.failed(ErrorReply(code: "invalid_reset_token", message: "This link is not valid.", httpStatus: 400))
@@ -59,7 +60,7 @@ extension GatewayHandler {
             do { confirmation = try HTTPWire.decodePasswordResetConfirm(request.body, contentType: contentType) } catch {
                 return HTTPWire.errorResponse(ErrorReply(any: error))
             }
-            runtime.accounts.submit { worker in
+            let isQueued = runtime.accounts.offer { worker in
                 let response: HTTPResponse
                 do {
                     let change = try worker.service.resetPassword(token: confirmation.token, newPassword: confirmation.newPassword)
@@ -72,7 +73,9 @@ extension GatewayHandler {
                 }
                 runtime.server.execute(on: id) { loop in loop.respond(id, with: response) }
             }
-            return nil
+            guard !isQueued else { return nil }
+            let refusal = runtime.overloadedResponse()
+            return confirmation.isFromForm ? ResetPage.afterFailure(ErrorReply(WireError.overloaded), token: confirmation.token) : refusal
         case (_, "/echo") where runtime.configuration.isEchoEnabled:
             return .error(426, code: "upgrade_required", message: "this is a WebSocket endpoint",
                           headers: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
@@ -98,9 +101,16 @@ extension GatewayRuntime {
         server.execute(on: id) { loop in loop.respond(id, with: response) }
     }
 
+    /// The answer to a request the account workers' full queue refused (503, `overloaded`).
+    func overloadedResponse() -> HTTPResponse {
+        HTTPWire.errorResponse(overloadedReply())
+    }
+
     /// The reply for an error of blocking work; one the client cannot act on (a storage
-    /// failure) is logged, since its reply says only "internal error".
+    /// failure) is logged, since its reply says only "internal error". A job the storage
+    /// writer's full mailbox refused is `overloaded`: nothing of it was done.
     func reply(to error: any Error) -> ErrorReply {
+        if case StorageError.writerFull = error { return overloadedReply() }
         let reply = ErrorReply(any: error)
         if reply.httpStatus >= 500 { log.error("request failed", metadata: ["error": "\(error)"]) }
         return reply

@@ -1,5 +1,6 @@
 /// Every way the storage layer fails. The gateway maps all of them to one outcome
-/// (an internal error, HTTP 500 or a retry); the cases exist for logs and tests.
+/// (an internal error, HTTP 500 or a retry) but `writerFull`, which it answers `overloaded`;
+/// the cases exist for logs and tests.
 public enum StorageError: Error, Equatable, Sendable {
     /// `sqlite3_open_v2` failed for the path; the message is SQLite's.
     case cannotOpen(path: String, message: String)
@@ -20,6 +21,9 @@ public enum StorageError: Error, Equatable, Sendable {
     case schemaTooNew(fileVersion: Int, knownVersion: Int)
     /// The writer was closed before the job could run; the job's changes were never made.
     case writerClosed
+    /// `StorageWriter.capacity` jobs were already waiting: the job was refused, nothing of it
+    /// was done, and it may be submitted again later (the gateway answers `overloaded`).
+    case writerFull
     /// A row read back had a value outside its documented domain (a corrupt or
     /// hand-edited file), e.g. an unknown contact state.
     case invalidValue(column: String, value: String)

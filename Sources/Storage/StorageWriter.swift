@@ -1,9 +1,10 @@
 import Foundation
+import Mailboxes
 import Synchronization
 
 /// The single writer of the database: a dedicated thread that takes write jobs from a
-/// queue and runs as many as are waiting (up to `maxBatchSize`) in one transaction:
-/// group commit.
+/// bounded `Mailbox` and runs as many as are waiting (up to `maxBatchSize`) in one
+/// transaction: group commit.
 ///
 /// Each job's completion is called only after the COMMIT that made its changes durable
 /// (`synchronous=FULL`; PostgreSQL's `synchronous_commit = on`) returned, so "committed before ack" holds: the gateway sends
@@ -14,18 +15,18 @@ import Synchronization
 /// changes and the rest of its batch still commits. Completions run on the writer
 /// thread, in submission order: keep them short (hand the result to another thread's
 /// queue) and never call `close()` from one.
+///
+/// At most `capacity` jobs wait; past that `submit` refuses a job at once, completing it
+/// with `StorageError.writerFull` on the caller's thread, so an overload becomes a clear
+/// error at the edge instead of unbounded memory, and an event loop that submits never
+/// blocks. A producer that may block and must not lose its job (the presence thread's
+/// writes of what the core already did) uses `submitWaitingForRoom`.
 public final class StorageWriter: Sendable {
     /// One submitted job. `run` executes it inside the batch and returns the call that
     /// completes it once the batch's fate is known; `fail` completes it without running.
     private struct Job: Sendable {
         let run: @Sendable (Database) -> @Sendable ((any Error)?) -> Void
         let fail: @Sendable (any Error) -> Void
-    }
-
-    private struct State {
-        var jobs: [Job] = []
-        var isWriterWaiting = false
-        var isClosed = false
     }
 
     /// Moves the connection to the writer thread. Safe because the initializer hands it
@@ -43,10 +44,20 @@ public final class StorageWriter: Sendable {
     /// not need to keep; the next storm reads it in again.
     static let idleSecondsBeforeShrink = 10
 
+    /// Jobs that may wait for the writer before `submit` refuses them (`writerFull`):
+    /// 65,536, which legitimate load does not reach. The writer's producers are bounded
+    /// upstream: a sign-in storm queues one job per connection, at most 20,000 per process
+    /// (its descriptor limit); chats and the core's writes pass the presence thread's own
+    /// mailbox (65,536) and each session's op limit first; and the writer takes up to
+    /// `maxBatchSize` jobs per transaction, tens of thousands a second. A full mailbox
+    /// holds some tens of MiB (a job is two closures and what they captured).
+    public static let defaultCapacity = 65_536
+
     /// The most jobs one transaction takes; bounds the latency of the first job of a batch.
     public let maxBatchSize: Int
-    private let state = Mutex(State())
-    private let wakeUp = DispatchSemaphore(value: 0)
+    /// The most jobs that wait (see `defaultCapacity`).
+    public var capacity: Int { mailbox.capacity }
+    private let mailbox: Mailbox<Job>
     private let exited = DispatchSemaphore(value: 0)
     private let batches = Atomic<Int>(0)
     /// Called on the writer thread after each batch's transaction ends, with the time it
@@ -54,19 +65,22 @@ public final class StorageWriter: Sendable {
     private let onBatchCommitted: (@Sendable (Duration, Int) -> Void)?
 
     /// Opens its own connection to the SQLite file at `path`; see `init(location:…)`.
-    public convenience init(path: String, maxBatchSize: Int = 1_000,
+    public convenience init(path: String, maxBatchSize: Int = 1_000, capacity: Int = StorageWriter.defaultCapacity,
                             onBatchCommitted: (@Sendable (Duration, Int) -> Void)? = nil) throws {
-        try self.init(location: .sqlite(path: path), maxBatchSize: maxBatchSize, onBatchCommitted: onBatchCommitted)
+        try self.init(location: .sqlite(path: path), maxBatchSize: maxBatchSize, capacity: capacity, onBatchCommitted: onBatchCommitted)
     }
 
     /// Opens its own connection to `location` (migrating it) and starts the writer thread.
     /// On PostgreSQL a batch is one transaction too, and a failed COMMIT (the server went
     /// away, or refused it) fails every job of the batch: no job is acknowledged that
     /// PostgreSQL did not confirm.
-    /// - Parameter onBatchCommitted: optional observer of each batch (duration, jobs); keep it cheap.
-    public init(location: StorageLocation, maxBatchSize: Int = 1_000,
+    /// - Parameters:
+    ///   - capacity: jobs that may wait before `submit` refuses (`writerFull`); tests lower it.
+    ///   - onBatchCommitted: optional observer of each batch (duration, jobs); keep it cheap.
+    public init(location: StorageLocation, maxBatchSize: Int = 1_000, capacity: Int = StorageWriter.defaultCapacity,
                 onBatchCommitted: (@Sendable (Duration, Int) -> Void)? = nil) throws {
         self.maxBatchSize = max(1, maxBatchSize)
+        mailbox = Mailbox(capacity: capacity)
         self.onBatchCommitted = onBatchCommitted
         let database = try Database(location: location)
         if database.engine == .sqlite {
@@ -87,18 +101,41 @@ public final class StorageWriter: Sendable {
     /// it shows how well writes are being batched.
     public var batchCount: Int { batches.load(ordering: .relaxed) }
 
-    /// Queues a write job.
+    /// Queues a write job, or refuses it at once when `capacity` jobs already wait.
+    /// Never blocks: safe on an event loop.
     /// - Parameters:
     ///   - work: runs on the writer thread inside the batch transaction; throwing undoes
     ///     its changes only.
-    ///   - completion: called exactly once, on the writer thread, after the batch
-    ///     committed: `.success` with the job's value, or `.failure` with the job's
-    ///     error, the COMMIT's error, or `StorageError.writerClosed`.
+    ///   - completion: called exactly once: on the writer thread, after the batch
+    ///     committed, with `.success` and the job's value, or `.failure` with the job's
+    ///     error or the COMMIT's error; or, for a job refused before it was queued, on the
+    ///     calling thread before `submit` returns, with `StorageError.writerFull` or
+    ///     `StorageError.writerClosed`.
     public func submit<T: Sendable>(
         _ work: @escaping @Sendable (Database) throws -> T,
         completion: @escaping @Sendable (Result<T, any Error>) -> Void
     ) {
-        let job = Job(
+        let job = Self.job(work, completion: completion)
+        do { try mailbox.post(job) } catch { job.fail(Self.storageError(error)) }
+    }
+
+    /// Like `submit`, but waits while the writer's mailbox is full instead of refusing
+    /// (`writerClosed` is still refused at once). For a thread that may block (never an
+    /// event loop) with a job that must not be lost: the presence thread's writes of what
+    /// the core already did and told clients.
+    public func submitWaitingForRoom<T: Sendable>(
+        _ work: @escaping @Sendable (Database) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) {
+        let job = Self.job(work, completion: completion)
+        do { try mailbox.postWaitingForRoom(job) } catch { job.fail(Self.storageError(error)) }
+    }
+
+    private static func job<T: Sendable>(
+        _ work: @escaping @Sendable (Database) throws -> T,
+        completion: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) -> Job {
+        Job(
             run: { database in
                 do {
                     let value = try database.transaction { try work(database) }
@@ -108,23 +145,22 @@ public final class StorageWriter: Sendable {
                 }
             },
             fail: { completion(.failure($0)) })
-        let (accepted, mustWake) = state.withLock { state -> (Bool, Bool) in
-            if state.isClosed { return (false, false) }
-            state.jobs.append(job)
-            let mustWake = state.isWriterWaiting
-            state.isWriterWaiting = false
-            return (true, mustWake)
-        }
-        if !accepted { job.fail(StorageError.writerClosed) }
-        if mustWake { wakeUp.signal() }
     }
 
-    /// Submits a job and blocks the calling thread until it committed.
+    private static func storageError(_ refusal: MailboxRefusal) -> StorageError {
+        switch refusal {
+        case .full: .writerFull
+        case .closed: .writerClosed
+        }
+    }
+
+    /// Submits a job and blocks the calling thread until it committed (waiting for room
+    /// in a full mailbox, see `submitWaitingForRoom`).
     /// For worker threads and tests; an event loop must use `submit` instead.
     public func perform<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) throws -> T {
         let done = DispatchSemaphore(value: 0)
         let outcome = Mutex<Result<T, any Error>?>(nil)
-        submit(work) { result in
+        submitWaitingForRoom(work) { result in
             outcome.withLock { $0 = result }
             done.signal()
         }
@@ -134,14 +170,7 @@ public final class StorageWriter: Sendable {
 
     /// Stops accepting jobs, runs every job already queued, and waits for the thread to end.
     public func close() {
-        let mustWake = state.withLock { state -> Bool in
-            if state.isClosed { return false }
-            state.isClosed = true
-            let mustWake = state.isWriterWaiting
-            state.isWriterWaiting = false
-            return mustWake
-        }
-        if mustWake { wakeUp.signal() }
+        mailbox.close()
         exited.wait()
         exited.signal()  // a second close() returns at once
     }
@@ -150,10 +179,15 @@ public final class StorageWriter: Sendable {
 
     private func runLoop(_ database: Database) {
         var hasCache = false
-        while let batch = nextBatch(idleWake: hasCache) {
+        var batch: [Job] = []
+        while true {
+            // With a warm cache, wake after `idleSecondsBeforeShrink` without a job.
+            let isOpen = mailbox.receive(into: &batch, atMost: maxBatchSize,
+                                         timeoutMilliseconds: hasCache ? Self.idleSecondsBeforeShrink * 1_000 : -1)
             guard !batch.isEmpty else {
+                guard isOpen else { break }  // closed and drained
                 // Idle since the last batch: give the page cache back.
-                if database.engine == .sqlite { try? database.execute("PRAGMA shrink_memory") }
+                if database.engine == .sqlite { _ = try? database.execute("PRAGMA shrink_memory") }
                 hasCache = false
                 continue
             }
@@ -173,32 +207,9 @@ public final class StorageWriter: Sendable {
                 for finish in finishers { finish(error) }
                 for job in batch.dropFirst(finishers.count) { job.fail(error) }
             }
+            // A storm's array (swapped out of the mailbox) is not kept.
+            batch.removeAll(keepingCapacity: batch.capacity <= 1024)
         }
         exited.signal()
-    }
-
-    /// Blocks until jobs are queued; nil once closed and drained. With `idleWake`, an
-    /// empty batch after `idleSecondsBeforeShrink` without a job.
-    private func nextBatch(idleWake: Bool) -> [Job]? {
-        while true {
-            let taken = state.withLock { state -> [Job]?? in
-                if !state.jobs.isEmpty {
-                    let count = min(state.jobs.count, maxBatchSize)
-                    let batch = Array(state.jobs.prefix(count))
-                    state.jobs.removeFirst(count)
-                    return .some(batch)
-                }
-                if state.isClosed { return .some(nil) }
-                state.isWriterWaiting = true
-                return .none
-            }
-            if let taken { return taken }
-            if idleWake {
-                // A signal that races the timeout stays counted: the next wait returns at once.
-                if wakeUp.wait(timeout: .now() + .seconds(Self.idleSecondsBeforeShrink)) == .timedOut { return [] }
-            } else {
-                wakeUp.wait()
-            }
-        }
     }
 }

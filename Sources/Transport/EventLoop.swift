@@ -1,5 +1,6 @@
 import CPosix
 import Glibc
+import Mailboxes
 import Synchronization
 import WebSocket
 

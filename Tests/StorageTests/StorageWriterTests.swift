@@ -195,4 +195,144 @@ final class StorageWriterTests: XCTestCase {
             XCTAssertEqual(error as? StorageError, .writerClosed)
         }
     }
+
+    /// Holds the writer inside a first job, so what is submitted next waits in its mailbox.
+    /// - Returns: the call that lets the held job finish.
+    private func hold(_ writer: StorageWriter) -> @Sendable () -> Void {
+        let gate = DispatchSemaphore(value: 0)
+        let holding = DispatchSemaphore(value: 0)
+        writer.submit({ _ in holding.signal(); gate.wait() }, completion: { _ in })
+        holding.wait()
+        return { gate.signal() }
+    }
+
+    private static func append(_ clientMessageID: String) -> @Sendable (Database) throws -> Int64 {
+        { database in
+            try MessageStore(database).append(sender: "a@x.org", recipient: "b@x.org", clientMessageID: clientMessageID,
+                                              body: clientMessageID, at: 1).id
+        }
+    }
+
+    func testAFullWriterRefusesAJobAtOnceWithWriterFullAndTakesTheSameJobOnceThereIsRoom() throws {
+        let writer = try StorageWriter(location: TestStorage.location(path), capacity: 2)
+        defer { writer.close() }
+        XCTAssertEqual(writer.capacity, 2)
+        let release = hold(writer)
+        let queued = DispatchGroup()
+        for name in ["q1", "q2"] {
+            queued.enter()
+            writer.submit(Self.append(name), completion: { result in
+                XCTAssertNotNil(try? result.get(), "a queued job commits")
+                queued.leave()
+            })
+        }
+        // The third waits for nothing: it is refused before `submit` returns, on this thread.
+        let refusal = Mutex<(any Error)?>(nil)
+        let submitter = pthread_self()
+        writer.submit(Self.append("refused"), completion: { result in
+            XCTAssertNotEqual(pthread_equal(pthread_self(), submitter), 0, "a refusal completes on the submitting thread")
+            if case .failure(let error) = result { refusal.withLock { $0 = error } }
+        })
+        XCTAssertEqual(refusal.withLock { $0 } as? StorageError, .writerFull)
+        release()
+        XCTAssertEqual(queued.wait(timeout: .now() + 30), .success)
+        // Positive control: the same job, submitted again with room, commits.
+        XCTAssertNoThrow(try writer.perform(Self.append("refused")))
+        let reader = try Database(location: TestStorage.location(path), migrate: false)
+        XCTAssertEqual(try reader.query("SELECT body FROM messages ORDER BY id") { $0.text(0) }, ["q1", "q2", "refused"],
+                       "the refused job did nothing until it was submitted again")
+    }
+
+    /// Eight threads submit past a small capacity, each retrying a refused job before its
+    /// next: every job commits once, and each thread's jobs commit and complete in the
+    /// order it submitted them.
+    func testConcurrentProducersPastTheCapacityLoseNothingAndKeepTheirOrder() throws {
+        let writer = try StorageWriter(location: TestStorage.location(path), maxBatchSize: 16, capacity: 8)
+        let producers = 8, perProducer = 150
+        let completed = Mutex<[[Int]]>(Array(repeating: [], count: producers))
+        let refusals = Atomic<Int>(0)
+        let finished = DispatchGroup()
+        for p in 0..<producers {
+            finished.enter()
+            Thread {
+                for n in 0..<perProducer {
+                    while true {
+                        let wasRefused = Mutex(false)
+                        writer.submit(Self.append("\(p).\(n)"), completion: { result in
+                            switch result {
+                            case .success: completed.withLock { $0[p].append(n) }
+                            case .failure(StorageError.writerFull): wasRefused.withLock { $0 = true }
+                            case .failure(let error): XCTFail("job \(p).\(n): \(error)")
+                            }
+                        })
+                        // A refusal completes before `submit` returns (see the test above).
+                        guard wasRefused.withLock({ $0 }) else { break }
+                        refusals.add(1, ordering: .relaxed)
+                        usleep(200)
+                    }
+                }
+                finished.leave()
+            }.start()
+        }
+        XCTAssertEqual(finished.wait(timeout: .now() + 120), .success)
+        writer.close()  // runs every queued job first
+        let expected = Array(0..<perProducer)
+        XCTAssertEqual(completed.withLock { $0 }, Array(repeating: expected, count: producers), "once each, in submission order")
+        XCTAssertGreaterThan(refusals.load(ordering: .relaxed), 0, "the capacity was reached (the refusals were seen)")
+        let reader = try Database(location: TestStorage.location(path), migrate: false)
+        let stored = try reader.query("SELECT client_message_id FROM messages ORDER BY id") { $0.text(0) }
+        XCTAssertEqual(stored.count, producers * perProducer)
+        for p in 0..<producers {
+            XCTAssertEqual(stored.filter { $0.hasPrefix("\(p).") }, expected.map { "\(p).\($0)" }, "producer \(p)'s rows in its order")
+        }
+        print("StorageWriter: \(producers * perProducer) jobs through capacity 8, \(refusals.load(ordering: .relaxed)) refusals retried")
+    }
+
+    func testAJobWaitingForRoomIsTakenOnceTheWriterDrains() throws {
+        let writer = try StorageWriter(location: TestStorage.location(path), capacity: 1)
+        defer { writer.close() }
+        let release = hold(writer)
+        writer.submit(Self.append("queued"), completion: { _ in })
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<Int64, any Error>?>(nil)
+        Thread {
+            writer.submitWaitingForRoom(Self.append("waited"), completion: { result in
+                outcome.withLock { $0 = result }
+                done.signal()
+            })
+        }.start()
+        XCTAssertEqual(done.wait(timeout: .now() + 0.3), .timedOut, "neither refused nor run while the writer is full and held")
+        release()
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        XCTAssertNotNil(try outcome.withLock { $0 }?.get())
+    }
+
+    func testCloseRunsTheQueuedJobsAndRefusesLaterOnes() throws {
+        let writer = try StorageWriter(location: TestStorage.location(path))
+        let release = hold(writer)
+        let results = Mutex<[String: Bool]>([:])
+        for name in ["before1", "before2"] {
+            writer.submit(Self.append(name), completion: { result in results.withLock { $0[name] = (try? result.get()) != nil } })
+        }
+        let closed = DispatchSemaphore(value: 0)
+        Thread {
+            writer.close()
+            closed.signal()
+        }.start()
+        // close() waits for the held job and the queued ones; a job after it is refused.
+        XCTAssertEqual(closed.wait(timeout: .now() + 0.3), .timedOut)
+        var lateError: (any Error)?
+        while lateError == nil {
+            let refusal = Mutex<(any Error)?>(nil)
+            writer.submit(Self.append("late"), completion: { result in
+                if case .failure(let error) = result { refusal.withLock { $0 = error } }
+            })
+            lateError = refusal.withLock { $0 }
+            if lateError == nil { usleep(1_000) }  // queued before close(): it commits; try again
+        }
+        XCTAssertEqual(lateError as? StorageError, .writerClosed)
+        release()
+        XCTAssertEqual(closed.wait(timeout: .now() + 30), .success)
+        XCTAssertEqual(results.withLock { $0 }, ["before1": true, "before2": true])
+    }
 }

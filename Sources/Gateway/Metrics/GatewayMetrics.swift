@@ -40,7 +40,8 @@ struct GatewayMetrics: Sendable {
     let outboxDepth: CoreMetrics.Gauge
     /// `presence_storage_commit_seconds`: one group commit (BEGIN through COMMIT).
     let storageCommit: CoreMetrics.Timer
-    /// `presence_overloaded_total`: client ops refused `overloaded` (presence mailbox full).
+    /// `presence_overloaded_total`: client ops and requests refused `overloaded` (a full
+    /// mailbox: a presence shard's, the account workers' or the storage writer's).
     let overloaded: CoreMetrics.Counter
 
     static let fanOutLabel = "presence_fanout_seconds"

@@ -31,6 +31,17 @@ public struct GatewayConfiguration: Sendable {
     /// Presence shards: threads that each own the users placed on them by a hash of the
     /// user ID (see `PresenceShards`). 1 to 64; by default one per core.
     public var presenceShards = min(64, max(1, ProcessInfo.processInfo.activeProcessorCount))
+    /// Jobs that may wait for the storage writer before it refuses them: a sign-in is then
+    /// answered `overloaded`, a chat `storage_failed`. 65,536, `StorageWriter.defaultCapacity`
+    /// (which says why legitimate load does not reach it).
+    public var storageWriterCapacity = 65_536
+    /// Jobs that may wait for the account workers before client work is refused with
+    /// `overloaded` (see `WorkerPool`): 1,024, which legitimate load does not reach. The
+    /// slow jobs are password and Google sign-ins (scrypt, ~100 ms each): at the default two
+    /// threads, 1,024 of them are some 50 s of hashing, longer than a client waits for its
+    /// reply. The others are a session's account ops (each session's op limit), sign-up and
+    /// reset requests over HTTP (limited per address) and offline-mail notices.
+    public var accountQueueCapacity = 1_024
     /// Password hashing cost (scrypt); tests lower it.
     public var passwordHasher = PasswordHasher()
     /// Threads for blocking account work (scrypt costs ~32 MiB and ~100 ms each).

@@ -17,13 +17,15 @@ struct SessionOwner: Sendable {
 
 extension GatewayRuntime {
     /// The ops of a signed-in user that need storage or a password, on an account worker.
-    /// Called by the presence thread, which resolved the session's owner.
+    /// Called by the presence thread, which resolved the session's owner. A full account
+    /// queue answers the op `overloaded`.
     func accountOp(_ op: AccountOp, owner: SessionOwner, target: ReplyTarget, remoteAddress: String) {
         let runtime = self
         let user = owner.user, session = owner.session
+        let job: WorkerPool<AccountWorker>.Job
         switch op {
         case .history(let with, let before, let limit):
-            accounts.submit { worker in
+            job = { worker in
                 runtime.answer(target) {
                     guard with != user else { throw PresenceError.cannotTargetSelf }
                     // Only accepted contacts read their conversation (a former contact's is
@@ -35,7 +37,7 @@ extension GatewayRuntime {
                 }
             }
         case .updateProfile(let changes):
-            accounts.submit { worker in
+            job = { worker in
                 runtime.answer(target) {
                     let profile = try worker.service.updateProfile(accountID: user.email, changes.profileEdit)
                     // Saved; after the reply every live session of the user signs in again
@@ -45,7 +47,7 @@ extension GatewayRuntime {
                 }
             }
         case .changePassword(let current, let new):
-            accounts.submit { worker in
+            job = { worker in
                 runtime.answer(target) {
                     _ = try worker.service.changePassword(accountID: user.email, currentPassword: current, newPassword: new,
                                                           currentDeviceTokenID: owner.deviceTokenID, sourceAddress: remoteAddress)
@@ -56,7 +58,7 @@ extension GatewayRuntime {
                 }
             }
         case .deleteAccount(let password):
-            accounts.submit { worker in
+            job = { worker in
                 runtime.answer(target) {
                     try worker.service.confirmPassword(accountID: user.email, password: password, sourceAddress: remoteAddress)
                     _ = try worker.service.deleteAccount(accountID: user.email)
@@ -65,10 +67,12 @@ extension GatewayRuntime {
                 }
             }
         }
+        if !accounts.offer(job) { refuseOverloaded(target) }
     }
 
     /// Revokes the "stay signed in" token of a device that logged out, on an account
-    /// worker. Called by the presence thread once the core ended the session.
+    /// worker. Called by the presence thread once the core ended the session. Never
+    /// refused (one per session that logs out: bounded by admission, see `WorkerPool`).
     func revokeDeviceToken(_ tokenID: Int64) {
         accounts.submit { worker in _ = try? worker.service.logOut(deviceTokenID: tokenID) }
     }

@@ -52,9 +52,11 @@ extension GatewayRuntime {
                     return try sessionStart(result, attachment: attachment, target: target, database: db)
                 }
             case .password, .google:
-                accounts.submit { [self] worker in
+                let isQueued = accounts.offer { [self] worker in
                     signIn(credential, attachment: attachment, target: target, remoteAddress: remoteAddress, worker: worker)
                 }
+                // A full account queue: the connection may sign in again.
+                if !isQueued { signInRefused(target, session: nil, overloadedReply()) }
             }
         } catch {
             signInRefused(target, session: nil, reply(to: error))

@@ -57,7 +57,7 @@ final class GatewayRuntime: @unchecked Sendable {
         webAssets = WebAssets(root: configuration.webRoot)
         self.metrics = metrics
         // Opening the writer runs the migrations before any reader opens the file.
-        writer = try StorageWriter(location: configuration.storageLocation) { duration, _ in
+        writer = try StorageWriter(location: configuration.storageLocation, capacity: configuration.storageWriterCapacity) { duration, _ in
             metrics.storageCommit.recordNanoseconds(GatewayMetrics.nanoseconds(duration))
         }
         log.info("web client", metadata: ["files": "\(webAssets.origin)"])
@@ -67,7 +67,8 @@ final class GatewayRuntime: @unchecked Sendable {
     func startAccountWorkers(publicBaseURL: String) throws {
         let location = configuration.storageLocation
         let configuration = self.configuration
-        accounts = try WorkerPool(name: "accounts", threads: configuration.accountThreads) {
+        accounts = try WorkerPool(name: "accounts", threads: configuration.accountThreads,
+                                  capacity: configuration.accountQueueCapacity) {
             try AccountWorker(location: location, configuration: configuration, publicBaseURL: publicBaseURL)
         }
     }
@@ -94,14 +95,31 @@ final class GatewayRuntime: @unchecked Sendable {
         server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, reply))
     }
 
+    /// Answers a client's op `overloaded` (a full mailbox: a presence shard's, the
+    /// account workers' or the storage writer's); nothing of it was done.
+    func refuseOverloaded(_ target: ReplyTarget) {
+        server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, overloadedReply()))
+    }
+
+    /// The `overloaded` refusal, counted (`presence_overloaded_total`).
+    func overloadedReply() -> ErrorReply {
+        metrics.overloaded.increment()
+        return ErrorReply(WireError.overloaded)
+    }
+
     /// Runs `work` in the next group commit; failures are logged, never lost silently.
+    /// Called by a presence shard's thread with what its core already did (and may have
+    /// told clients), so a full writer is waited out, never refused: the wait fills that
+    /// shard's own mailbox, whose client ops are then refused `overloaded` at the edge.
     func write(_ work: @escaping @Sendable (Database) throws -> Void) {
-        writer.submit(work) { [log] result in
+        writer.submitWaitingForRoom(work) { [log] result in
             if case .failure(let error) = result { log.error("storage write failed", metadata: ["error": "\(error)"]) }
         }
     }
 
-    /// Stores a chat message; `done` runs after its COMMIT (on the writer thread).
+    /// Stores a chat message; `done` runs after its COMMIT (on the writer thread), or at
+    /// once with `StorageError.writerFull` when the writer's mailbox is full (the sender
+    /// is answered `storage_failed` and may send it again).
     /// - Parameter sentAt: the wall-clock time of `message.sentAt` (a monotonic instant).
     func commitMessage(_ message: OutgoingMessage, sentAt: Instant, done: @escaping @Sendable (Result<Int64, any Error>) -> Void) {
         writer.submit({ db in
@@ -111,6 +129,8 @@ final class GatewayRuntime: @unchecked Sendable {
         }, completion: done)
     }
 
+    /// Never refused: the core sends one notice per recipient's offline period, so their
+    /// number is bounded by the accounts (see `WorkerPool.submit`).
     func queueOfflineMail(_ mail: OfflineMail) {
         accounts.submit { [log] worker in
             do {

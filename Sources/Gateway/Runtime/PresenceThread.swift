@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Mailboxes
 import Presence
 import Synchronization
 import Transport
@@ -119,9 +120,7 @@ final class PresenceThread: @unchecked Sendable {
             try inbox.post(input)
             return true
         } catch {
-            runtime.metrics.overloaded.increment()
-            runtime.server.send(target.connection, opcode: .text,
-                                payload: ReplyEncoder.error(id: target.requestID, ErrorReply(WireError.overloaded)))
+            runtime.refuseOverloaded(target)
             return false
         }
     }
