@@ -1,0 +1,386 @@
+"""presenced behind a real nginx, configured by deploy/nginx.conf itself.
+
+Run by scripts/nginx.sh: python nginx_test.py PRESENCED DEPLOY_NGINX_CONF
+Starts, on loopback only and in one temporary directory: two presenced nodes (one with
+--trusted-proxy 127.0.0.1, one without, the control) and one private nginx per node,
+each rendered from deploy/nginx.conf with a handful of exact substitutions (paths, ports,
+one upstream server, a 3 s WebSocket read timeout). Then checks over real sockets through
+nginx, clients binding distinct loopback source addresses (127.0.0.2, 127.0.0.3, ...).
+Prints one line per check and "N passed, N failed" last; stops everything it started.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+PRESENCED, DEPLOYED_CONF = sys.argv[1], sys.argv[2]
+NGINX_READ_TIMEOUT = 3  # seconds; the deployed file says 120 s
+PASSWORD = "Sunny#Day42x"
+
+results = []
+
+
+def check(name, condition, detail=""):
+    results.append(bool(condition))
+    print(("PASS " if condition else "FAIL ") + name + ("" if condition else f": {detail}"), flush=True)
+    return condition
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, what, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+def render(template, tmp, listen_port, node_port):
+    """deploy/nginx.conf for a private nginx: each substitution must match exactly once."""
+    user = "user root;" if os.geteuid() == 0 else ""  # workers must read our 0700 temp dir
+    substitutions = [
+        ("user www-data;", user),
+        ("pid /run/nginx.pid;", f"pid {tmp}/nginx.pid;"),
+        ("error_log /var/log/nginx/error.log warn;", f"error_log {tmp}/error.log warn;"),
+        ("access_log /var/log/nginx/presenced.access.log presenced;", f"access_log {tmp}/access.log presenced;"),
+        ("http {\n", "http {\n" + "".join(f"    {kind}_temp_path {tmp}/{kind};\n"
+                                           for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))),
+        ("        server 127.0.0.1:8081 max_fails=3 fail_timeout=10s;\n"
+         "        server 127.0.0.1:8082 max_fails=3 fail_timeout=10s;\n"
+         "        server 127.0.0.1:8083 max_fails=3 fail_timeout=10s;\n",
+         f"        server 127.0.0.1:{node_port} max_fails=3 fail_timeout=10s;\n"),
+        ("        listen 80;\n        listen [::]:80;\n", f"        listen 127.0.0.1:{listen_port};\n"),
+        ("proxy_read_timeout 120s;", f"proxy_read_timeout {NGINX_READ_TIMEOUT}s;"),
+    ]
+    text = template
+    for old, new in substitutions:
+        count = text.count(old)
+        if count != 1:
+            raise RuntimeError(f"deploy/nginx.conf changed shape: {old!r} occurs {count} times, not once")
+        text = text.replace(old, new)
+    return text
+
+
+class Stack:
+    """One presenced node and one nginx in front of it."""
+
+    def __init__(self, root, name, trusted):
+        self.dir = os.path.join(root, name)
+        self.trusted = trusted
+        self.presenced = self.nginx = self.log = None
+        os.makedirs(self.dir)
+        self.node, self.admin, self.port = free_port(), free_port(), free_port()
+
+    def start(self):
+        args = [PRESENCED, "--port", str(self.node), "--admin-listen", f"127.0.0.1:{self.admin}",
+                "--data-dir", os.path.join(self.dir, "data"), "--log-level", "warning",
+                "--sign-up-burst-per-address", "3", "--sign-up-refill-seconds-per-address", "3600",
+                "--max-connections-per-address", "3", "--presence-shards", "1"]
+        if self.trusted:
+            args += ["--trusted-proxy", "127.0.0.1"]
+        self.log = open(os.path.join(self.dir, "presenced.log"), "w")
+        self.presenced = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        with open(DEPLOYED_CONF) as f:
+            conf = render(f.read(), self.dir, self.port, self.node)
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(conf)
+        base = ["nginx", "-p", self.dir, "-c", self.conf, "-e", os.path.join(self.dir, "error.log")]
+        test = subprocess.run(base + ["-t", "-q"], capture_output=True, text=True)
+        if test.returncode != 0:
+            raise RuntimeError(f"nginx -t refused the rendered deploy/nginx.conf: {test.stderr}")
+        self.nginx = subprocess.Popen(base + ["-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.node, self.presenced, "presenced")
+        wait_for_port(self.port, self.nginx, "nginx")
+
+    def stop(self):
+        for process in (self.nginx, self.presenced):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (self.nginx, self.presenced):
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if self.log:
+            self.log.close()
+
+    def show_logs(self):
+        for name in ("error.log", "presenced.log"):
+            path = os.path.join(self.dir, name)
+            if os.path.exists(path):
+                print(f"--- {path} (last lines)")
+                with open(path) as f:
+                    print("".join(f.readlines()[-20:]), end="")
+
+    # Clients
+
+    def http(self, method, path, body=None, source="127.0.0.2", headers=None, direct=False):
+        port = self.node if direct else self.port
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+        try:
+            h = {"Content-Type": "application/json"} if body is not None else {}
+            h.update(headers or {})
+            c.request(method, path, body=json.dumps(body) if body is not None else None, headers=h)
+            r = c.getresponse()
+            return r.status, r.getheader("Content-Type") or "", r.read().decode()
+        finally:
+            c.close()
+
+    def sign_up(self, email, source, headers=None, direct=False):
+        status, _, body = self.http("POST", "/v1/accounts", {"email": email, "password": PASSWORD, "firstName": "T"},
+                                    source=source, headers=headers, direct=direct)
+        return status, body
+
+    def ws(self, source, headers=None):
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=10, source_address=(source, 0))
+        return Client(connect(f"ws://127.0.0.1:{self.port}/ws", sock=sock, subprotocols=["presence.v1"],
+                              additional_headers=headers or {}, open_timeout=10, ping_interval=None, legacy=True))
+
+
+class Client:
+    """A presence.v1 connection: requests matched by id, events kept in order."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.events = []
+        self.next_id = 0
+        self.last_seq = 0
+        hello = json.loads(conn.recv(timeout=10))
+        assert hello["type"] == "hello", hello
+
+    def request(self, op, **fields):
+        self.next_id += 1
+        rid = str(self.next_id)
+        self.conn.send(json.dumps({"op": op, "id": rid, **fields}))
+        deadline = time.monotonic() + 10
+        while True:
+            message = json.loads(self.conn.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if message.get("id") == rid:
+                return message
+            self.keep(message)
+
+    def keep(self, message):
+        if "seq" in message:
+            self.last_seq = max(self.last_seq, message["seq"])
+            self.events.append(message)
+
+    def event(self, kind, seconds=10, **match):
+        """The first event of this type (and members) seen or arriving within the time."""
+        deadline = time.monotonic() + seconds
+        while True:
+            for e in self.events:
+                if e.get("type") == kind and all(e.get(k) == v for k, v in match.items()):
+                    return e
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                self.keep(json.loads(self.conn.recv(timeout=remaining)))
+            except TimeoutError:
+                return None
+
+    def sign_in(self, email):
+        return self.request("signIn", method="password", email=email, password=PASSWORD, device="desktop")
+
+    def close(self):
+        self.conn.close()
+
+
+def run(trusted, plain):
+    # 1. The web client, the API and the operator paths through nginx.
+    status, ctype, body = trusted.http("GET", "/", source="127.0.0.9")
+    check("web client / served through nginx", status == 200 and ctype.startswith("text/html"), f"{status} {ctype}")
+    status, ctype, body = trusted.http("GET", "/v1/client-config", source="127.0.0.9")
+    check("GET /v1/client-config through nginx", status == 200 and "json" in ctype, f"{status} {ctype} {body}")
+    for path in ("/metrics", "/admin/sessions"):
+        status, _, _ = trusted.http("GET", path, source="127.0.0.9")
+        check(f"{path} is not exposed through nginx (404)", status == 404, status)
+    c = http.client.HTTPConnection("127.0.0.1", trusted.admin, timeout=5)
+    c.request("GET", "/metrics")
+    r = c.getresponse()
+    check("/metrics answers on the node's own admin listener (the positive control)", r.status == 200, r.status)
+    r.read()
+    c.close()
+
+    # 2. Sign-up, sign-in and an event round trip over WebSockets through nginx.
+    for email in ("ann@example.org", "bob@example.org"):
+        status, body = trusted.sign_up(email, source="127.0.0.4")
+        check(f"sign-up of {email} through nginx", status == 201, f"{status} {body}")
+    ann, bob = trusted.ws("127.0.0.4"), trusted.ws("127.0.0.4")
+    try:
+        reply = ann.sign_in("ann@example.org")
+        check("WebSocket sign-in through nginx", reply.get("type") == "ok" and reply.get("profile", {}).get("id") == "ann@example.org", reply)
+        check("snapshot event after sign-in", ann.event("snapshot") is not None, ann.events)
+        bob.sign_in("bob@example.org")
+        ann.request("requestContact", user="bob@example.org")
+        check("contact request arrives as an event", bob.event("contactRequest", **{"from": "ann@example.org"}) is not None, bob.events)
+        bob.request("acceptContact", user="ann@example.org")
+        added = ann.event("contactAdded", user="bob@example.org")
+        # The view in contactAdded is the published one: bob's sign-in may still be in its
+        # debounce (1 s), in which case a presence event follows.
+        online = added if added and added.get("status") == "online" else ann.event("presence", user="bob@example.org", status="online")
+        check("acceptance arrives as an event, then bob shows online", added is not None and online is not None, ann.events)
+        reply = ann.request("send", to="bob@example.org", clientMessageId="m1", body="hello through nginx")
+        chat = bob.event("chat", body="hello through nginx")
+        check("chat round trip through nginx", reply.get("type") == "ok" and chat is not None and chat.get("from") == "ann@example.org",
+              f"{reply} {chat}")
+    finally:
+        ann.close()
+        bob.close()
+
+    # 3. nginx's read timeout (3 s here) does not cut a connection whose heartbeats flow,
+    #    and does cut a silent one (the control: the timeout is live in this config, and
+    #    presenced itself would not close it for 30 s).
+    for email in ("dave@example.org", "erin@example.org"):
+        trusted.sign_up(email, source="127.0.0.5")
+    outcome = {}
+
+    def heartbeating():
+        client = trusted.ws("127.0.0.5")
+        try:
+            client.sign_in("dave@example.org")
+            start = time.monotonic()
+            while time.monotonic() - start < 2.5 * NGINX_READ_TIMEOUT:
+                time.sleep(1)
+                if client.request("heartbeat", lastSeq=client.last_seq).get("type") != "ok":
+                    outcome["heartbeat"] = "heartbeat refused"
+                    return
+            outcome["heartbeat"] = client.request("activity").get("type")
+            outcome["heartbeat_seconds"] = time.monotonic() - start
+        except Exception as error:  # noqa: BLE001 - reported as the check's detail
+            outcome["heartbeat"] = repr(error)
+        finally:
+            client.close()
+
+    def silent():
+        client = trusted.ws("127.0.0.6")
+        try:
+            client.sign_in("erin@example.org")
+            start = time.monotonic()
+            try:
+                while True:
+                    client.keep(json.loads(client.conn.recv(timeout=4 * NGINX_READ_TIMEOUT)))
+            except ConnectionClosed:
+                outcome["silent"] = time.monotonic() - start
+            except TimeoutError:
+                outcome["silent"] = None
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=heartbeating), threading.Thread(target=silent)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(f"a connection whose heartbeats flow outlives nginx's {NGINX_READ_TIMEOUT} s read timeout",
+          outcome.get("heartbeat") == "ok" and outcome.get("heartbeat_seconds", 0) > 2 * NGINX_READ_TIMEOUT, outcome)
+    cut = outcome.get("silent")
+    check(f"control: a silent connection is cut by nginx after about {NGINX_READ_TIMEOUT} s",
+          cut is not None and NGINX_READ_TIMEOUT - 0.5 <= cut <= NGINX_READ_TIMEOUT + 2, outcome)
+
+    # 4. The per-address sign-up limit (3 here) counts each forwarded client.
+    statuses = [trusted.sign_up(f"a{i}@example.org", source="127.0.0.2")[0] for i in range(3)]
+    check("client 127.0.0.2 signs up 3 times through nginx", statuses == [201] * 3, statuses)
+    status, body = trusted.sign_up("a3@example.org", source="127.0.0.2")
+    check("control: its 4th sign-up is limited (429)", status == 429 and "rate_limited" in body, f"{status} {body}")
+    status, body = trusted.sign_up("b0@example.org", source="127.0.0.3")
+    check("client 127.0.0.3 is not limited by 127.0.0.2's sign-ups", status == 201, f"{status} {body}")
+    for spoof in ("203.0.113.50", "127.0.0.3", "127.0.0.1, 203.0.113.50", "garbage"):
+        status, body = trusted.sign_up("a4@example.org", source="127.0.0.2", headers={"X-Forwarded-For": spoof})
+        check(f"a spoofed X-Forwarded-For: {spoof} does not lift 127.0.0.2's limit", status == 429, f"{status} {body}")
+    status, body = trusted.sign_up("a5@example.org", source="127.0.0.2", headers={"X-Forwarded-For": "203.0.113.51"}, direct=True)
+    check("straight to the node (an untrusted peer), X-Forwarded-For is ignored", status == 429, f"{status} {body}")
+
+    # The control without --trusted-proxy: every client is nginx's 127.0.0.1, one budget.
+    statuses = [plain.sign_up(f"p{i}@example.org", source="127.0.0.2")[0] for i in range(3)]
+    status, body = plain.sign_up("q0@example.org", source="127.0.0.3")
+    check("control: without trusted-proxy, 127.0.0.3 shares 127.0.0.2's limit (429)",
+          statuses == [201] * 3 and status == 429, f"{statuses} {status}")
+
+    # 5. The per-address connection limit (3 here) counts forwarded clients at upgrade.
+    held = [trusted.ws("127.0.0.2") for _ in range(3)]
+    try:
+        try:
+            extra = trusted.ws("127.0.0.2", headers={"X-Forwarded-For": "203.0.113.52"})
+            extra.close()
+            check("control: a 4th WebSocket of 127.0.0.2 is refused 503 (spoofed header and all)", False, "it opened")
+        except InvalidStatus as error:
+            check("control: a 4th WebSocket of 127.0.0.2 is refused 503 (spoofed header and all)",
+                  error.response.status_code == 503, error.response.status_code)
+        other = trusted.ws("127.0.0.3")
+        check("127.0.0.3 still opens a WebSocket through the same nginx", other is not None)
+        other.close()
+    finally:
+        for client in held:
+            client.close()
+
+    # 6. A malformed X-Forwarded-For from the trusted proxy address is counted.
+    c = http.client.HTTPConnection("127.0.0.1", trusted.node, timeout=5, source_address=("127.0.0.1", 0))
+    c.request("GET", "/healthz", headers={"X-Forwarded-For": "203.0.113.5:443"})
+    c.getresponse().read()
+    c.close()
+    value = None
+    for _ in range(30):  # loops publish their counts once a second
+        c = http.client.HTTPConnection("127.0.0.1", trusted.admin, timeout=5)
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+        c.close()
+        line = next((l for l in text.splitlines() if l.startswith("presence_forwarded_for_malformed_total")), None)
+        value = line.split()[-1] if line else None
+        if value == "1":
+            break
+        time.sleep(0.2)
+    check("a malformed X-Forwarded-For from a trusted peer counts in presence_forwarded_for_malformed_total", value == "1", value)
+
+
+def main():
+    root = tempfile.mkdtemp(prefix="presence-nginx-")
+    stacks = []
+    try:
+        try:
+            stacks = [Stack(root, "trusted", trusted=True), Stack(root, "plain", trusted=False)]
+            for stack in stacks:
+                stack.start()
+            check("nginx accepts deploy/nginx.conf, rendered, and proxies to presenced", True)
+            run(*stacks)
+        except Exception:  # noqa: BLE001 - any crash is a failed check, with its trace
+            traceback.print_exc()
+            check("the test ran to the end", False, "exception above")
+        if not all(results):
+            for stack in stacks:
+                stack.show_logs()
+    finally:
+        for stack in stacks:
+            stack.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    passed = sum(results)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    sys.exit(0 if passed == len(results) else 1)
+
+
+if __name__ == "__main__":
+    main()

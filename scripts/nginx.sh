@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# presenced behind a real nginx, configured by deploy/nginx.conf itself (Tests/Nginx/).
+#
+#   scripts/nginx.sh [PRESENCED]
+#
+# PRESENCED defaults to .build/release/presenced, built if missing. Installs nginx from
+# Debian if missing, and the Python `websockets` client in the git-ignored venv .venv-nginx.
+# Tests/Nginx/nginx_test.py starts private nginx and presenced processes on free loopback
+# ports in one temporary directory (nginx with its own pid, logs and temp paths, never the
+# system's), renders deploy/nginx.conf for them with exact substitutions, and checks over
+# real sockets through nginx: sign-up, WebSocket sign-in and an event round trip; a
+# heartbeating connection outliving nginx's read timeout (a silent one cut: the control);
+# per-address sign-up and connection limits counting each forwarded client; spoofed
+# X-Forwarded-For headers changing nothing. Everything started is stopped on exit.
+# The last line is "N passed, N failed".
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+bin="${1:-$here/.build/release/presenced}"
+
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  # policy-rc.d is not ours to touch: the package may start a system nginx on port 80 where
+  # an init system runs; the test never uses it.
+  apt-get install -y -q nginx >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null; }
+fi
+export PATH="$PATH:/usr/sbin"
+venv=.venv-nginx
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c "import websockets, sys; sys.exit(websockets.__version__ != '17.4')" 2>/dev/null \
+  || "$venv/bin/pip" install -q "websockets==17.4"
+
+if [ ! -x "$bin" ]; then
+  swift build -c release --product presenced
+  bin="$here/.build/release/presenced"
+fi
+
+pgid=""
+cleanup() {
+  # The test and the nginx and presenced processes it started share one process group.
+  if [ -n "$pgid" ]; then kill -TERM -- "-$pgid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+set +e
+setsid "$venv/bin/python" Tests/Nginx/nginx_test.py "$bin" "$here/deploy/nginx.conf" &
+pgid=$!
+wait "$pgid"
+status=$?
+pgid=""
+set -e
+exit "$status"
