@@ -10,7 +10,8 @@
 # system's), renders deploy/nginx.conf for them with exact substitutions, and checks over
 # real sockets through nginx: sign-up, WebSocket sign-in and an event round trip; a
 # heartbeating connection outliving nginx's read timeout (a silent one cut: the control);
-# per-address sign-up and connection limits counting each forwarded client; spoofed
+# per-address sign-up, failed sign-in and connection limits counting each forwarded
+# client (and, as the control, one budget for all without trusted-proxy); spoofed
 # X-Forwarded-For headers changing nothing. Everything started is stopped on exit.
 # The last line is "N passed, N failed".
 set -euo pipefail
@@ -20,8 +21,8 @@ bin="${1:-$here/.build/release/presenced}"
 
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   export DEBIAN_FRONTEND=noninteractive
-  # policy-rc.d is not ours to touch: the package may start a system nginx on port 80 where
-  # an init system runs; the test never uses it.
+  # Where an init system runs, the package also starts the system's nginx on port 80; the
+  # test never uses it.
   apt-get install -y -q nginx >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null; }
 fi
 export PATH="$PATH:/usr/sbin"

@@ -96,6 +96,7 @@ class Stack:
         args = [PRESENCED, "--port", str(self.node), "--admin-listen", f"127.0.0.1:{self.admin}",
                 "--data-dir", os.path.join(self.dir, "data"), "--log-level", "warning",
                 "--sign-up-burst-per-address", "3", "--sign-up-refill-seconds-per-address", "3600",
+                "--sign-in-burst-per-address", "3", "--sign-in-refill-seconds-per-address", "3600",
                 "--max-connections-per-address", "3", "--presence-shards", "1"]
         if self.trusted:
             args += ["--trusted-proxy", "127.0.0.1"]
@@ -320,6 +321,31 @@ def run(trusted, plain):
     status, body = plain.sign_up("q0@example.org", source="127.0.0.3")
     check("control: without trusted-proxy, 127.0.0.3 shares 127.0.0.2's limit (429)",
           statuses == [201] * 3 and status == 429, f"{statuses} {status}")
+
+    # 4b. Failed WebSocket sign-ins (3 per address here) count the client found at upgrade.
+    def failed_sign_in(client, n):
+        return client.request("signIn", method="password", email=f"nobody{n}@example.org", password=PASSWORD,
+                              device="desktop").get("code")
+
+    guesser = trusted.ws("127.0.0.7")
+    try:
+        codes = [failed_sign_in(guesser, n) for n in range(4)]
+        check("control: 127.0.0.7's 4th failed sign-in through nginx is rate_limited",
+              codes == ["invalid_credentials"] * 3 + ["rate_limited"], codes)
+    finally:
+        guesser.close()
+    spoofer = trusted.ws("127.0.0.7", headers={"X-Forwarded-For": "203.0.113.53"})
+    try:
+        code = failed_sign_in(spoofer, 10)
+        check("a spoofed X-Forwarded-For on the upgrade does not lift 127.0.0.7's sign-in limit", code == "rate_limited", code)
+    finally:
+        spoofer.close()
+    other = trusted.ws("127.0.0.8")
+    try:
+        code = failed_sign_in(other, 20)
+        check("127.0.0.8's sign-in is not limited by 127.0.0.7's failures", code == "invalid_credentials", code)
+    finally:
+        other.close()
 
     # 5. The per-address connection limit (3 here) counts forwarded clients at upgrade.
     held = [trusted.ws("127.0.0.2") for _ in range(3)]
