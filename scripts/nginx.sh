@@ -8,7 +8,8 @@
 # Tests/Nginx/nginx_test.py starts private nginx and presenced processes on free loopback
 # ports in one temporary directory (nginx with its own pid, logs and temp paths, never the
 # system's), renders deploy/nginx.conf for them with exact substitutions, and checks over
-# real sockets through nginx: sign-up, WebSocket sign-in and an event round trip; a
+# real sockets through nginx: sign-up, WebSocket sign-in and an event round trip, wss://
+# through the file's TLS example switched on; a
 # heartbeating connection outliving nginx's read timeout (a silent one cut: the control);
 # per-address sign-up, failed sign-in and connection limits counting each forwarded
 # client (and, as the control, one budget for all without trusted-proxy); spoofed
@@ -19,11 +20,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 bin="${1:-$here/.build/release/presenced}"
 
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+# openssl makes the certificate of the TLS termination check.
+if ! { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null || ! command -v openssl >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   # Where an init system runs, the package also starts the system's nginx on port 80; the
   # test never uses it.
-  apt-get install -y -q nginx >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null; }
+  apt-get install -y -q nginx openssl >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q nginx openssl >/dev/null; }
 fi
 export PATH="$PATH:/usr/sbin"
 venv=.venv-nginx

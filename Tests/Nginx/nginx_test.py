@@ -4,7 +4,8 @@ Run by scripts/nginx.sh: python nginx_test.py PRESENCED DEPLOY_NGINX_CONF
 Starts, on loopback only and in one temporary directory: two presenced nodes (one with
 --trusted-proxy 127.0.0.1, one without, the control) and one private nginx per node,
 each rendered from deploy/nginx.conf with a handful of exact substitutions (paths, ports,
-one upstream server, a 3 s WebSocket read timeout). Then checks over real sockets through
+one upstream server, a 3 s WebSocket read timeout; on the first, the commented TLS example
+switched on with a certificate for 127.0.0.1). Then checks over real sockets through
 nginx, clients binding distinct loopback source addresses (127.0.0.2, 127.0.0.3, ...).
 Prints one line per check and "N passed, N failed" last; stops everything it started.
 """
@@ -14,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -56,8 +58,10 @@ def wait_for_port(port, process, what, seconds=20):
     raise RuntimeError(f"{what} did not listen on {port}")
 
 
-def render(template, tmp, listen_port, node_port):
-    """deploy/nginx.conf for a private nginx: each substitution must match exactly once."""
+def render(template, tmp, listen_port, node_port, tls_port=None):
+    """deploy/nginx.conf for a private nginx: each substitution must match exactly once.
+    With tls_port, the file's commented TLS termination example is switched on, with a
+    certificate made for 127.0.0.1."""
     user = "user root;" if os.geteuid() == 0 else ""  # workers must read our 0700 temp dir
     substitutions = [
         ("user www-data;", user),
@@ -73,6 +77,16 @@ def render(template, tmp, listen_port, node_port):
         ("        listen 80;\n        listen [::]:80;\n", f"        listen 127.0.0.1:{listen_port};\n"),
         ("proxy_read_timeout 120s;", f"proxy_read_timeout {NGINX_READ_TIMEOUT}s;"),
     ]
+    if tls_port:
+        substitutions += [
+            ("#listen 443 ssl http2;\n        #listen [::]:443 ssl http2;\n", f"listen 127.0.0.1:{tls_port} ssl http2;\n"),
+            ("#ssl_certificate     /etc/ssl/presence/fullchain.pem;", f"ssl_certificate {tmp}/cert.pem;"),
+            ("#ssl_certificate_key /etc/ssl/presence/privkey.pem;", f"ssl_certificate_key {tmp}/key.pem;"),
+            ("#ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.2 TLSv1.3;"),
+            ("#ssl_session_cache shared:presence_tls:10m;", "ssl_session_cache shared:presence_tls:10m;"),
+            ('#add_header Strict-Transport-Security "max-age=31536000" always;',
+             'add_header Strict-Transport-Security "max-age=31536000" always;'),
+        ]
     text = template
     for old, new in substitutions:
         count = text.count(old)
@@ -91,6 +105,8 @@ class Stack:
         self.presenced = self.nginx = self.log = None
         os.makedirs(self.dir)
         self.node, self.admin, self.port = free_port(), free_port(), free_port()
+        # The trusted stack also terminates TLS, as the file's commented example does.
+        self.tls_port = free_port() if trusted else None
 
     def start(self):
         args = [PRESENCED, "--port", str(self.node), "--admin-listen", f"127.0.0.1:{self.admin}",
@@ -102,8 +118,13 @@ class Stack:
             args += ["--trusted-proxy", "127.0.0.1"]
         self.log = open(os.path.join(self.dir, "presenced.log"), "w")
         self.presenced = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        if self.tls_port:
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                            "-keyout", os.path.join(self.dir, "key.pem"), "-out", os.path.join(self.dir, "cert.pem"),
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                           check=True, capture_output=True)
         with open(DEPLOYED_CONF) as f:
-            conf = render(f.read(), self.dir, self.port, self.node)
+            conf = render(f.read(), self.dir, self.port, self.node, self.tls_port)
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(conf)
@@ -156,10 +177,16 @@ class Stack:
                                     source=source, headers=headers, direct=direct)
         return status, body
 
-    def ws(self, source, headers=None):
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=10, source_address=(source, 0))
-        return Client(connect(f"ws://127.0.0.1:{self.port}/ws", sock=sock, subprotocols=["presence.v1"],
-                              additional_headers=headers or {}, open_timeout=10, ping_interval=None, legacy=True))
+    def tls_context(self):
+        return ssl.create_default_context(cafile=os.path.join(self.dir, "cert.pem"))
+
+    def ws(self, source, headers=None, tls=False):
+        port = self.tls_port if tls else self.port
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+        scheme = "wss" if tls else "ws"
+        return Client(connect(f"{scheme}://127.0.0.1:{port}/ws", sock=sock, subprotocols=["presence.v1"],
+                              ssl=self.tls_context() if tls else None, additional_headers=headers or {},
+                              open_timeout=10, ping_interval=None, legacy=True))
 
 
 class Client:
@@ -252,6 +279,21 @@ def run(trusted, plain):
     finally:
         ann.close()
         bob.close()
+
+    # 2b. TLS terminated by nginx (the file's example, switched on): wss:// and https://.
+    c = http.client.HTTPSConnection("127.0.0.1", trusted.tls_port, timeout=10, context=trusted.tls_context())
+    c.request("GET", "/")
+    r = c.getresponse()
+    r.read()
+    c.close()
+    check("https:// through nginx's TLS example, with Strict-Transport-Security",
+          r.status == 200 and r.getheader("Strict-Transport-Security") == "max-age=31536000", f"{r.status} {r.getheaders()}")
+    secure = trusted.ws("127.0.0.4", tls=True)
+    try:
+        reply = secure.sign_in("bob@example.org")
+        check("wss:// sign-in through nginx's TLS termination", reply.get("type") == "ok", reply)
+    finally:
+        secure.close()
 
     # 3. nginx's read timeout (3 s here) does not cut a connection whose heartbeats flow,
     #    and does cut a silent one (the control: the timeout is live in this config, and
