@@ -38,15 +38,19 @@ if [ ! -x "$bin" ]; then
   bin="$here/.build/release/presenced"
 fi
 
+work=$(mktemp -d)
 pgid=""
 cleanup() {
   # The test and the nginx and presenced processes it started share one process group.
-  if [ -n "$pgid" ]; then kill -TERM -- "-$pgid" 2>/dev/null || true; fi
+  if [ -n "$pgid" ]; then kill -TERM -- "-$pgid" 2>/dev/null || true; sleep 1; kill -KILL -- "-$pgid" 2>/dev/null || true; fi
+  rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 set +e
-setsid "$venv/bin/python" Tests/Nginx/nginx_test.py "$bin" "$here/deploy/nginx.conf" &
+setsid "$venv/bin/python" Tests/Nginx/nginx_test.py "$bin" "$here/deploy/nginx.conf" "$work" &
 pgid=$!
 wait "$pgid"
 status=$?

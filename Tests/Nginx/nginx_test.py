@@ -1,6 +1,6 @@
 """presenced behind a real nginx, configured by deploy/nginx.conf itself.
 
-Run by scripts/nginx.sh: python nginx_test.py PRESENCED DEPLOY_NGINX_CONF
+Run by scripts/nginx.sh: python nginx_test.py PRESENCED DEPLOY_NGINX_CONF WORK_DIR
 Starts, on loopback only and in one temporary directory: two presenced nodes (one with
 --trusted-proxy 127.0.0.1, one without, the control) and one private nginx per node,
 each rendered from deploy/nginx.conf with a handful of exact substitutions (paths, ports,
@@ -26,7 +26,7 @@ import traceback
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-PRESENCED, DEPLOYED_CONF = sys.argv[1], sys.argv[2]
+PRESENCED, DEPLOYED_CONF, WORK_DIR = sys.argv[1], sys.argv[2], sys.argv[3]
 NGINX_READ_TIMEOUT = 3  # seconds; the deployed file says 120 s
 PASSWORD = "Sunny#Day42x"
 
@@ -426,7 +426,9 @@ def run(trusted, plain):
 
 
 def main():
-    root = tempfile.mkdtemp(prefix="presence-nginx-")
+    # SIGTERM (scripts/nginx.sh's trap) stops the processes through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    root = tempfile.mkdtemp(prefix="presence-nginx-", dir=WORK_DIR)
     stacks = []
     try:
         try:
