@@ -13,7 +13,8 @@
 # heartbeating connection outliving nginx's read timeout (a silent one cut: the control);
 # per-address sign-up, failed sign-in and connection limits counting each forwarded
 # client (and, as the control, one budget for all without trusted-proxy); spoofed
-# X-Forwarded-For headers changing nothing. Everything started is stopped on exit.
+# X-Forwarded-For headers changing nothing; a node's SIGTERM drain (Close 1001) through
+# nginx. Everything started is stopped on exit.
 # The last line is "N passed, N failed".
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

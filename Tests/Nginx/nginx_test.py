@@ -424,6 +424,29 @@ def run(trusted, plain):
         time.sleep(0.2)
     check("a malformed X-Forwarded-For from a trusted peer counts in presence_forwarded_for_malformed_total", value == "1", value)
 
+    # 7. A node draining on SIGTERM (a restart): its Close 1001 with the reconnect hint
+    #    reaches the client through nginx, and the node exits 0.
+    client = trusted.ws("127.0.0.9")
+    client.sign_in("ann@example.org")
+    trusted.presenced.send_signal(signal.SIGTERM)
+    close = None
+    try:
+        while True:
+            client.keep(json.loads(client.conn.recv(timeout=10)))
+    except ConnectionClosed as closed:
+        close = closed.rcvd
+    except TimeoutError:
+        pass
+    check("SIGTERM on the node: Close 1001 'server shutting down; reconnect in N ms' arrives through nginx",
+          close is not None and close.code == 1001 and close.reason.startswith("server shutting down; reconnect in"), close)
+    try:
+        code = trusted.presenced.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        code = None
+    check("the node drains and exits 0 behind nginx", code == 0, code)
+    status, _, _ = trusted.http("GET", "/healthz", source="127.0.0.9")
+    check("with its only node gone, nginx answers 502", status == 502, status)
+
 
 def main():
     # SIGTERM (scripts/nginx.sh's trap) stops the processes through the finally below.
