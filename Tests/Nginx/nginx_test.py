@@ -168,6 +168,7 @@ class Stack:
             h.update(headers or {})
             c.request(method, path, body=json.dumps(body) if body is not None else None, headers=h)
             r = c.getresponse()
+            self.last_headers = dict(r.getheaders())
             return r.status, r.getheader("Content-Type") or "", r.read().decode()
         finally:
             c.close()
@@ -244,9 +245,16 @@ def run(trusted, plain):
     check("web client / served through nginx", status == 200 and ctype.startswith("text/html"), f"{status} {ctype}")
     status, ctype, body = trusted.http("GET", "/v1/client-config", source="127.0.0.9")
     check("GET /v1/client-config through nginx", status == 200 and "json" in ctype, f"{status} {ctype} {body}")
+    status, ctype, body = trusted.http("GET", "/no-such-file", source="127.0.0.9")
+    check("a node's own error passes through nginx unchanged (404 not_found in JSON)",
+          status == 404 and json.loads(body or "{}").get("code") == "not_found", f"{status} {body}")
     for path in ("/metrics", "/admin/sessions"):
-        status, _, _ = trusted.http("GET", path, source="127.0.0.9")
-        check(f"{path} is not exposed through nginx (404)", status == 404, status)
+        status, ctype, body = trusted.http("GET", path, source="127.0.0.9")
+        check(f"{path} is not exposed through nginx (404 not_found)",
+              status == 404 and ctype == "application/json" and json.loads(body).get("code") == "not_found", f"{status} {body}")
+    status, ctype, body = trusted.http("POST", "/v1/accounts", body={"email": "x" * 70000}, source="127.0.0.9")
+    check("a body over 64 KiB is refused by nginx: 413 request_too_large in JSON",
+          status == 413 and ctype == "application/json" and json.loads(body).get("code") == "request_too_large", f"{status} {body}")
     c = http.client.HTTPConnection("127.0.0.1", trusted.admin, timeout=5)
     c.request("GET", "/metrics")
     r = c.getresponse()
@@ -444,8 +452,11 @@ def run(trusted, plain):
     except subprocess.TimeoutExpired:
         code = None
     check("the node drains and exits 0 behind nginx", code == 0, code)
-    status, _, _ = trusted.http("GET", "/healthz", source="127.0.0.9")
-    check("with its only node gone, nginx answers 502", status == 502, status)
+    for path in ("/v1/client-config", "/ws"):
+        status, ctype, body = trusted.http("GET", path, source="127.0.0.9")
+        check(f"with its only node gone, nginx answers {path} 503 server_busy in presenced's JSON error shape",
+              status == 503 and ctype == "application/json" and json.loads(body or "{}").get("code") == "server_busy"
+              and trusted.last_headers.get("Retry-After") == "5", f"{status} {ctype} {body} {trusted.last_headers}")
 
 
 def main():
