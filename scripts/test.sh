@@ -79,6 +79,7 @@ run "web client in Chromium" scripts/browser-tests.sh .build/release/presenced
 run "TLS configuration (testssl.sh)" scripts/testssl.sh .build/release/presenced
 run "HTTP contract (schemathesis against openapi.yaml)" scripts/schemathesis.sh .build/release/presenced
 run "load generator smoke run" loadtest/smoke.sh .build/release
+run "presenced behind nginx (deploy/nginx.conf)" scripts/nginx.sh .build/release/presenced
 
 if [ -n "${autobahn:-}" ]; then
   stage "Autobahn|Testsuite (ran in the background)"

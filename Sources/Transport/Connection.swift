@@ -20,7 +20,10 @@ final class Connection {
 
     let fd: Int32
     let generation: UInt32
-    let remoteAddress: String
+    /// The client's address: the peer's, or from the upgrade on the address a trusted
+    /// proxy forwarded (`EventLoop.clientAddress(of:_:)`). The per-address connection count
+    /// is held under this address.
+    var remoteAddress: String
     var state: State = .http
     /// Close the socket as soon as everything queued is written.
     var closeAfterFlush = false

@@ -172,7 +172,7 @@ extension EventLoop {
             }
             finishRequest(conn)
             let keepAlive = head.version >= 11 && !head.tokens("Connection").contains("close") && !isStopping
-            let request = HTTPRequest(head: head, body: body, remoteAddress: conn.remoteAddress, endpoint: Int(conn.endpoint))
+            let request = HTTPRequest(head: head, body: body, remoteAddress: clientAddress(of: conn, head), endpoint: Int(conn.endpoint))
             guard let response = handler.handle(request, id: id(of: conn), on: self) else {
                 conn.isAwaitingResponse = true
                 conn.keepsAliveAfterResponse = keepAlive
@@ -226,6 +226,11 @@ extension EventLoop {
     }
 
     func upgrade(_ conn: Connection, _ head: HTTPRequestHead) {
+        if !isStopping, !admitForwardedClient(conn, head) {
+            reject(conn, HTTPResponse.error(503, code: "server_busy", message: "too many connections from this address; retry later",
+                                            headers: [("Retry-After", "5")]))
+            return
+        }
         let decision = isStopping ? .reject(.error(503, code: "shutting_down", message: "server shutting down; retry later",
                                                                headers: [("Retry-After", "5")]))
             : handler.route(head, remoteAddress: conn.remoteAddress, endpoint: Int(conn.endpoint))
@@ -351,5 +356,41 @@ extension EventLoop {
         guard !conn.reportedClose, conn.isWebSocket else { return }
         conn.reportedClose = true
         handler.closed(id(of: conn), code: code, on: self)
+    }
+}
+
+// MARK: - Clients behind a trusted proxy
+
+extension EventLoop {
+    func isTrustedProxy(_ address: String) -> Bool {
+        guard !config.trustedProxies.isEmpty, let ip = IPAddress(parsing: address) else { return false }
+        return config.trustedProxies.contains(ip)
+    }
+
+    /// The client a request comes from: the peer, or the client a trusted proxy names in
+    /// `X-Forwarded-For`. Asked per request, not per connection: a proxy may carry
+    /// different clients' requests on one kept-alive connection.
+    func clientAddress(of conn: Connection, _ head: HTTPRequestHead) -> String {
+        guard !config.trustedProxies.isEmpty else { return conn.remoteAddress }
+        switch config.trustedProxies.resolve(peer: conn.remoteAddress, forwardedFor: head.values("X-Forwarded-For")) {
+        case .peer: return conn.remoteAddress
+        case .forwarded(let address): return address
+        case .malformed:
+            traffic.malformedForwardedFor &+= 1
+            return conn.remoteAddress
+        }
+    }
+
+    /// A WebSocket upgrading through a trusted proxy becomes its forwarded client's
+    /// connection: it counts against that address's `maxConnectionsPerAddress` from now
+    /// on (the proxy's own count is not limited), and `remoteAddress` names the client, so
+    /// the handler limits the client's sign-ins rather than the proxy's. False when that
+    /// client already holds its limit.
+    func admitForwardedClient(_ conn: Connection, _ head: HTTPRequestHead) -> Bool {
+        let client = clientAddress(of: conn, head)
+        guard client != conn.remoteAddress else { return true }
+        guard limits.transfer(from: conn.remoteAddress, to: client, maxPerAddress: config.maxConnectionsPerAddress) else { return false }
+        conn.remoteAddress = client
+        return true
     }
 }

@@ -282,7 +282,10 @@ public final class EventLoop: @unchecked Sendable {
                 return  // EAGAIN: drained; EINTR, ECONNABORTED: the next event retries
             }
             let address = peerAddress(storage)
-            guard !isStopping, limits.admit(address, maxTotal: config.maxConnections, maxPerAddress: config.maxConnectionsPerAddress) else {
+            // A trusted proxy carries many clients on its connections; they are counted per
+            // client when a WebSocket upgrades (`upgrade(_:_:)`), not lumped here.
+            let maxPerAddress = isTrustedProxy(address) ? Int.max : config.maxConnectionsPerAddress
+            guard !isStopping, limits.admit(address, maxTotal: config.maxConnections, maxPerAddress: maxPerAddress) else {
                 // A clear refusal before any upgrade (best effort on a fresh socket).
                 let refusal = HTTPResponse.error(503, code: "server_busy", message: "server at capacity; retry later",
                                                  headers: [("Retry-After", "5")]).serialized(close: true)
@@ -446,6 +449,18 @@ final class ConnectionCounter: Sendable {
             guard s.total < maxTotal, s.byAddress[address, default: 0] < maxPerAddress else { return false }
             s.total += 1
             s.byAddress[address, default: 0] += 1
+            return true
+        }
+    }
+
+    /// Moves one open connection's count from `old` to `new`, unless `new` already holds
+    /// `maxPerAddress`; the total is unchanged.
+    func transfer(from old: String, to new: String, maxPerAddress: Int) -> Bool {
+        state.withLock { s in
+            guard s.byAddress[new, default: 0] < maxPerAddress else { return false }
+            s.byAddress[new, default: 0] += 1
+            let n = s.byAddress[old, default: 1] - 1
+            s.byAddress[old] = n == 0 ? nil : n
             return true
         }
     }

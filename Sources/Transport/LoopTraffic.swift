@@ -13,6 +13,9 @@ public struct LoopTraffic: Sendable, Equatable {
     public var bytesIn: UInt64 = 0
     /// Payload bytes of `messagesOut`, before compression.
     public var bytesOut: UInt64 = 0
+    /// Requests from a trusted proxy whose `X-Forwarded-For` did not parse, so the peer's
+    /// own address was used (`TrustedProxies.Resolution.malformed`).
+    public var malformedForwardedFor: UInt64 = 0
 
     public init() {}
 }

@@ -44,8 +44,13 @@ public struct ServerConfiguration: Sendable {
     public var listenBacklog: Int32 = 4096
     /// Open connections accepted in all; more are answered 503 and closed.
     public var maxConnections: Int = 1_000_000
-    /// Open connections accepted from one source address.
+    /// Open connections accepted from one source address. A trusted proxy's connections
+    /// are not limited by it at accept; a WebSocket through it counts against its forwarded
+    /// client's address from the upgrade on.
     public var maxConnectionsPerAddress: Int = 100_000
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies); none by default,
+    /// so the header is ignored.
+    public var trustedProxies = TrustedProxies()
     /// The largest request head (request line and headers).
     public var maxRequestHeadSize: Int = 8 * 1024
     /// The largest plain HTTP request body.

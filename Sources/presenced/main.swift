@@ -40,6 +40,7 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.tlsKey.help) var tlsKey: String?
     @Option(help: Settings.loops.help) var loops: String?
     @Option(name: .customLong("allowed-origin"), help: Settings.allowedOrigin.help) var allowedOrigins: [String] = []
+    @Option(name: .customLong("trusted-proxy"), help: Settings.trustedProxy.help) var trustedProxies: [String] = []
     @Flag(inversion: .prefixedNo, help: Settings.echo.help) var echo: Bool?
     @Option(help: Settings.maxConnections.help) var maxConnections: String?
     @Option(help: Settings.maxConnectionsPerAddress.help) var maxConnectionsPerAddress: String?
@@ -103,6 +104,7 @@ struct Presenced: ParsableCommand {
         scalar(Settings.tlsKey, tlsKey)
         scalar(Settings.loops, loops)
         list(Settings.allowedOrigin, allowedOrigins)
+        list(Settings.trustedProxy, trustedProxies)
         if let echo { layer.set(Settings.echo, .scalar("\(echo)"), origin: echo ? "--echo" : "--no-echo") }
         scalar(Settings.maxConnections, maxConnections)
         scalar(Settings.maxConnectionsPerAddress, maxConnectionsPerAddress)

@@ -44,6 +44,10 @@ import Testing
                 message: #"tls-port = "8443" (from PRESENCE_TLS_PORT): needs tls-cert and tls-key too"#),
         Mistake(name: "host that is not an address", arguments: ["--host", "example.org"],
                 message: #"host = "example.org" (from --host): must be an IPv4 or IPv6 address literal"#),
+        Mistake(name: "trusted proxy given as a host name", arguments: ["--trusted-proxy", "127.0.0.1", "--trusted-proxy", "nginx.local"],
+                message: #"trusted-proxy = "nginx.local" (from --trusted-proxy): must be an IPv4 or IPv6 address or a CIDR range"#),
+        Mistake(name: "trusted proxy range with host bits in the environment", environment: ["PRESENCE_TRUSTED_PROXY": "::1,10.0.0.1/8"],
+                message: #"trusted-proxy = "10.0.0.1/8" (from PRESENCE_TRUSTED_PROXY): must be an IPv4 or IPv6 address or a CIDR range"#),
         Mistake(name: "admin-listen that is no address", arguments: ["--admin-listen", "localhost:9090"],
                 message: #"admin-listen = "localhost:9090" (from --admin-listen): must be HOST:PORT"#),
         Mistake(name: "admin-listen unix socket with a relative path", environment: ["PRESENCE_ADMIN_LISTEN": "unix:run/admin.sock"],
@@ -93,7 +97,7 @@ import Testing
         let presenced = try BuiltProduct("presenced")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("presenced-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try #"{"port": 9000, "loops": 3, "idle-minutes": 7, "allowed-origin": ["https://a.example"]}"#
+        try #"{"port": 9000, "loops": 3, "idle-minutes": 7, "allowed-origin": ["https://a.example"], "trusted-proxy": ["127.0.0.1", "fd00::/8"]}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         let result = try presenced.run(
             ["--config", path, "--check-config", "--port", "9002", "--echo"],
@@ -105,6 +109,7 @@ import Testing
         #expect(lines.contains("data-dir = /tmp/presence-x  # PRESENCE_DATA_DIR"))
         #expect(lines.contains("idle-minutes = 7  # \(path)"))
         #expect(lines.contains("allowed-origin = [https://a.example]  # \(path)"))
+        #expect(lines.contains("trusted-proxy = [127.0.0.1, fd00::/8]  # \(path)"))
         #expect(lines.contains("echo = true  # --echo"))
         #expect(lines.contains("heartbeat-seconds = 30  # default"))
     }

@@ -43,6 +43,9 @@ struct GatewayMetrics: Sendable {
     /// `presence_overloaded_total`: client ops and requests refused `overloaded` (a full
     /// mailbox: a presence shard's, the account workers' or the storage writer's).
     let overloaded: CoreMetrics.Counter
+    /// `presence_forwarded_for_malformed_total`: requests from a trusted proxy whose
+    /// `X-Forwarded-For` did not parse, so the proxy's own address stood for the client.
+    let malformedForwardedFor: CoreMetrics.Counter
 
     static let fanOutLabel = "presence_fanout_seconds"
     static let storageCommitLabel = "presence_storage_commit_seconds"
@@ -92,6 +95,7 @@ struct GatewayMetrics: Sendable {
         outboxDepth = CoreMetrics.Gauge(label: "presence_outbox_depth", factory: f)
         storageCommit = CoreMetrics.Timer(label: Self.storageCommitLabel, factory: f)
         overloaded = CoreMetrics.Counter(label: "presence_overloaded_total", factory: f)
+        malformedForwardedFor = CoreMetrics.Counter(label: "presence_forwarded_for_malformed_total", factory: f)
     }
 
     /// `presence_closes_total{code}` for one close code; callers cache it (see `GatewayHandler`).
@@ -141,6 +145,9 @@ struct PublishedLoopMetrics {
         if t.messagesOut != traffic.messagesOut { metrics.messagesOut.increment(by: Int64(truncatingIfNeeded: t.messagesOut &- traffic.messagesOut)) }
         if t.bytesIn != traffic.bytesIn { metrics.bytesIn.increment(by: Int64(truncatingIfNeeded: t.bytesIn &- traffic.bytesIn)) }
         if t.bytesOut != traffic.bytesOut { metrics.bytesOut.increment(by: Int64(truncatingIfNeeded: t.bytesOut &- traffic.bytesOut)) }
+        if t.malformedForwardedFor != traffic.malformedForwardedFor {
+            metrics.malformedForwardedFor.increment(by: Int64(truncatingIfNeeded: t.malformedForwardedFor &- traffic.malformedForwardedFor))
+        }
         traffic = t
         let (http, webSocket) = loop.connectionCounts
         if http != self.http { metrics.httpConnections.increment(by: Double(http - self.http)) }

@@ -19,6 +19,7 @@ struct DaemonSettings {
     var tlsKey: String?
     var loops = 1
     var allowedOrigins: [String] = []
+    var trustedProxies = TrustedProxies()
     var echo = false
     var maxConnections = 1_000_000
     var maxConnectionsPerAddress = 100_000
@@ -85,6 +86,13 @@ struct DaemonSettings {
         tlsKey = try v.text(Settings.tlsKey, check: FileCheck.readableFileProblem) { "must be a readable PEM file (\($0))" }
         if let x = try v.integer(Settings.loops, 1...256) { loops = x }
         if let x = try v.list(Settings.allowedOrigin) { allowedOrigins = x }
+        for text in try v.list(Settings.trustedProxy) ?? [] {
+            guard let range = AddressRange(parsing: text) else {
+                throw .invalidValue(setting: Settings.trustedProxy.name, value: text, origin: layer[Settings.trustedProxy]!.origin,
+                                    allowed: "must be an IPv4 or IPv6 address or a CIDR range with zero host bits (127.0.0.1, 10.0.0.0/8, fd00::/8)")
+            }
+            trustedProxies.ranges.append(range)
+        }
         if let x = try v.boolean(Settings.echo) { echo = x }
         if let x = try v.integer(Settings.maxConnections, 1...10_000_000) { maxConnections = x }
         if let x = try v.integer(Settings.maxConnectionsPerAddress, 1...10_000_000) { maxConnectionsPerAddress = x }
@@ -172,6 +180,7 @@ struct DaemonSettings {
         config.server.loopCount = loops
         config.server.maxConnections = maxConnections
         config.server.maxConnectionsPerAddress = maxConnectionsPerAddress
+        config.server.trustedProxies = trustedProxies
         config.server.maxBufferedBytes = maxBufferedBytes
         config.server.heartbeatIntervalMilliseconds = Int64(heartbeatSeconds) * 1000
         config.server.heartbeatTimeoutMilliseconds = Int64(heartbeatTimeoutSeconds) * 1000

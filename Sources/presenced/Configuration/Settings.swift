@@ -13,6 +13,10 @@ enum Settings {
     static let allowedOrigin = Setting(
         "allowed-origin", "A browser Origin allowed to upgrade; repeat for more. None given allows any.",
         default: "any", shape: .list(environmentSeparator: ","))
+    static let trustedProxy = Setting(
+        "trusted-proxy",
+        "A reverse proxy (address or CIDR range) whose X-Forwarded-For names the client; repeat for more. The client is the right-most entry that is not a trusted proxy.",
+        default: "none: the header is ignored", shape: .list(environmentSeparator: ","))
     static let echo = Setting("echo", "Serve the /echo WebSocket (conformance tests and load generator).", default: "\(d.echo)")
 
     // Limits and timeouts
@@ -152,7 +156,7 @@ enum Settings {
         "log-level", "Log level: trace, debug, info, notice, warning, error, critical.", default: d.logLevel.rawValue)
 
     static let all: [Setting] = [
-        host, port, tlsPort, tlsCert, tlsKey, loops, allowedOrigin, echo,
+        host, port, tlsPort, tlsCert, tlsKey, loops, allowedOrigin, trustedProxy, echo,
         maxConnections, maxConnectionsPerAddress, maxBufferedBytes, echoMaxBufferedBytes,
         heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
         dataDir, databaseFile, databaseUrl, mailSpoolDir,
