@@ -39,11 +39,12 @@ enum PresenceInput: Sendable {
     case stop
 }
 
-/// The thread that owns one presence shard's core (see `PresenceShards`). Inputs arrive in a bounded `Mailbox`; the
-/// thread applies them at the monotonic time (`PresenceClock`), sleeps until the core's
-/// next deadline, and carries out
-/// every effect: deliveries are encoded once and handed to the event loops, writes go to the
-/// storage writer (acks only after COMMIT), mail to the account workers.
+/// The thread that owns one presence shard's core (see `PresenceShards`). Inputs arrive
+/// in a bounded `Mailbox`; the thread applies them at the monotonic time (`PresenceClock`),
+/// sleeps until the core's next deadline, and carries out every effect: deliveries are
+/// encoded once and handed to the event loops, messages to other shards go on the
+/// `ClusterBus`, writes go to the storage writer (acks only after COMMIT), mail to the
+/// account workers.
 ///
 /// The core's session table is the only one: each session's connection, resume secret and
 /// device-token row ride in its `SessionAttachment`, and each delivery carries the
