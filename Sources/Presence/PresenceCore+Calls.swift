@@ -11,7 +11,7 @@
 //
 // With several shards, a call is decided by the caller's home, which holds its record and
 // its ring timeout. When the callee lives on another shard, the callee's home keeps a copy
-// while the callee's devices ring or talk (`ShardMessage.callInvite`), answers, declines
+// for as long as the call lasts (`ShardMessage.callInvite`), answers, declines
 // and hang-ups made there go back to the caller's home as messages, and either side's end
 // of the call reaches the other as `callFinished`. The callee's home answers every invite,
 // `callBusy` or `callOffered`, and only the latter makes the invite an act that reveals a
