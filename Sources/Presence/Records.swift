@@ -19,7 +19,25 @@ struct Reveal: Sendable {
 }
 
 struct UserRecord: Sendable {
+    // Declared in this order to pack (192 bytes, not 216: one per user on each shard that
+    // knows them): word-sized fields first, then each 9-byte optional followed by the
+    // small fields that fill its padding.
     let id: UserID
+    /// Slots of the user's sessions, live or in grace.
+    var sessions = SlotList()
+    /// Accepted contacts: the fan-out list.
+    var contacts: [UserRef] = []
+    /// Users with a pending request to or from this user.
+    var requests: [UserRef] = []
+    /// Slots of subscriber sessions watching this user.
+    var subscribers: [Int] = []
+    var reveals: [Reveal] = []
+    /// Other shards with subscribers watching this user (bit per shard): each publish goes
+    /// there too.
+    var watcherShards: UInt64 = 0
+    var sendWindow: SendWindow?
+    /// What contacts without a reveal, and subscribers, have been told.
+    var publishedPublic = PresenceView.offline
     /// The user's home shard (`ShardPlacement.home(of:)`).
     let home: UInt8
     /// Whether this core is the user's home. A record of a user homed elsewhere (a
@@ -33,42 +51,27 @@ struct UserRecord: Sendable {
     /// user); once it is, storage's copy is never newer.
     var isChosenKnown = false
     var offlineMail: OfflineMailPreference = .unknown
-    /// Slots of the user's sessions, live or in grace.
-    var sessions = SlotList()
-    /// Accepted contacts: the fan-out list.
-    var contacts: [UserRef] = []
-    /// Users with a pending request to or from this user.
-    var requests: [UserRef] = []
-    /// Slots of subscriber sessions watching this user.
-    var subscribers: [Int] = []
-    /// The one call (ringing or answered) the user takes part in, if any.
-    var call: CallID?
-    var reveals: [Reveal] = []
-    var revealCheckAt: Instant?
     /// The status contacts would see right now, before debouncing; tracks `offlineSince`.
     var publicStatus: PresenceStatus = .offline
-    /// When `publicStatus` last became offline: the public last-seen.
-    var offlineSince: Instant?
-    /// What contacts without a reveal, and subscribers, have been told.
-    var publishedPublic = PresenceView.offline
     var isPublishScheduled = false
-    var publishGeneration: UInt32 = 0
+    /// The one call (ringing or answered) the user takes part in, if any.
+    var call: CallID?
     /// Whether this offline period's notification e-mail went out.
     var isOfflineMailSent = false
-    var sendWindow: SendWindow?
-    /// When the record is checked for forgetting, if it is queued to be.
-    var forgetCheckAt: Instant?
     /// A placeholder for a forgotten user, its index free for reuse.
     var isForgotten = false
-    /// Other shards with subscribers watching this user (bit per shard): each publish goes
-    /// there too.
-    var watcherShards: UInt64 = 0
-    /// On a mirror: how many subscriber sessions here may watch the user (the home sends
-    /// this shard its publishes while there is one).
-    var watchingSessions: UInt32 = 0
     /// The next publish goes to every shard, not only those of known contacts: after a
     /// restart the user's list was never loaded, yet contacts elsewhere were shown them.
     var broadcastsNextPublish = false
+    var publishGeneration: UInt32 = 0
+    var revealCheckAt: Instant?
+    /// On a mirror: how many subscriber sessions here may watch the user (the home sends
+    /// this shard its publishes while there is one).
+    var watchingSessions: UInt32 = 0
+    /// When `publicStatus` last became offline: the public last-seen.
+    var offlineSince: Instant?
+    /// When the record is checked for forgetting, if it is queued to be.
+    var forgetCheckAt: Instant?
 
     init(id: UserID, home: Int = 0, isLocal: Bool = true) {
         self.id = id
