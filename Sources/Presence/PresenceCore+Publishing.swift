@@ -79,18 +79,21 @@ extension PresenceCore {
             shards |= 1 << UInt64(users[contact.i].home)
         }
         shards &= ~(1 << UInt64(placement.index))
-        guard shards != 0 else { return }
-        let record = users[user.i]
         while shards != 0 {
             let shard = shards.trailingZeroBitCount
             shards &= shards - 1
-            var reveals: [RevealedView] = []
-            for reveal in record.reveals where Int(users[reveal.observer.i].home) == shard {
-                reveals.append(RevealedView(observer: users[reveal.observer.i].id, view: reveal.published))
-            }
-            effects.append(.forward(.published(subject: record.id, view: record.publishedPublic, reveals: reveals),
-                                    toShard: shard))
+            effects.append(.forward(published(user, forShard: shard), toShard: shard))
         }
+    }
+
+    /// What shard `shard` is to be told of `user`: the public view, and the reveals to
+    /// that shard's users.
+    func published(_ user: UserRef, forShard shard: Int) -> ShardMessage {
+        var reveals: [RevealedView] = []
+        for reveal in users[user.i].reveals where Int(users[reveal.observer.i].home) == shard {
+            reveals.append(RevealedView(observer: users[reveal.observer.i].id, view: reveal.published))
+        }
+        return .published(subject: users[user.i].id, view: users[user.i].publishedPublic, reveals: reveals)
     }
 
     /// Another shard published one of its users: keep the mirror, and tell this shard's

@@ -85,12 +85,7 @@ extension PresenceCore {
             return
         }
         users[user.i].watcherShards |= bit
-        let record = users[user.i]
-        var reveals: [RevealedView] = []
-        for reveal in record.reveals where Int(users[reveal.observer.i].home) == shard {
-            reveals.append(RevealedView(observer: users[reveal.observer.i].id, view: reveal.published))
-        }
-        effects.append(.forward(.published(subject: id, view: record.publishedPublic, reveals: reveals), toShard: shard))
+        effects.append(.forward(published(user, forShard: shard), toShard: shard))
     }
 
     /// On a shard with subscribers of a deleted account homed elsewhere: their watch ends.

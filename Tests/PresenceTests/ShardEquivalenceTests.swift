@@ -7,7 +7,8 @@ import Testing
 /// step (one command and everything it caused) the order may differ between shards, as
 /// messages between them arrive after the command's own effects; across steps it may not.
 struct ShardEquivalenceTests {
-    /// A small deterministic generator (SplitMix64), so a failing seed replays exactly.
+    /// A small deterministic generator (SplitMix64, as in presencectl and the load client;
+    /// the test target shares no module with them), so a failing seed replays exactly.
     struct Random {
         var state: UInt64
         mutating func next() -> UInt64 {
