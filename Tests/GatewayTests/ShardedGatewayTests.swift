@@ -98,4 +98,32 @@ import Testing
         let body = list.withLock { $0 }
         #expect(body.contains("\(ann)@example.com") && body.contains("\(ben)@example.com"))
     }
+
+    /// A subscriber's session lives on shard 0; a watched user signed in on shard 1 shows
+    /// present in the subscription's first snapshot (shard 0 asked the user's home at the
+    /// subscriber's sign-in), then every change follows.
+    @Test func aSubscriberOnOneShardWatchesAUserOnTheOther() throws {
+        let ben = Self.name(onShard: 1, "ben")
+        let g = try RunningGateway {
+            $0.presenceShards = 2
+            $0.subscribers["dash-key"] = .init(name: "dashboard", allowed: [UserID(email: "\(ben)@example.com")!])
+        }
+        try g.signUp(ben)
+        let (b, _) = try g.signIn(ben)
+        _ = try b.call("setStatus", ["status": "busy"])
+        let dash = try PresenceConnection(port: g.port)
+        let reply = try dash.call("signIn", ["method": "subscriber", "key": "dash-key"])
+        #expect(reply["type"] as? String == "ok")
+        #expect(SessionID(UInt64(reply["session"] as? String ?? "") ?? .max).shard == 0)
+        _ = try dash.call("subscribe", ["users": ["\(ben)@example.com"]])
+        let snapshot = try dash.event("subscriptionSnapshot")
+        let entries = snapshot["users"] as? [[String: Any]] ?? []
+        #expect(entries.first?["user"] as? String == "\(ben)@example.com")
+        #expect(entries.first?["status"] as? String == "busy")  // current, not the mirror's "never seen"
+        _ = try b.call("setStatus", ["status": "online"])
+        _ = try dash.event("presence") { $0["status"] as? String == "online" }
+        _ = try b.call("logOut")
+        let gone = try dash.event("presence") { $0["status"] as? String == "offline" }
+        #expect(gone["user"] as? String == "\(ben)@example.com")
+    }
 }
