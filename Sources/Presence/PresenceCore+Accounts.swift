@@ -14,23 +14,29 @@ extension PresenceCore {
     }
 
     /// Contacts and subscribers see the user go offline at once (no debounce: the next
-    /// event removes the user, and nothing may follow it), then the user leaves their lists.
+    /// event removes the user, and nothing may follow it), then the user leaves their lists,
+    /// on this shard and, through `ShardMessage.accountDeleted`, on every other.
     /// Storage deletes the account's rows itself, so no persist effects are emitted. The
     /// address may sign up again later as a new, empty account.
     mutating func deleteAccount(_ id: UserID, into effects: inout [Effect]) {
+        // Other shards may hold pairs with the user that this home never loaded (the user
+        // was not signed in, or is not even known here): every shard is told, and each
+        // ends its own users' pairs. They hear it after anything published here before.
+        defer {
+            for shard in 0..<placement.count where shard != placement.index {
+                effects.append(.forward(.accountDeleted(id), toShard: shard))
+            }
+        }
         guard let user = userRefs[id] else { return }
         for slot in users[user.i].sessions {
             endSession(slot, closing: .accountDeleted, callEnd: .connectionLost, into: &effects)
         }
         publish(user, into: &effects)
 
-        for contact in users[user.i].contacts {
-            changeRelation(user, contact, .none, into: &effects)
-            send(.contactRemoved(id), toSessionsOf: contact, into: &effects)
-            scheduleForgetCheck(contact)
-        }
-        for other in users[user.i].requests {
-            changeRelation(user, other, .none, into: &effects)
+        // Here, only the pairs of this shard's users; the other shards end theirs.
+        for other in users[user.i].contacts + users[user.i].requests {
+            setRelation(user, other, .none)
+            guard isLocal(other) else { continue }
             send(.contactRemoved(id), toSessionsOf: other, into: &effects)
             scheduleForgetCheck(other)
         }
@@ -38,12 +44,10 @@ extension PresenceCore {
             sessions[slot]!.watching.removeAll { $0 == user }
             send(.subscriptionEnded(id), toSlot: slot, into: &effects)
         }
-        var watchers = users[user.i].watcherShards
-        while watchers != 0 {
-            effects.append(.forward(.accountDeleted(id), toShard: watchers.trailingZeroBitCount))
-            watchers &= watchers - 1
-        }
         var fresh = UserRecord(id: id, home: placement.index, isLocal: true)
+        // Subscribers' allowed sets outlive the account (the address may sign up again):
+        // the shards watching it keep getting its publishes.
+        fresh.watcherShards = users[user.i].watcherShards
         fresh.publishGeneration = users[user.i].publishGeneration  // keeps old deadlines stale
         fresh.offlineSince = users[user.i].offlineSince
         fresh.publicStatus = .offline

@@ -88,14 +88,22 @@ extension PresenceCore {
         effects.append(.forward(published(user, forShard: shard), toShard: shard))
     }
 
-    /// On a shard with subscribers of a deleted account homed elsewhere: their watch ends.
+    /// On every shard but the deleted account's home: this shard's users leave the
+    /// account's contact and request lists (told `contactRemoved`, after the offline the
+    /// home published), and subscriptions to it end.
     mutating func receiveAccountDeleted(_ id: UserID, into effects: inout [Effect]) {
         guard let user = userRefs[id], !isLocal(user) else { return }
+        for other in users[user.i].contacts + users[user.i].requests where isLocal(other) {
+            setRelation(user, other, .none)
+            send(.contactRemoved(id), toSessionsOf: other, into: &effects)
+            scheduleForgetCheck(other)
+        }
         for slot in users[user.i].subscribers {
             sessions[slot]!.watching.removeAll { $0 == user }
             send(.subscriptionEnded(id), toSlot: slot, into: &effects)
         }
         users[user.i].subscribers = []
+        // As on its home, where the account's record starts afresh: never seen.
         users[user.i].publishedPublic = .offline
         scheduleForgetCheck(user)
     }

@@ -42,7 +42,8 @@ public enum ShardMessage: Equatable, Sendable {
     /// A subscriber on shard `shard` starts (or stops) watching `user`: the user's home
     /// then sends that shard every publish (and answers a start with the current view).
     case watch(user: UserID, shard: Int, isWatching: Bool)
-    /// The account is gone: subscribers on the receiving shard stop watching it.
+    /// The account is gone (sent by its home to every shard): the receiving shard's users
+    /// leave its contact and request lists, and subscriptions to it end.
     case accountDeleted(UserID)
     /// The caller's home rings the callee's home.
     case callInvite(CallID, caller: UserID, callerSession: SessionID, callee: UserID, payload: String)

@@ -26,6 +26,8 @@ struct ShardEquivalenceTests {
     struct Played {
         var world: World
         var stored: [UserID: [UserID: ContactState]] = [:]
+        /// Chosen statuses as stored (`persistChosenStatus`): what a sign-in loads.
+        var storedChoice: [UserID: ChosenStatus] = [:]
         /// Per step: what each test-numbered session saw, what was refused, the other effects.
         var transcript: [String] = []
         var liveSessions: [UInt64: String] = [:]
@@ -33,6 +35,7 @@ struct ShardEquivalenceTests {
         init(shards: Int) { world = World(shards: shards) }
 
         mutating func store(_ effects: [Effect]) {
+            for case .persistChosenStatus(let who, let status) in effects { storedChoice[who] = status }
             for case .persistContact(let record) in effects {
                 let (a, b) = (record.user, record.other)
                 switch record.state {
@@ -124,20 +127,23 @@ struct ShardEquivalenceTests {
             // Targets are mostly plausible ones (read from this world's own storage), so the
             // ops mostly do something; a few are random, so refusals are compared too.
             func contacts(of number: UInt64, _ state: ContactState) -> [String] {
-                guard let name = played.liveSessions[number] else { return [] }
+                guard let name = played.liveSessions[number], name != "subscriber" else { return [] }
                 return (played.stored[user(name)] ?? [:]).filter { $0.value == state }.map(\.key.email).sorted()
             }
             func target(of number: UInt64, _ state: ContactState) -> String? {
                 random.below(5) == 0 ? random.pick(users) : random.pick(contacts(of: number, state)) ?? random.pick(users)
             }
             func sessions(of name: String) -> [UInt64] { live.filter { played.liveSessions[$0] == name } }
-            let choice = random.below(20)
+            let choice = random.below(26)
             switch choice {
             case 0, 1, 2:
                 let name = random.pick(users)!
                 let number = nextNumber
                 nextNumber += 1
-                let chosen: ChosenStatus = [.online, .online, .busy, .hidden][random.below(4)]
+                // Storage's choice, or, for a user who never chose in this run, the one
+                // stored before it started (fixed per user).
+                let before: ChosenStatus = [.online, .online, .busy, .hidden][Int(name.utf8.last! % 4)]
+                let chosen = played.storedChoice[user(name)] ?? before
                 let device: DeviceKind = [.desktop, .mobile, .web][random.below(3)]
                 let entries = (played.stored[user(name)] ?? [:]).map { ContactEntry(user: $0.key, state: $0.value) }
                     .sorted { $0.user < $1.user }
@@ -189,7 +195,7 @@ struct ShardEquivalenceTests {
                 played.step("\(index) commit \(failing ? "fails" : "ok")") { world in
                     world.refusal(failing ? .messageFailed(ticket) : .messageCommitted(ticket, id))
                 }
-            case 13:
+            case 13, 14:
                 guard let number = random.pick(live), let other = target(of: number, .accepted) else { continue }
                 let id = CallID(nextCall)
                 nextCall += 1
@@ -197,9 +203,9 @@ struct ShardEquivalenceTests {
                 played.step("\(index) invite \(number) → \(other)") { world in
                     world.refusal(.invite(world.session(number), callee: user(other), call: id, payload: "o"))
                 }
-            case 14, 15:
+            case 15, 16, 17:
                 guard let call = calls.last(where: { _ in random.below(3) != 0 }) ?? random.pick(calls) else { continue }
-                let op = random.below(6)
+                let op = random.below(3) == 0 ? 1 : random.below(6)  // answers are what calls need most
                 let callees = sessions(of: call.callee)
                 let parties = callees + (played.liveSessions[call.caller] != nil ? [call.caller] : [])
                 guard let number = random.below(6) == 0 ? random.pick(live) : random.pick(op <= 2 ? callees : parties) else { continue }
@@ -214,9 +220,47 @@ struct ShardEquivalenceTests {
                     default: return world.refusal(.signal(s, call.0, payload: "x"))
                     }
                 }
-            case 16:
+            case 18:
                 guard let number = random.pick(live) else { continue }
                 played.step("\(index) activity \(number)") { $0.refusal(.activity($0.session(number))) }
+            case 19:
+                // A profile edit (made by a signed-in user) closes every session of the user.
+                guard let name = random.pick(live.compactMap { played.liveSessions[$0] }.filter { $0 != "subscriber" })
+                else { continue }
+                for number in sessions(of: name) { played.liveSessions[number] = nil }
+                played.step("\(index) changeProfile \(name)") { world in
+                    world.refusal(.changeProfile(user(name), isOfflineMailEnabled: random.below(2) == 0))
+                }
+            case 20:
+                // Rarely: an account is deleted (storage drops its rows; the address may sign
+                // up again later as a new, empty account).
+                guard random.below(4) == 0 else { continue }
+                let name = random.pick(users)!
+                for number in sessions(of: name) { played.liveSessions[number] = nil }
+                played.stored[user(name)] = nil
+                played.storedChoice[user(name)] = nil
+                for key in played.stored.keys { played.stored[key]?[user(name)] = nil }
+                played.step("\(index) deleteAccount \(name)") { $0.refusal(.deleteAccount(user(name))) }
+            case 21:
+                // A subscriber signs in, or one subscribes or unsubscribes.
+                let subscribers = live.filter { played.liveSessions[$0] == "subscriber" }
+                if subscribers.isEmpty || random.below(3) == 0 {
+                    let number = nextNumber
+                    nextNumber += 1
+                    let allowed = Set((0..<3).map { _ in user(random.pick(users)!) })
+                    played.liveSessions[number] = "subscriber"
+                    played.step("\(index) signInSubscriber \(number)") { world in
+                        world.refusal(.signInSubscriber(SessionID(number), allowed: allowed))
+                    }
+                } else {
+                    let number = random.pick(subscribers)!
+                    let targets = (0..<2).map { _ in user(random.pick(users)!) }
+                    let subscribing = random.below(3) != 0
+                    played.step("\(index) \(subscribing ? "subscribe" : "unsubscribe") \(number)") { world in
+                        world.refusal(subscribing ? .subscribe(world.session(number), targets)
+                                                  : .unsubscribe(world.session(number), targets))
+                    }
+                }
             default:
                 // Storage commits in milliseconds, long before a second passes: pending
                 // messages commit before the clock moves.
@@ -240,7 +284,8 @@ struct ShardEquivalenceTests {
         // The conversations exercise what crosses shards: contacts made, presence shown,
         // chats delivered, calls answered (counted over all seeds on one shard).
         let all = (1...40).flatMap { Self.play(seed: $0, shards: 1) }.joined(separator: "\n")
-        for (what, atLeast) in [("contactAdded", 50), ("presence(", 200), ("chat(", 50), ("callAccepted", 5), ("callEnded", 20)] {
+        for (what, atLeast) in [("contactAdded", 30), ("presence(", 200), ("chat(", 50), ("callAccepted", 5), ("callEnded", 20),
+                                 ("subscriptionSnapshot", 10), ("reauthenticate", 10)] {
             let seen = all.components(separatedBy: what).count - 1
             #expect(seen >= atLeast, "only \(seen) × \(what)")
         }
