@@ -33,7 +33,23 @@ extension PresenceCore {
         }
         publish(user, into: &effects)
 
-        // Here, only the pairs of this shard's users; the other shards end theirs.
+        removeFromLists(deleted: user, into: &effects)
+        var fresh = UserRecord(id: id, home: placement.index, isLocal: true)
+        // Subscribers' allowed sets outlive the account (the address may sign up again):
+        // the shards watching it keep getting its publishes.
+        fresh.watcherShards = users[user.i].watcherShards
+        fresh.publishGeneration = users[user.i].publishGeneration  // keeps old deadlines stale
+        fresh.offlineSince = users[user.i].offlineSince
+        fresh.publicStatus = .offline
+        users[user.i] = fresh
+        scheduleForgetCheck(user)
+    }
+
+    /// A deleted account leaves the lists of this shard's users (they are told
+    /// `contactRemoved`) and this shard's subscriptions end. Pairs with users homed
+    /// elsewhere are only forgotten here: their homes hear `accountDeleted` and tell them.
+    mutating func removeFromLists(deleted user: UserRef, into effects: inout [Effect]) {
+        let id = users[user.i].id
         for other in users[user.i].contacts + users[user.i].requests {
             setRelation(user, other, .none)
             guard isLocal(other) else { continue }
@@ -44,14 +60,6 @@ extension PresenceCore {
             sessions[slot]!.watching.removeAll { $0 == user }
             send(.subscriptionEnded(id), toSlot: slot, into: &effects)
         }
-        var fresh = UserRecord(id: id, home: placement.index, isLocal: true)
-        // Subscribers' allowed sets outlive the account (the address may sign up again):
-        // the shards watching it keep getting its publishes.
-        fresh.watcherShards = users[user.i].watcherShards
-        fresh.publishGeneration = users[user.i].publishGeneration  // keeps old deadlines stale
-        fresh.offlineSince = users[user.i].offlineSince
-        fresh.publicStatus = .offline
-        users[user.i] = fresh
-        scheduleForgetCheck(user)
+        users[user.i].subscribers = []
     }
 }

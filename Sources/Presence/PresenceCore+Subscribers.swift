@@ -93,16 +93,7 @@ extension PresenceCore {
     /// home published), and subscriptions to it end.
     mutating func receiveAccountDeleted(_ id: UserID, into effects: inout [Effect]) {
         guard let user = userRefs[id], !isLocal(user) else { return }
-        for other in users[user.i].contacts + users[user.i].requests where isLocal(other) {
-            setRelation(user, other, .none)
-            send(.contactRemoved(id), toSessionsOf: other, into: &effects)
-            scheduleForgetCheck(other)
-        }
-        for slot in users[user.i].subscribers {
-            sessions[slot]!.watching.removeAll { $0 == user }
-            send(.subscriptionEnded(id), toSlot: slot, into: &effects)
-        }
-        users[user.i].subscribers = []
+        removeFromLists(deleted: user, into: &effects)
         // As on its home, where the account's record starts afresh: never seen.
         users[user.i].publishedPublic = .offline
         scheduleForgetCheck(user)

@@ -241,10 +241,7 @@ struct DaemonSettings {
         return (key, .init(name: name, allowed: Set(users.compactMap { $0 })))
     }
 
-    static func isAddressLiteral(_ text: String) -> Bool {
-        var v4 = in_addr(), v6 = in6_addr()
-        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
-    }
+    static func isAddressLiteral(_ text: String) -> Bool { IPAddress(parsing: text) != nil }
 
     static func isHTTPSURL(_ text: String) -> Bool {
         guard let url = URL(string: text), url.scheme?.lowercased() == "https", let host = url.host else { return false }
