@@ -53,7 +53,7 @@ final class GatewayRuntime: @unchecked Sendable {
         self.configuration = configuration
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
         let metrics = GatewayMetrics(registry: configuration.metricsRegistry,
-                                     presenceShards: min(max(1, configuration.presenceShards), ShardPlacement.maxCount))
+                                     presenceShards: ShardPlacement(count: configuration.presenceShards, index: 0).count)
         webAssets = WebAssets(root: configuration.webRoot)
         self.metrics = metrics
         // Opening the writer runs the migrations before any reader opens the file.
