@@ -47,6 +47,9 @@ let package = Package(
         // hiredis (Debian libhiredis-dev): the Redis client of the cluster link, its async API
         // driven by Cluster's own epoll loop.
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
+        // jemalloc (Debian libjemalloc-dev): the allocator of every process that links the
+        // gateway, configured in its shim (why: Sources/CJemalloc/shim.c).
+        .target(name: "CJemalloc", path: "Sources/CJemalloc", linkerSettings: [.linkedLibrary("jemalloc")]),
 
         // --- Pure protocol code: bytes in, bytes or errors out. No sockets, no threads. ---
         .target(name: "WebSocket", dependencies: ["CZlib", "COpenSSL"]),
@@ -74,7 +77,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Transport", "WebSocket", "Presence", "Accounts", "Storage", "CPosix", "Mailboxes",
+                "Transport", "WebSocket", "Presence", "Accounts", "Storage", "CPosix", "Mailboxes", "CJemalloc",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

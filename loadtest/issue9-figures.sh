@@ -23,7 +23,11 @@
 #   FIGURES_PARTS="a b c d e f g h" which parts to run (parts d, e, f use the default shards: one per core)
 #   FIGURES_USERS=10000 FIGURES_CONTACTS=50
 #   SERVER_MALLOC_ARENA_MAX=N       MALLOC_ARENA_MAX for every presenced started (not the client)
-#   FIGURES_ARENA_COMPARE=1         the MALLOC_ARENA_MAX of part a's second run ("" skips it)
+#   SERVER_ENV="K=V ..."            more environment for every presenced started (e.g.
+#                                   LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2)
+#   FIGURES_ARENA_COMPARE=N         the MALLOC_ARENA_MAX of a second part a run (unset: none; a
+#                                   glibc setting, kept for comparing a server on glibc: presenced's
+#                                   allocator is jemalloc, which ignores it)
 #   FIGURES_CONTACTS_COMPARE=10     contacts per user of part a's third run ("" skips it)
 #   FIGURES_CEILING_CONNECTIONS="100 1000"
 #   FIGURES_SERVER_ARGS="..."       extra presenced arguments for every server started (e.g. --presence-shards 1)
@@ -42,7 +46,7 @@ SCRATCH=${LOADTEST_SCRATCH:-.build-loadtest}
 PARTS=${FIGURES_PARTS:-a b c d e f g h}
 USERS=${FIGURES_USERS:-10000}
 CONTACTS=${FIGURES_CONTACTS:-50}
-ARENA_COMPARE=${FIGURES_ARENA_COMPARE-1}
+ARENA_COMPARE=${FIGURES_ARENA_COMPARE-}
 CONTACTS_COMPARE=${FIGURES_CONTACTS_COMPARE-10}
 CEILING_COUNTS=${FIGURES_CEILING_CONNECTIONS:-100 1000}
 NICE=()
@@ -100,7 +104,8 @@ start() {
     local log="$OUT/server-$name.log"
     local arena=()
     [ -n "${SERVER_MALLOC_ARENA_MAX:-}" ] && arena=("MALLOC_ARENA_MAX=$SERVER_MALLOC_ARENA_MAX")
-    env "${arena[@]}" "${NICE[@]}" "${prefix[@]}" "$BIN/presenced" --port 0 --admin-listen off --ops-per-second-per-session 0 --log-level info "$@" ${FIGURES_SERVER_ARGS:-} >"$log" 2>&1 &
+    # shellcheck disable=SC2086 # SERVER_ENV is a list of K=V words
+    env "${arena[@]}" ${SERVER_ENV:-} "${NICE[@]}" "${prefix[@]}" "$BIN/presenced" --port 0 --admin-listen off --ops-per-second-per-session 0 --log-level info "$@" ${FIGURES_SERVER_ARGS:-} >"$log" 2>&1 &
     SERVER_PID=$!
     wait_for_port "$log"
 }

@@ -25,8 +25,9 @@ stage "test tools"
 # tests make their CA with it).
 # libpq-dev: the PostgreSQL backend of Storage links libpq.
 # libhiredis-dev: the Cluster module links hiredis; ClusterTests start private redis-servers.
-if ! dpkg -s libcurl4-openssl-dev openssl libpq-dev libhiredis-dev redis-server >/dev/null 2>&1; then
-  (apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev libhiredis-dev redis-server >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev libhiredis-dev redis-server >/dev/null; })
+# libjemalloc-dev: the gateway's allocator (Sources/CJemalloc).
+if ! dpkg -s libcurl4-openssl-dev openssl libpq-dev libhiredis-dev libjemalloc-dev redis-server >/dev/null 2>&1; then
+  (apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev libhiredis-dev libjemalloc-dev redis-server >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q libcurl4-openssl-dev openssl libpq-dev libhiredis-dev libjemalloc-dev redis-server >/dev/null; })
 fi
 # msmtp (Debian) and aiosmtpd (PyPI): mail leaves through a real sendmail-compatible
 # program to a real SMTP server on loopback in MailDeliveryTests.

@@ -4,7 +4,7 @@ import Logging
 import Transport
 
 /// The whole gateway: event loops, the presence thread, account workers, the storage writer,
-/// the mail outbox and the heap trimmer, wired together.
+/// and the mail outbox, wired together.
 ///
 /// ```swift
 /// let gateway = try Gateway(configuration: config)   // binds, opens and migrates the database
@@ -15,7 +15,6 @@ import Transport
 public final class Gateway: Sendable {
     let runtime: GatewayRuntime
     let outbox: OutboxThread
-    let heapTrimmer = HeapTrimmer()
 
     /// Opens storage and binds every listening socket, so configuration errors surface here.
     public init(configuration: GatewayConfiguration) throws {
@@ -54,7 +53,6 @@ public final class Gateway: Sendable {
         RestartHandover.restore(into: runtime)
         runtime.presence.start()
         outbox.start()
-        heapTrimmer.start()
         runtime.server.start()
     }
 
@@ -70,6 +68,5 @@ public final class Gateway: Sendable {
         runtime.accounts.stop()
         runtime.writer.close()
         outbox.stop()
-        heapTrimmer.stop()
     }
 }

@@ -27,11 +27,6 @@ long cposix_raise_nofile(void);
 
 static inline int cposix_errno(void) { return errno; }
 
-/// Bytes free inside malloc's arenas (`mallinfo2().fordblks`), kept from the kernel.
-static inline size_t cposix_heap_free_bytes(void) { return mallinfo2().fordblks; }
-/// Returns the arenas' free pages to the kernel (`malloc_trim(0)`).
-static inline int cposix_heap_trim(void) { return malloc_trim(0); }
-
 /// Blocks `signo` for the calling thread and every thread it starts later.
 static inline int cposix_block_signal(int signo) {
     sigset_t set;

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A thread of its own that runs `work` every `interval` seconds until `stop()`: the mail
-/// outbox and the heap trimmer. `stop()` wakes it at once, runs `last` (if any) on it, and
+/// outbox. `stop()` wakes it at once, runs `last` (if any) on it, and
 /// waits (at most `stopTimeout` seconds) for it to end.
 ///
 /// The closures may capture their owner strongly, as a thread's body would: the owner then

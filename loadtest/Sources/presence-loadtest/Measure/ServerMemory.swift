@@ -1,8 +1,10 @@
 import Foundation
 
 /// The server's memory as the kernel and as malloc see it, read from outside without changing
-/// the server: /proc/PID/smaps_rollup, and glibc's `mallinfo2()` called in the server by
-/// `gdb -p PID -batch` (the server is stopped for the call, about a second).
+/// the server: /proc/PID/smaps_rollup, and the allocator's own figures called in the server by
+/// `gdb -p PID -batch` (the server is stopped for the call, about a second): jemalloc's
+/// `stats.allocated` and `stats.resident` through presenced's `cjemalloc_heap_*_bytes()`, or,
+/// in a server without them (a peer on glibc), glibc's `mallinfo2()`.
 struct ServerMemory: Codable {
     /// smaps_rollup: resident, anonymous and private dirty bytes.
     var rssBytes: Int
@@ -10,7 +12,8 @@ struct ServerMemory: Codable {
     var privateDirtyBytes: Int
     /// mallinfo2 over all arenas: bytes the arenas got from the system (`arena`), in mmapped
     /// chunks (`hblkhd`), handed out and not freed (`uordblks`), free inside the arenas
-    /// (`fordblks`). Nil when gdb could not read them (see `heapError`).
+    /// (`fordblks`). From jemalloc: `stats.resident`, 0, `stats.allocated`, and their
+    /// difference. Nil when gdb could not read them (see `heapError`).
     var arenaBytes: Int?
     var mmappedBytes: Int?
     var allocatedBytes: Int?
@@ -30,6 +33,13 @@ struct ServerMemory: Codable {
             return 0
         }
         var m = ServerMemory(rssBytes: kib("Rss"), anonymousBytes: kib("Anonymous"), privateDirtyBytes: kib("Private_Dirty"))
+        switch jemallocStats(pid: pid) {
+        case .success(let v):
+            (m.arenaBytes, m.mmappedBytes, m.allocatedBytes, m.freeBytes) = (v[1], 0, v[0], max(0, v[1] - v[0]))
+            return m
+        case .failure:
+            break
+        }
         switch mallinfo2(pid: pid) {
         case .success(let v):
             (m.arenaBytes, m.mmappedBytes, m.allocatedBytes, m.freeBytes) = (v[0], v[1], v[2], v[3])
@@ -41,15 +51,27 @@ struct ServerMemory: Codable {
 
     struct Unreadable: Error { var reason: String }
 
+    /// [allocated, resident] from jemalloc, through presenced's own functions run by gdb.
+    static func jemallocStats(pid: Int32) -> Result<[Int], Unreadable> {
+        gdbValues(pid: pid, label: "jemalloc", count: 2, commands: [
+            "printf \"jemalloc %lu %lu\\n\", (unsigned long)cjemalloc_heap_allocated_bytes(), (unsigned long)cjemalloc_heap_resident_bytes()"])
+    }
+
     /// [arena, hblkhd, uordblks, fordblks] from `mallinfo2()` run inside the process by gdb
     /// (the struct type comes from glibc's debug symbols, Debian's libc6-dbg).
     static func mallinfo2(pid: Int32) -> Result<[Int], Unreadable> {
+        gdbValues(pid: pid, label: "mallinfo2", count: 4, commands: [
+            "set $m = (struct mallinfo2)mallinfo2()",
+            "printf \"mallinfo2 %lu %lu %lu %lu\\n\", $m.arena, $m.hblkhd, $m.uordblks, $m.fordblks"])
+    }
+
+    /// Runs `commands` in the stopped process and reads the `count` numbers of the line that
+    /// starts with `label`.
+    static func gdbValues(pid: Int32, label: String, count: Int, commands: [String]) -> Result<[Int], Unreadable> {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["60", "gdb", "-nx", "-batch", "-p", "\(pid)",
-                             "-iex", "set debuginfod enabled off",
-                             "-ex", "set $m = (struct mallinfo2)mallinfo2()",
-                             "-ex", "printf \"mallinfo2 %lu %lu %lu %lu\\n\", $m.arena, $m.hblkhd, $m.uordblks, $m.fordblks"]
+        process.arguments = ["60", "gdb", "-nx", "-batch", "-p", "\(pid)", "-iex", "set debuginfod enabled off"]
+            + commands.flatMap { ["-ex", $0] }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -57,11 +79,11 @@ struct ServerMemory: Codable {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        for line in text.split(separator: "\n") where line.hasPrefix("mallinfo2 ") {
+        for line in text.split(separator: "\n") where line.hasPrefix(label + " ") {
             let values = line.split(separator: " ").dropFirst().compactMap { Int($0) }
-            if values.count == 4 { return .success(values) }
+            if values.count == count { return .success(values) }
         }
-        return .failure(Unreadable(reason: "gdb printed no mallinfo2 (exit \(process.terminationStatus)): \(text.suffix(300))"))
+        return .failure(Unreadable(reason: "gdb printed no \(label) (exit \(process.terminationStatus)): \(text.suffix(300))"))
     }
 
     /// The server's MALLOC_ARENA_MAX, if its environment sets it.
