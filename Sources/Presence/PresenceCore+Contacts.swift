@@ -22,6 +22,14 @@ extension PresenceCore {
         return .none
     }
 
+    /// Whether `a` and `b` are accepted contacts as this core knows it, which is what a
+    /// signed-in user among them was last told (`contactAdded`, `contactRemoved`). Storage
+    /// can lag it by a commit, so a check made for a signed-in user asks here.
+    public func areContacts(_ a: UserID, _ b: UserID) -> Bool {
+        guard let first = userRefs[a], let second = userRefs[b] else { return false }
+        return relation(first, second) == .accepted
+    }
+
     /// Whether the core has any state for the pair (accepted, pending, or known to be
     /// unrelated): then storage's copy, possibly older, must not replace it.
     func knowsPair(_ a: UserRef, _ b: UserRef) -> Bool {

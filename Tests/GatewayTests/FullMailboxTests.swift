@@ -94,7 +94,7 @@ import Testing
         #expect(g.eventually { accounts.backlog == 0 })
         // Positive control: the same three requests.
         let page = try alice.call("history", history)
-        #expect(page["type"] as? String == "ok")
+        #expect(page["type"] as? String == "ok", "\(page)")
         #expect(page["messages"] is [Any])
         #expect(try other.call("signIn", Self.aliceSignIn)["type"] as? String == "ok")
         #expect(try g.post("/v1/accounts", signUp).status == 201)

@@ -76,6 +76,29 @@ import Testing
 
     /// Defect 2: "hide, log out, sign in" before the hidden choice committed showed
     /// contacts Online: the sign-in took storage's stale choice over the core's.
+    /// A contact just added can read the conversation at once, before the acceptance is
+    /// committed: who may read is the core's answer (what the user was told), not a
+    /// storage read racing the commit. Failed before (`not_a_contact` while the writer
+    /// held the acceptance; by chance in `FullMailboxTests` on a loaded machine).
+    @Test func historyRightAfterContactAddedIsAnsweredEvenBeforeTheCommit() throws {
+        let g = try RunningGateway()
+        for name in ["alice", "bob"] { try g.signUp(name) }
+        let (alice, _) = try g.signIn("alice")
+        let (bob, _) = try g.signIn("bob")
+        _ = try alice.call("requestContact", ["user": "bob@example.com"])
+        _ = try bob.event("contactRequest")
+        let hold = WriterHold(g)
+        _ = try bob.call("acceptContact", ["user": "alice@example.com"])
+        _ = try alice.event("contactAdded")
+        let page = try alice.call("history", ["with": "bob@example.com"])
+        #expect(page["type"] as? String == "ok", "\(page)")
+        #expect((page["messages"] as? [Any])?.isEmpty == true)
+        hold.release()
+        // Control: one who is not a contact is still refused, by the same check.
+        try g.signUp("carol")
+        #expect(try alice.call("history", ["with": "carol@example.com"])["code"] as? String == "not_a_contact")
+    }
+
     @Test func hiddenStaysHiddenAcrossAQuickReSignIn() throws {
         let g = try RunningGateway()
         for n in ["alice", "bob"] { try g.signUp(n) }

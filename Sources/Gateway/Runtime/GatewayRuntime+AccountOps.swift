@@ -27,10 +27,8 @@ extension GatewayRuntime {
         case .history(let with, let before, let limit):
             job = { worker in
                 runtime.answer(target) {
-                    guard with != user else { throw PresenceError.cannotTargetSelf }
-                    // Only accepted contacts read their conversation (a former contact's is
-                    // kept, and reads again if they reconnect).
-                    guard try ContactStore(worker.database).areContacts(user.email, with.email) else { throw PresenceError.notAContact }
+                    // The presence shard checked that `with` is an accepted contact (a former
+                    // contact's conversation is kept, and reads again if they reconnect).
                     let records = try MessageStore(worker.database).history(
                         between: user.email, and: with.email, before: before.map { Int64($0.rawValue) }, limit: limit + 1)
                     return ReplyEncoder.history(id: target.requestID, HistoryPage(records: records, limit: limit))

@@ -32,6 +32,17 @@ extension PresenceThread {
                 runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error)))
                 return
             }
+            // Who may read a conversation is decided here, by the core the user's contact
+            // list lives in, not by storage on the worker: storage can lag the core by a
+            // commit, and a history asked for right after `contactAdded` must not answer
+            // `not_a_contact` (nor one asked for after `contactRemoved` read on).
+            if case .history(let with, _, _) = op {
+                let refusal: PresenceError? = with == user ? .cannotTargetSelf : core.areContacts(user, with) ? nil : .notAContact
+                if let refusal {
+                    runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(refusal)))
+                    return
+                }
+            }
             runtime.accountOp(op, owner: owner, target: target, remoteAddress: remoteAddress)
         case .command(let command, let target, let reply):
             var sendKey: SendKey?
