@@ -49,7 +49,8 @@ extension PresenceCore {
             && !record.isOfflineMailSent && (record.isLocal || record.publishedPublic == .offline)
     }
 
-    /// References the record does not list itself: a call it is the silent callee of, a
+    /// References the record does not list itself: an answer to a `watch` still awaited
+    /// from its home, a call it is the silent callee of, a
     /// message still committing, a subscriber allowed to watch it, a reveal to it kept in
     /// the mirror of a user homed elsewhere (it need not be a contact here: its list may
     /// never have been loaded on this shard). Scans, but runs only for records that are
@@ -58,6 +59,7 @@ extension PresenceCore {
         if placement.count > 1, users.contains(where: { !$0.isLocal && $0.reveals.contains { $0.observer == user } }) {
             return true
         }
+        if watchAnswersAwaited.contains(user) { return true }
         if calls.values.contains(where: { $0.caller == user || $0.callee == user }) { return true }
         if pendingMessages.values.contains(where: { $0.sender == user || $0.recipient == user }) { return true }
         for case let session? in sessions where session.owner == nil && session.allowed.contains(user) { return true }

@@ -102,6 +102,8 @@ extension PresenceCore {
                                    into effects: inout [Effect]) {
         let subject = intern(id)
         guard !isLocal(subject) else { return }
+        // After the mirror is updated, whichever way this returns.
+        defer { noteWatchAnswered(subject, into: &effects) }
         let oldPublic = users[subject.i].publishedPublic
         let oldReveals = users[subject.i].reveals
         var newReveals: [Reveal] = []

@@ -122,6 +122,7 @@ extension PresenceCore {
                 users[watched.i].subscribers.removeAll { $0 == slot }
             }
             releaseWatches(of: record, into: &effects)
+            pendingSubscriptions.removeAll { $0.slot == slot }
             freeSlot(slot)
             effects.append(.close(record.id, reason: reason, connection: record.attachment.connection))
             for allowed in record.allowed { scheduleForgetCheck(allowed) }

@@ -6,9 +6,19 @@
 //
 // With several shards, a subscriber's session lives on one shard and may watch users homed
 // on any. From its sign-in, its shard asks the home of every allowed user homed elsewhere
-// to send it each publish (`ShardMessage.watch`, answered with the current view), so the
-// mirror a `subscribe` snapshot reads is already current: the sign-in's reply reaches the
-// client, and its `subscribe` comes back, only after the answers are in.
+// to send it each publish (`ShardMessage.watch`, answered with the current view). A
+// `subscribe` that names a user whose home has not answered yet waits for the answer: its
+// snapshot must show the user as they are, not the mirror's "offline, never seen". (The
+// client's `subscribe` usually comes back after the answers, but nothing orders the two:
+// a real-socket test caught the snapshot reading the mirror first.) Until the snapshot is
+// sent, the session is not among the users' subscribers, so no delta can precede it.
+
+/// A `subscribe` waiting for its users' homes to answer this shard's `watch`.
+struct PendingSubscription: Sendable {
+    let slot: Int
+    let generation: UInt32
+    var refs: [UserRef]
+}
 
 extension PresenceCore {
     mutating func signInSubscriber(_ session: SessionID, allowed: Set<UserID>, attachment: SessionAttachment,
@@ -20,6 +30,7 @@ extension PresenceCore {
         for ref in refs where !isLocal(ref) {
             users[ref.i].watchingSessions += 1
             if users[ref.i].watchingSessions == 1 {
+                watchAnswersAwaited.insert(ref)
                 forward(.watch(user: users[ref.i].id, shard: placement.index, isWatching: true), toHomeOf: ref, into: &effects)
             }
         }
@@ -40,6 +51,17 @@ extension PresenceCore {
             guard let ref = userRefs[target], sessions[slot]!.allowed.contains(ref) else { throw .notPermitted }
             refs.append(ref)
         }
+        // Behind an earlier request of the same session still waiting, too: snapshots go
+        // out in the order they were asked for.
+        if refs.contains(where: watchAnswersAwaited.contains) || pendingSubscriptions.contains(where: { $0.slot == slot }) {
+            pendingSubscriptions.append(PendingSubscription(slot: slot, generation: slotGenerations[slot], refs: refs))
+            return
+        }
+        completeSubscription(slot, refs, into: &effects)
+    }
+
+    /// Sends the snapshot; from now on every change of these users follows it.
+    private mutating func completeSubscription(_ slot: Int, _ refs: [UserRef], into effects: inout [Effect]) {
         var entries: [ContactPresence] = []
         entries.reserveCapacity(refs.count)
         for ref in refs {
@@ -52,6 +74,24 @@ extension PresenceCore {
         send(.subscriptionSnapshot(entries), toSlot: slot, into: &effects)
     }
 
+    /// The home of `subject` published to this shard, its mirror now current: sends the
+    /// waiting snapshots that no longer wait for anything, each session's in order.
+    mutating func noteWatchAnswered(_ subject: UserRef, into effects: inout [Effect]) {
+        guard watchAnswersAwaited.remove(subject) != nil, !pendingSubscriptions.isEmpty else { return }
+        var stillWaiting: [PendingSubscription] = []
+        var blockedSlots = Set<Int>()
+        for pending in pendingSubscriptions {
+            guard sessions[pending.slot] != nil, slotGenerations[pending.slot] == pending.generation else { continue }
+            if blockedSlots.contains(pending.slot) || pending.refs.contains(where: watchAnswersAwaited.contains) {
+                blockedSlots.insert(pending.slot)
+                stillWaiting.append(pending)
+            } else {
+                completeSubscription(pending.slot, pending.refs, into: &effects)
+            }
+        }
+        pendingSubscriptions = stillWaiting
+    }
+
     mutating func unsubscribe(_ session: SessionID, _ targets: [UserID], into effects: inout [Effect]) throws(PresenceError) {
         let slot = try slot(of: session)
         guard sessions[slot]!.owner == nil else { throw .wrongSessionKind }
@@ -59,6 +99,10 @@ extension PresenceCore {
             guard let ref = userRefs[target] else { continue }
             sessions[slot]!.watching.removeAll { $0 == ref }
             users[ref.i].subscribers.removeAll { $0 == slot }
+            // A waiting request no longer takes it on when its answer comes.
+            for i in pendingSubscriptions.indices where pendingSubscriptions[i].slot == slot {
+                pendingSubscriptions[i].refs.removeAll { $0 == ref }
+            }
         }
     }
 

@@ -54,6 +54,11 @@ public struct PresenceCore: Sendable {
     var deadlines = DeadlineQueue()
     /// Users restored by `Command.restoreShown`, by the instant their restore window ends.
     var restoredUntil: [Instant: [UserRef]] = [:]
+    /// Mirrors whose home has not yet answered this shard's `watch` start, and the
+    /// `subscribe` requests waiting for those answers, oldest first
+    /// (`PresenceCore+Subscribers.swift`).
+    var watchAnswersAwaited: Set<UserRef> = []
+    var pendingSubscriptions: [PendingSubscription] = []
 
     /// Creates an empty core.
     /// - Parameters:

@@ -119,7 +119,7 @@ import Testing
         let snapshot = try dash.event("subscriptionSnapshot")
         let entries = snapshot["users"] as? [[String: Any]] ?? []
         #expect(entries.first?["user"] as? String == "\(ben)@example.com")
-        #expect(entries.first?["status"] as? String == "busy")  // current, not the mirror's "never seen"
+        #expect(entries.first?["status"] as? String == "busy", "\(snapshot)")  // current, not the mirror's "never seen"
         _ = try b.call("setStatus", ["status": "online"])
         _ = try dash.event("presence") { $0["status"] as? String == "online" }
         _ = try b.call("logOut")

@@ -136,4 +136,47 @@ struct ShardTests {
         let cSession = try world.signIn(c, 3, contacts: [b])
         #expect(world.snapshot(of: cSession)?.contacts.first?.view.status == .offline)
     }
+
+    /// A subscriber on shard 0 watches a busy user homed on shard 1. Its `subscribe` arrives
+    /// before the home answered the sign-in's `watch` (held here; over real sockets, a
+    /// race): the snapshot waits for the answer and shows the user busy, not the mirror's
+    /// "offline, never seen". Failed before the snapshot waited (it showed offline).
+    @Test func aSnapshotWaitsForTheHomesAnswerToTheWatch() throws {
+        let (_, b, _) = Self.spread()
+        var world = World(shards: 2)
+        let bSession = try world.signIn(b, 1)
+        try world.run(.setStatus(bSession, .busy))
+        world.wait(.seconds(2))
+        world.isHoldingMessages = true
+        try world.run(.signInSubscriber(world.session(100), allowed: [user(b)]))
+        let dash = world.session(100)
+        try world.run(.subscribe(dash, [user(b)]))
+        // Positive control for "nothing yet": the snapshot below does arrive, once released.
+        #expect(world.events(to: dash).isEmpty)
+        world.releaseHeld()
+        #expect(world.events(to: dash) == [.subscriptionSnapshot([ContactPresence(user: user(b), view: PresenceView(status: .busy))])])
+        // Deltas follow the snapshot.
+        try world.run(.setStatus(bSession, .online))
+        world.wait(.seconds(2))
+        #expect(world.presence(of: b, seenBy: dash) == [.online])
+    }
+
+    /// Two requests of one session, the first waiting: their snapshots keep their order.
+    @Test func snapshotsKeepTheOrderTheyWereAskedIn() throws {
+        let (a, b, _) = Self.spread()
+        var world = World(shards: 2)
+        _ = try world.signIn(a, 1)
+        _ = try world.signIn(b, 2)
+        world.wait(.seconds(2))
+        world.isHoldingMessages = true
+        try world.run(.signInSubscriber(world.session(100), allowed: [user(a), user(b)]))
+        let dash = world.session(100)
+        try world.run(.subscribe(dash, [user(b)]))  // homed on shard 1: waits
+        try world.run(.subscribe(dash, [user(a)]))  // homed here: would not wait on its own
+        #expect(world.events(to: dash).isEmpty)
+        world.releaseHeld()
+        #expect(world.events(to: dash) == [
+            .subscriptionSnapshot([ContactPresence(user: user(b), view: PresenceView(status: .online))]),
+            .subscriptionSnapshot([ContactPresence(user: user(a), view: PresenceView(status: .online))])])
+    }
 }
