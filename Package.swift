@@ -7,6 +7,7 @@
 //                   └─► Accounts ─► Storage ─► CSQLite, CPostgres; Accounts ─► COpenSSL, CCurl (JWKS over HTTPS)
 //   Transport, Storage, Cluster, Gateway ─► Mailboxes ─► CPosix (the one bounded queue + eventfd between threads)
 //   Cluster ─► CHiredis, CPosix, Mailboxes (Redis link on its own epoll loop: leases, membership, rendezvous homes)
+//   ClusterWire ─► Presence (shard messages as bytes, for a bus between processes)
 //   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
@@ -70,6 +71,10 @@ let package = Package(
         // --- Many nodes: node leases, membership and rendezvous homes in Redis (Protocol/cluster.md). ---
         .target(name: "Cluster", dependencies: ["CHiredis", "CPosix", "Mailboxes"]),
 
+        // --- Shard messages as bytes and back, for a ClusterBus between processes
+        // (Protocol/cluster.md, "Shard messages on the wire"). Pure, like Presence. ---
+        .target(name: "ClusterWire", dependencies: ["Presence"]),
+
         // --- Wiring: HTTP routes, the JSON wire protocol, echo mode. ---
         .target(
             name: "Gateway",
@@ -131,6 +136,7 @@ let package = Package(
         .target(name: "TLSTestSupport", path: "Tests/TLSTestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "ClusterWireTests", dependencies: ["ClusterWire", "Presence"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "StorageTestSupport", "TLSTestSupport", "COpenSSL"]),
     ]
 )
