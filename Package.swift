@@ -8,7 +8,7 @@
 //   Transport, Storage, Cluster, Gateway ─► Mailboxes ─► CPosix (the one bounded queue + eventfd between threads)
 //   Cluster ─► CHiredis, CPosix, Mailboxes (Redis link on its own epoll loop: leases, membership, rendezvous homes)
 //   ClusterWire ─► Presence (shard messages as bytes, for a bus between processes)
-//   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only)
+//   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence, ClusterWire (bench only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
 import PackageDescription
@@ -104,8 +104,9 @@ let package = Package(
             dependencies: [
                 "WebSocket", "CPosix",
                 // Only `bench` uses these: the event encoder, the fan-out of the core and the
-                // password hasher are benchmarked in place, not re-implemented.
-                "Gateway", "Presence", "Accounts",
+                // password hasher are benchmarked in place, not re-implemented; so is the
+                // shard-message codec.
+                "Gateway", "Presence", "Accounts", "ClusterWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -122,6 +123,7 @@ let package = Package(
         // libFuzzer entry points; see scripts/fuzz.sh. Built normally they do nothing.
         .executableTarget(name: "fuzz-frame-decoder", dependencies: ["WebSocket"], path: "Fuzz/FrameDecoder"),
         .executableTarget(name: "fuzz-handshake", dependencies: ["WebSocket"], path: "Fuzz/Handshake"),
+        .executableTarget(name: "fuzz-cluster-wire", dependencies: ["ClusterWire"], path: "Fuzz/ClusterWire"),
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
         .testTarget(name: "MailboxesTests", dependencies: ["Mailboxes"]),
