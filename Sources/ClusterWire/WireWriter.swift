@@ -28,7 +28,10 @@ extension Array where Element == UInt8 {
     mutating func appendString(_ string: String) {
         let utf8 = string.utf8
         appendVarint(UInt64(utf8.count))
-        append(contentsOf: utf8)
+        // A native string's bytes in one copy; the generic path went through the view.
+        if utf8.withContiguousStorageIfAvailable({ append(contentsOf: $0) }) == nil {
+            append(contentsOf: utf8)
+        }
     }
 
     mutating func appendBool(_ value: Bool) {
