@@ -43,12 +43,27 @@ public enum ClusterWire {
     /// room only for elements the input has bytes for.
     public static func decodeBatch(_ bytes: UnsafeRawBufferPointer) throws(ClusterWireError) -> ShardBatch {
         var reader = WireReader(bytes)
-        let (header, count) = try reader.header()
-        var messages: [ShardMessage] = []
-        messages.reserveCapacity(count)
-        for _ in 0..<count { messages.append(try reader.message()) }
+        let batch = try reader.batch()
         try reader.expectEnd()
-        return ShardBatch(header: header, messages: messages)
+        return batch
+    }
+
+    /// Decodes the batch at the start of `bytes` and says how many bytes it took, for a
+    /// transport value that carries several batches back to back (a batch has no length
+    /// of its own: its end is where its last message ends). Bytes after it are left alone.
+    public static func decodeLeadingBatch(
+        _ bytes: UnsafeRawBufferPointer
+    ) throws(ClusterWireError) -> (batch: ShardBatch, byteCount: Int) {
+        var reader = WireReader(bytes)
+        let batch = try reader.batch()
+        return (batch, reader.offset)
+    }
+
+    /// `decodeLeadingBatch` over any collection of bytes.
+    public static func decodeLeadingBatch(
+        _ bytes: some Collection<UInt8>
+    ) throws(ClusterWireError) -> (batch: ShardBatch, byteCount: Int) {
+        try borrowing(bytes, decodeLeadingBatch)
     }
 
     /// Decodes a batch from any collection of bytes (an `Array`, an `ArraySlice`, a
@@ -98,6 +113,14 @@ public enum ClusterWire {
 }
 
 extension WireReader {
+    mutating func batch() throws(ClusterWireError) -> ShardBatch {
+        let (header, count) = try header()
+        var messages: [ShardMessage] = []
+        messages.reserveCapacity(count)
+        for _ in 0..<count { messages.append(try message()) }
+        return ShardBatch(header: header, messages: messages)
+    }
+
     /// Nothing may follow the last field.
     func expectEnd() throws(ClusterWireError) {
         guard remaining == 0 else { throw .trailingBytes(count: remaining, offset: offset) }

@@ -96,6 +96,38 @@ struct RoundTripTests {
         #expect(try ClusterWire.decodeBatch(bytes[11...]).messages == [.callOffered(CallID(2))])
     }
 
+    @Test func testBatchesBackToBackDecodeOneAfterAnother() throws {
+        var generator = MessageGenerator(seed: 3)
+        let batches = (1...5 as ClosedRange<UInt64>).map { sequence in
+            ShardBatch(header: sampleHeader(sequence: sequence),
+                       messages: (0..<Int(sequence - 1) * 4).map { _ in generator.message() })
+        }
+        var bytes: [UInt8] = []
+        for batch in batches { ClusterWire.encodeBatch(batch, into: &bytes) }
+        var rest = bytes[...]
+        var decoded: [ShardBatch] = []
+        while !rest.isEmpty {
+            let (batch, byteCount) = try ClusterWire.decodeLeadingBatch(rest)
+            decoded.append(batch)
+            rest = rest.dropFirst(byteCount)
+        }
+        #expect(decoded == batches)
+        // Alone, the same bytes are one batch with trailing bytes; cut short, the last throws.
+        #expect(throws: ClusterWireError.trailingBytes(count: bytes.count - ClusterWire.headerSize,
+                                                       offset: ClusterWire.headerSize)) {
+            try ClusterWire.decodeBatch(bytes)
+        }
+        var cut = bytes.dropLast()[...]
+        var decodedBeforeTheCut = 0
+        #expect(throws: ClusterWireError.self) {
+            while !cut.isEmpty {
+                cut = cut.dropFirst(try ClusterWire.decodeLeadingBatch(cut).byteCount)
+                decodedBeforeTheCut += 1
+            }
+        }
+        #expect(decodedBeforeTheCut == 4)
+    }
+
     @Test func testEveryKindOfByteCollectionDecodes() throws {
         let batch = ShardBatch(header: sampleHeader(), messages: Array(Edge.messages.prefix(40)))
         let bytes = encoded(batch)
