@@ -7,7 +7,8 @@
 //                   └─► Accounts ─► Storage ─► CSQLite, CPostgres; Accounts ─► COpenSSL, CCurl (JWKS over HTTPS)
 //   Transport, Storage, Cluster, Gateway ─► Mailboxes ─► CPosix (the one bounded queue + eventfd between threads)
 //   Cluster ─► CHiredis, CPosix, Mailboxes (Redis link on its own epoll loop: leases, membership, rendezvous homes)
-//   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only)
+//   ClusterWire ─► Presence (shard messages as bytes, for a bus between processes)
+//   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence, ClusterWire (bench only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
 import PackageDescription
@@ -73,6 +74,10 @@ let package = Package(
         // --- Many nodes: node leases, membership and rendezvous homes in Redis (Protocol/cluster.md). ---
         .target(name: "Cluster", dependencies: ["CHiredis", "CPosix", "Mailboxes"]),
 
+        // --- Shard messages as bytes and back, for a ClusterBus between processes
+        // (Protocol/cluster.md, "Shard messages on the wire"). Pure, like Presence. ---
+        .target(name: "ClusterWire", dependencies: ["Presence"]),
+
         // --- Wiring: HTTP routes, the JSON wire protocol, echo mode. ---
         .target(
             name: "Gateway",
@@ -102,8 +107,9 @@ let package = Package(
             dependencies: [
                 "WebSocket", "CPosix",
                 // Only `bench` uses these: the event encoder, the fan-out of the core and the
-                // password hasher are benchmarked in place, not re-implemented.
-                "Gateway", "Presence", "Accounts",
+                // password hasher are benchmarked in place, not re-implemented; so is the
+                // shard-message codec.
+                "Gateway", "Presence", "Accounts", "ClusterWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -120,6 +126,7 @@ let package = Package(
         // libFuzzer entry points; see scripts/fuzz.sh. Built normally they do nothing.
         .executableTarget(name: "fuzz-frame-decoder", dependencies: ["WebSocket"], path: "Fuzz/FrameDecoder"),
         .executableTarget(name: "fuzz-handshake", dependencies: ["WebSocket"], path: "Fuzz/Handshake"),
+        .executableTarget(name: "fuzz-cluster-wire", dependencies: ["ClusterWire"], path: "Fuzz/ClusterWire"),
 
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "CZlib"]),
         .testTarget(name: "MailboxesTests", dependencies: ["Mailboxes"]),
@@ -134,6 +141,7 @@ let package = Package(
         .target(name: "TLSTestSupport", path: "Tests/TLSTestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster"]),
+        .testTarget(name: "ClusterWireTests", dependencies: ["ClusterWire", "Presence"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "StorageTestSupport", "TLSTestSupport", "COpenSSL"]),
     ]
 )

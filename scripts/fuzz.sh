@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 export SWIFT_BACKTRACE=enable=no   # a backtrace after a fuzzer crash can hang for minutes
-for target in fuzz-frame-decoder fuzz-handshake; do
+for target in fuzz-frame-decoder fuzz-handshake fuzz-cluster-wire; do
   swift build -c release --scratch-path .build-fuzz --product "$target" \
     --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address >/dev/null
   corpus=".build-fuzz/corpus/$target"

@@ -4,7 +4,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Micro-benchmarks of the hot paths (WebSocket, HTTP head scan, presence encode and fan-out, scrypt): ns/op and allocations/op.",
+        abstract: "Micro-benchmarks of the hot paths (WebSocket, HTTP head scan, presence encode and fan-out, shard-message codec, scrypt): ns/op and allocations/op.",
         discussion: """
             Allocations are counted only when the counting malloc is preloaded; run through \
             loadtest/bench.sh, which builds and preloads it. Without it they show as n/a.
@@ -31,8 +31,9 @@ struct BenchCommand: ParsableCommand {
         let fixture = HotPathBenchmarks.Fixture()
         let presence = PresenceBenchmarks.Fixture()
         let heads = HeadScanBenchmarks.Fixture()
+        let wire = ClusterWireBenchmarks.Fixture()
         let all = HotPathBenchmarks.all(fixture) + PresenceBenchmarks.all(presence) + HeadScanBenchmarks.all(heads)
-            + ScryptBenchmarks.all()
+            + ClusterWireBenchmarks.all(wire) + ScryptBenchmarks.all()
         let chosen = all.filter { filter == nil || $0.name.contains(filter!) }
         print("allocations: \(AllocationCounter.isAvailable ? "counted by the preloaded malloc counter" : "n/a (run through loadtest/bench.sh)")")
         var results: [BenchResult] = []
@@ -42,12 +43,15 @@ struct BenchCommand: ParsableCommand {
             let alloc = r.allocationsPerOp.map { "\($0)" } ?? "n/a"
             let rate = r.megabytesPerSecond.map { "  \(f($0)) MB/s" } ?? ""
             print("\(r.name.padding(toLength: 92, withPad: " ", startingAt: 0)) \(String(format: "%9.1f", r.nsPerOp)) ns/op  \(alloc) allocs/op\(rate)")
+            if r.name.hasPrefix("cluster wire") {
+                print("    = \(String(format: "%.2f", 1e3 / r.nsPerOp)) million messages/s")
+            }
         }
         if chosen.contains(where: { $0.name.hasPrefix("head scan") }) {
             let examined = HeadScanBenchmarks.bytesExamined(heads)
             print("head scan, bytes examined per \(heads.head.count)-byte head: before \(examined.before), after \(examined.after)")
         }
-        if fixture.delivered == 42 || presence.delivered == 42 || heads.found == 42 { print("") }  // keeps the optimizer from dropping the work
+        if fixture.delivered == 42 || presence.delivered == 42 || heads.found == 42 || wire.decoded == 42 { print("") }  // keeps the optimizer from dropping the work
         if let json {
             struct BenchReport: Encodable { var benchmarks: [BenchResult]; var machine: Machine; var allocationMethod: String }
             let encoder = JSONEncoder()
