@@ -28,6 +28,11 @@ public struct InboundSequence: Equatable, Sendable {
         public var duplicates: Int
         /// Frames were lost before this batch (report a gap).
         public var isGap: Bool
+
+        public init(duplicates: Int, isGap: Bool) {
+            self.duplicates = duplicates
+            self.isGap = isGap
+        }
     }
 
     /// Admits a batch of `count` frames numbered from `first`.
