@@ -7,7 +7,7 @@
 //                   └─► Accounts ─► Storage ─► CSQLite, CPostgres; Accounts ─► COpenSSL, CCurl (JWKS over HTTPS)
 //   Transport, Storage, Cluster, Gateway ─► Mailboxes ─► CPosix (the one bounded queue + eventfd between threads)
 //   Cluster ─► CHiredis, CPosix, Mailboxes (Redis link on its own epoll loop: leases, membership, rendezvous homes)
-//   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only)
+//   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence (bench only); Cluster (link only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
 import PackageDescription
@@ -101,6 +101,8 @@ let package = Package(
                 // Only `bench` uses these: the event encoder, the fan-out of the core and the
                 // password hasher are benchmarked in place, not re-implemented.
                 "Gateway", "Presence", "Accounts",
+                // Only `link` uses it: the node-to-node link measured through a real Redis.
+                "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -195,6 +195,17 @@ public final class NodeLink: @unchecked Sendable {
         isListening = false
     }
 
+    /// Forgets what we know of `peer` as a sender (its numbering) and stops owing it
+    /// notices: call when it has left the live set, so dead nodes do not pile up. Its
+    /// outbound numbering is kept (a few bytes), so a node wrongly thought gone and still
+    /// sent to never sees its numbers restart, which would read as duplicates; a frame
+    /// from a forgotten node that is in fact alive reads as a gap, the safe side.
+    public func forget(_ peer: NodeID) {
+        precondition(loop.isOnLoopThread, "NodeLink.forget off its loop")
+        inboundSequences[peer] = nil
+        owedNotices[peer] = nil
+    }
+
     // MARK: - Sending (any thread)
 
     /// Queues `frame` for `node`; it goes out with the others queued for that node in this

@@ -293,4 +293,27 @@ struct NodeLinkTests {
         #expect(b2.frames(from: NodeID(1)).isEmpty)
         #expect(a.events.filter { $0 == .undelivered(to: NodeID(2)) }.count == 1)
     }
+
+    @Test func aForgottenSenderThatSpeaksAgainReadsAsAGap() throws {
+        let server = try RedisServer()
+        let harness = try LinkHarness()
+        let a = LinkProbe(1, on: harness, server: server, prefix: "tf")
+        let b = LinkProbe(2, on: harness, server: server, prefix: "tf")
+        defer { close(harness, [a, b]) }
+        #expect(waitReady(harness, [a, b]))
+        #expect(a.link.send([1], to: NodeID(2)))
+        #expect(waitUntil(timeout: 5) { b.frames(from: NodeID(1)) == [[1]] })
+        #expect(a.link.send([2], to: NodeID(2)))
+        #expect(waitUntil(timeout: 5) { b.frames(from: NodeID(1)) == [[1], [2]] })
+        #expect(b.gaps(from: NodeID(1)) == 0)  // positive control
+        // B drops node 1 (it left the live set, say) while node 1 in fact lives on: its
+        // next frame, numbered 3, is delivered after a gap, the safe reading.
+        harness.sync { b.link.forget(NodeID(1)) }
+        #expect(a.link.send([3], to: NodeID(2)))
+        #expect(waitUntil(timeout: 5) { b.frames(from: NodeID(1)) == [[1], [2], [3]] })
+        #expect(b.gaps(from: NodeID(1)) == 1)
+        // A closed link takes nothing more.
+        harness.sync { a.link.close() }
+        #expect(!a.link.send([4], to: NodeID(2)))
+    }
 }
