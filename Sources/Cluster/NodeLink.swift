@@ -60,6 +60,11 @@ public final class NodeLink: @unchecked Sendable {
         /// frames wait in their queues (so a slow Redis fills the queues, not hiredis's
         /// output buffer).
         public var maxBytesInFlight: Int
+        /// Frames queued for one node in one turn go out in batches of at most this many
+        /// frame bytes (a larger frame goes alone): big enough that a batch's header and
+        /// round trip are amortised, small enough that its buffers stay under glibc's
+        /// mmap threshold instead of being mapped, faulted in and unmapped per batch.
+        public var maxBatchBytes: Int
         /// How often a sync notice is sent again to a node that did not get our frames.
         public var syncNoticeIntervalMilliseconds: Int64
         /// How many notices before giving up (the node is likely gone; a live one hears of
@@ -68,12 +73,13 @@ public final class NodeLink: @unchecked Sendable {
 
         public init(redis: RedisConnection.Configuration, keys: ClusterKeys = ClusterKeys(),
                     maxQueuedBytesPerNode: Int = 8 << 20, maxQueuedFramesPerNode: Int = 65_536,
-                    maxBytesInFlight: Int = 4 << 20, syncNoticeIntervalMilliseconds: Int64 = 250, syncNoticeAttempts: Int = 40) {
+                    maxBytesInFlight: Int = 4 << 20, maxBatchBytes: Int = 64 << 10, syncNoticeIntervalMilliseconds: Int64 = 250, syncNoticeAttempts: Int = 40) {
             self.redis = redis
             self.keys = keys
             self.maxQueuedBytesPerNode = maxQueuedBytesPerNode
             self.maxQueuedFramesPerNode = maxQueuedFramesPerNode
             self.maxBytesInFlight = maxBytesInFlight
+            self.maxBatchBytes = maxBatchBytes
             self.syncNoticeIntervalMilliseconds = syncNoticeIntervalMilliseconds
             self.syncNoticeAttempts = syncNoticeAttempts
         }
@@ -254,11 +260,26 @@ public final class NodeLink: @unchecked Sendable {
         }
         for (peer, queue) in queues {
             var next = nextSequence[peer, default: 1]
-            if !queue.frames.isEmpty {
-                publish(to: peer, firstSequence: next, frames: queue.frames, frameBytes: queue.bytes)
-                next += UInt64(queue.frames.count)
-                statistics.framesSent += queue.frames.count
+            if queue.bytes <= configuration.maxBatchBytes {
+                if !queue.frames.isEmpty {
+                    publish(to: peer, firstSequence: next, frames: queue.frames, frameBytes: queue.bytes)
+                    next += UInt64(queue.frames.count)
+                }
+            } else {
+                var start = 0
+                while start < queue.frames.count {
+                    var end = start
+                    var bytes = 0
+                    while end < queue.frames.count, end == start || bytes + queue.frames[end].count <= configuration.maxBatchBytes {
+                        bytes += queue.frames[end].count
+                        end += 1
+                    }
+                    publish(to: peer, firstSequence: next, frames: Array(queue.frames[start..<end]), frameBytes: bytes)
+                    next += UInt64(end - start)
+                    start = end
+                }
             }
+            statistics.framesSent += queue.frames.count
             if queue.dropped > 0 {
                 // The dropped frames came after the queued ones: skip their numbers, and
                 // say so at once with a notice, so the receiver sees the gap now rather

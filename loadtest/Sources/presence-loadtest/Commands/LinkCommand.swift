@@ -41,6 +41,9 @@ struct LinkCommand: ParsableCommand {
     @Option(help: "Most bytes sent and not yet received.")
     var windowBytes = 4 << 20
 
+    @Option(help: "NodeLink's maxBatchBytes: frame bytes per PUBLISH at most (default: the link's own).")
+    var maxBatchBytes: Int?
+
     func validate() throws {
         guard RedisEndpoint(url: redisUrl) != nil else { throw ValidationError("--redis-url must be redis://HOST:PORT") }
         guard sizes.count > 0, sizes.allSatisfy({ (0...(1 << 20)).contains($0) }) else {
@@ -51,6 +54,7 @@ struct LinkCommand: ParsableCommand {
         guard (1...16).contains(senders) else { throw ValidationError("--senders must be 1...16") }
         guard (1...60_000).contains(windowFrames) else { throw ValidationError("--window-frames must be 1...60000") }
         guard (1...(7 << 20)).contains(windowBytes) else { throw ValidationError("--window-bytes must be 1...7340032") }
+        if let m = maxBatchBytes, !(1...(64 << 20)).contains(m) { throw ValidationError("--max-batch-bytes must be 1...67108864") }
     }
 
     private var sizes: [Int] { frameSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -58,12 +62,13 @@ struct LinkCommand: ParsableCommand {
     func run() throws {
         let endpoint = RedisEndpoint(url: redisUrl)!
         print("link: node 1 → node 2 through \(endpoint), \(senders) sending thread(s), window \(windowFrames) frames / \(windowBytes >> 10) KiB, "
+              + "batches of at most \(maxBatchBytes.map { "\($0 >> 10) KiB" } ?? "the default"), "
               + "\(String(format: "%.1f", seconds)) s measured per size")
         print("frame_B     frames/s      MB/s  frames/PUBLISH  cpu_us/frame  dropped  gaps")
         var lost = false
         for size in sizes {
             let r = try LinkRun(endpoint: endpoint, frameSize: size, senders: senders, windowFrames: windowFrames,
-                                windowBytes: windowBytes, warmup: warmup, seconds: seconds).measure()
+                                windowBytes: windowBytes, maxBatchBytes: maxBatchBytes, warmup: warmup, seconds: seconds).measure()
             print(String(format: "%7d  %11.0f  %8.1f  %14.1f  %12.2f  %7d  %4d", size, r.framesPerSecond, r.megabytesPerSecond,
                          r.framesPerPublish, r.cpuMicrosecondsPerFrame, r.dropped, r.gaps))
             lost = lost || r.dropped > 0 || r.gaps > 0
@@ -79,6 +84,7 @@ private struct LinkRun {
     let senders: Int
     let windowFrames: Int
     let windowBytes: Int
+    let maxBatchBytes: Int?
     let warmup: Double
     let seconds: Double
 
@@ -96,7 +102,8 @@ private struct LinkRun {
         let received = Atomic<Int>(0)
         let gaps = Atomic<Int>(0)
         let loops = (try ClusterLoop(name: "node-1-link"), try ClusterLoop(name: "node-2-link"))
-        let configuration = NodeLink.Configuration(redis: .init(endpoint: endpoint), keys: keys)
+        var configuration = NodeLink.Configuration(redis: .init(endpoint: endpoint), keys: keys)
+        if let maxBatchBytes { configuration.maxBatchBytes = maxBatchBytes }
         let a = NodeLink(node: NodeID(1), loop: loops.0, configuration: configuration, onFrame: { _, _ in }, onEvent: { _ in })
         let b = NodeLink(node: NodeID(2), loop: loops.1, configuration: configuration,
                          onFrame: { _, _ in received.add(1, ordering: .relaxed) },
