@@ -1,6 +1,7 @@
-/// What one node publishes to another in one Redis command: every frame queued for that
-/// node during one turn of the sender's loop, behind a small header that names the sender
-/// and numbers the frames (Protocol/cluster.md, "Node-to-node link").
+/// What one node publishes to another in one Redis command: the frames queued for that
+/// node during one turn of the sender's loop (up to `NodeLink`'s batch size), behind a
+/// small header that names the sender and numbers the frames (Protocol/cluster.md,
+/// "Node-to-node link").
 ///
 /// ```
 /// offset  size  field

@@ -23,8 +23,9 @@ public enum NodeLinkEvent: Equatable, Sendable {
 /// Redis pub/sub, numbered per (sender, receiver) so the receiver sees gaps
 /// (Protocol/cluster.md, "Node-to-node link").
 ///
-/// - `send(_:to:)` from any thread queues the frame for its node; every frame queued for
-///   one node during one turn of the loop goes out in one `PUBLISH` (a `LinkBatch`).
+/// - `send(_:to:)` from any thread queues the frame for its node; the frames queued for
+///   one node during one turn of the loop go out together: one `PUBLISH` (a `LinkBatch`)
+///   per `maxBatchBytes` of them (64 KiB by default; measured in Protocol/cluster.md).
 /// - Frames arrive at `onFrame` on the loop thread, in order per sender.
 /// - Nothing is retried and nothing is durable. Loss is reported instead (`.gap` at the
 ///   receiver, `.undelivered` at the sender) and the layer above resynchronises: it
