@@ -394,6 +394,7 @@ public final class NodeLink: @unchecked Sendable {
         }
         statistics.duplicatesSkipped += admission.duplicates
         for frame in batch.frames.dropFirst(admission.duplicates) {
+            guard !isClosed else { return }  // closed by the handler itself
             statistics.framesReceived += 1
             onFrame(batch.sender, frame)
         }

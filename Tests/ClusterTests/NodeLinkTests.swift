@@ -316,4 +316,28 @@ struct NodeLinkTests {
         harness.sync { a.link.close() }
         #expect(!a.link.send([4], to: NodeID(2)))
     }
+
+    @Test func aTurnsFramesForOneNodeGoOutInBatchesOfAtMostMaxBatchBytes() throws {
+        let server = try RedisServer()
+        let harness = try LinkHarness()
+        let a = LinkProbe(1, on: harness, server: server, prefix: "tb") { $0.maxBatchBytes = 8_192 }
+        let b = LinkProbe(2, on: harness, server: server, prefix: "tb")
+        defer { close(harness, [a, b]) }
+        #expect(waitReady(harness, [a, b]))
+        // Positive control: four 2 KiB frames in one turn fill exactly one batch.
+        harness.sync { for n in 0..<4 { _ = a.link.send(numberedFrame(writer: 0, number: n, padding: 2_040), to: NodeID(2)) } }
+        #expect(waitUntil(timeout: 5) { b.frames(from: NodeID(1)).count == 4 })
+        #expect(harness.sync { a.link.statistics.batchesSent } == 1)
+        // Then, in one turn: 21 frames of 2 KiB (five full batches and one more), and one
+        // 20 KiB frame, which goes alone.
+        harness.sync {
+            for n in 4..<25 { _ = a.link.send(numberedFrame(writer: 0, number: n, padding: 2_040), to: NodeID(2)) }
+            _ = a.link.send(numberedFrame(writer: 0, number: 25, padding: 20_000), to: NodeID(2))
+        }
+        #expect(waitUntil(timeout: 5) { b.frames(from: NodeID(1)).count == 26 })
+        #expect(b.frames(from: NodeID(1)).map { readNumbered($0).number } == Array(0..<26))
+        #expect(harness.sync { a.link.statistics.batchesSent } == 1 + 6 + 1)
+        // Split batches number on from each other: no gap.
+        #expect(b.events == [.inboxUp])
+    }
 }
