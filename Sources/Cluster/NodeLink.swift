@@ -245,8 +245,9 @@ public final class NodeLink: @unchecked Sendable {
 
     // MARK: - Publishing (loop thread)
 
-    /// Publishes everything queued, one batch per destination, unless the in-flight window
-    /// is full (then the replies that free it flush again).
+    /// Publishes everything queued, per destination in batches of at most `maxBatchBytes`
+    /// of frames, unless the in-flight window is full (then the replies that free it
+    /// flush again).
     private func flush() {
         guard !isClosed else { return }
         guard bytesInFlight < configuration.maxBytesInFlight else {
@@ -287,7 +288,6 @@ public final class NodeLink: @unchecked Sendable {
                 // than with our next batch, whenever that is.
                 next += UInt64(queue.dropped)
                 statistics.framesDropped += queue.dropped
-                nextSequence[peer] = next
                 markUndelivered(peer)
                 publish(to: peer, firstSequence: next, frames: [], frameBytes: 0)
             }
