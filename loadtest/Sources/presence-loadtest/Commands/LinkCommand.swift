@@ -41,6 +41,9 @@ struct LinkCommand: ParsableCommand {
     @Option(help: "Most bytes sent and not yet received.")
     var windowBytes = 4 << 20
 
+    @Option(help: "Round trips of one 100 B frame (node 1 → node 2 → node 1), one at a time, after the throughput runs; 0 skips them.")
+    var pings = 2_000
+
     @Option(help: "NodeLink's maxBatchBytes: frame bytes per PUBLISH at most (default: the link's own).")
     var maxBatchBytes: Int?
 
@@ -51,6 +54,7 @@ struct LinkCommand: ParsableCommand {
         }
         guard seconds > 0 && seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
         guard warmup >= 0 && warmup <= 60 else { throw ValidationError("--warmup must be 0...60") }
+        guard (0...100_000).contains(pings) else { throw ValidationError("--pings must be 0...100000") }
         guard (1...16).contains(senders) else { throw ValidationError("--senders must be 1...16") }
         guard (1...60_000).contains(windowFrames) else { throw ValidationError("--window-frames must be 1...60000") }
         guard (1...(7 << 20)).contains(windowBytes) else { throw ValidationError("--window-bytes must be 1...7340032") }
@@ -73,7 +77,64 @@ struct LinkCommand: ParsableCommand {
                          r.framesPerPublish, r.cpuMicrosecondsPerFrame, r.dropped, r.gaps))
             lost = lost || r.dropped > 0 || r.gaps > 0
         }
+        if pings > 0 {
+            let rtt = try LinkPing(endpoint: endpoint, count: pings).measure()
+            guard rtt.count == pings else {
+                print("round trips: \(pings - rtt.count) of \(pings) pings unanswered within 1 s")
+                throw ExitCode(2)
+            }
+            let sorted = rtt.sorted()
+            func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+            print(String(format: "round trip of one 100 B frame, %d pings: p50 %.0f µs, p99 %.0f µs, max %.0f µs", pings,
+                         percentile(0.5), percentile(0.99), sorted.last!))
+        }
         if lost { throw ExitCode(2) }
+    }
+}
+
+/// Round trips through two links, one frame in flight: node 2 echoes what node 1 sends.
+private struct LinkPing {
+    let endpoint: RedisEndpoint
+    let count: Int
+
+    /// Each answered ping's round trip in microseconds.
+    func measure() throws -> [Double] {
+        final class Echo: @unchecked Sendable {
+            // `@unchecked Sendable`: set once before any frame flows, then read on node 2's loop.
+            var link: NodeLink?
+        }
+        let keys = ClusterKeys(prefix: "link-ping-\(getpid())")
+        let loops = (try ClusterLoop(name: "node-1-link"), try ClusterLoop(name: "node-2-link"))
+        let configuration = NodeLink.Configuration(redis: .init(endpoint: endpoint), keys: keys)
+        let answered = DispatchSemaphore(value: 0)
+        let echo = Echo()
+        let a = NodeLink(node: NodeID(1), loop: loops.0, configuration: configuration, onFrame: { _, _ in answered.signal() }, onEvent: { _ in })
+        let b = NodeLink(node: NodeID(2), loop: loops.1, configuration: configuration,
+                         onFrame: { from, frame in echo.link?.send(Array(frame), to: from) }, onEvent: { _ in })
+        echo.link = b
+        defer {
+            LinkRun.onLoop(loops.0) { a.close() }
+            LinkRun.onLoop(loops.1) { b.close() }
+            loops.0.shutdown()
+            loops.1.shutdown()
+        }
+        LinkRun.onLoop(loops.0) { a.start() }
+        LinkRun.onLoop(loops.1) { b.start() }
+        let readyBy = Date().addingTimeInterval(10)
+        while !(LinkRun.onLoop(loops.0) { a.isReady } && LinkRun.onLoop(loops.1) { b.isReady }) {
+            guard Date() < readyBy else { throw ValidationError("the links did not connect to \(endpoint) within 10 s") }
+            usleep(10_000)
+        }
+        let frame = [UInt8](repeating: 0x50, count: 100)
+        var rtt: [Double] = []
+        rtt.reserveCapacity(count)
+        for _ in 0..<count {
+            let start = DispatchTime.now().uptimeNanoseconds
+            a.send(frame, to: NodeID(2))
+            guard answered.wait(timeout: .now() + 1) == .success else { break }
+            rtt.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000)
+        }
+        return rtt
     }
 }
 
@@ -109,15 +170,15 @@ private struct LinkRun {
                          onFrame: { _, _ in received.add(1, ordering: .relaxed) },
                          onEvent: { if case .gap = $0 { gaps.add(1, ordering: .relaxed) } })
         defer {
-            onLoop(loops.0) { a.close() }
-            onLoop(loops.1) { b.close() }
+            Self.onLoop(loops.0) { a.close() }
+            Self.onLoop(loops.1) { b.close() }
             loops.0.shutdown()
             loops.1.shutdown()
         }
-        onLoop(loops.0) { a.start() }
-        onLoop(loops.1) { b.start() }
+        Self.onLoop(loops.0) { a.start() }
+        Self.onLoop(loops.1) { b.start() }
         let readyBy = Date().addingTimeInterval(10)
-        while !(onLoop(loops.0) { a.isReady } && onLoop(loops.1) { b.isReady }) {
+        while !(Self.onLoop(loops.0) { a.isReady } && Self.onLoop(loops.1) { b.isReady }) {
             guard Date() < readyBy else { throw ValidationError("the links did not connect to \(endpoint) within 10 s") }
             usleep(10_000)
         }
@@ -142,14 +203,14 @@ private struct LinkRun {
         for t in threads { t.start() }
         usleep(UInt32(warmup * 1_000_000))
         let startFrames = received.load(ordering: .relaxed)
-        let startBatches = onLoop(loops.0) { a.statistics }
+        let startBatches = Self.onLoop(loops.0) { a.statistics }
         let startCPU = Self.processCPUSeconds()
         let startTime = Date()
         usleep(UInt32(seconds * 1_000_000))
         let frames = received.load(ordering: .relaxed) - startFrames
         let elapsed = Date().timeIntervalSince(startTime)
         let cpu = Self.processCPUSeconds() - startCPU
-        let endStats = onLoop(loops.0) { a.statistics }
+        let endStats = Self.onLoop(loops.0) { a.statistics }
         stop.store(true, ordering: .relaxed)
         usleep(100_000)
         let batches = endStats.batchesSent - startBatches.batchesSent
@@ -162,7 +223,7 @@ private struct LinkRun {
     }
 
     /// Runs `body` on `loop` and waits for its result.
-    private func onLoop<T>(_ loop: ClusterLoop, _ body: @escaping () -> T) -> T {
+    static func onLoop<T>(_ loop: ClusterLoop, _ body: @escaping () -> T) -> T {
         nonisolated(unsafe) var result: T?
         nonisolated(unsafe) let work = body
         let done = DispatchSemaphore(value: 0)
