@@ -8,7 +8,7 @@
 //   Transport, Storage, Cluster, Gateway ─► Mailboxes ─► CPosix (the one bounded queue + eventfd between threads)
 //   Cluster ─► CHiredis, CPosix, Mailboxes (Redis link on its own epoll loop: leases, membership, rendezvous homes)
 //   ClusterWire ─► Presence (shard messages as bytes, for a bus between processes)
-//   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence, ClusterWire (bench only)
+//   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence, ClusterWire (bench only); Cluster (link only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
 import PackageDescription
@@ -110,6 +110,8 @@ let package = Package(
                 // password hasher are benchmarked in place, not re-implemented; so is the
                 // shard-message codec.
                 "Gateway", "Presence", "Accounts", "ClusterWire",
+                // Only `link` uses it: the node-to-node link measured through a real Redis.
+                "Cluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

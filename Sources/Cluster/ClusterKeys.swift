@@ -21,4 +21,8 @@ public struct ClusterKeys: Hashable, Sendable {
     /// `<prefix>:node-events`: the channel where joins and graceful leaves are announced
     /// (`join <id>`, `leave <id>`), a hint to re-read `members` at once.
     public var memberEvents: String { "\(prefix):node-events" }
+
+    /// `<prefix>:inbox:<id>`: the pub/sub channel node `<id>` receives its link batches on
+    /// (`NodeLink`, `LinkBatch`).
+    public func inbox(_ node: NodeID) -> String { "\(prefix):inbox:\(node)" }
 }

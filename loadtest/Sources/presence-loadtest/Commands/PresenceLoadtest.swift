@@ -12,5 +12,5 @@ struct PresenceLoadtest: ParsableCommand {
             storm and idle --signed-in need users from `presencectl seed-load`.
             """,
         subcommands: [EchoCommand.self, IdleCommand.self, SlowCommand.self, PresenceCommand.self, ChatCommand.self, StormCommand.self,
-                      BenchCommand.self])
+                      LinkCommand.self, BenchCommand.self])
 }
