@@ -63,8 +63,9 @@ public final class NodeLink: @unchecked Sendable {
         public var maxBytesInFlight: Int
         /// Frames queued for one node in one turn go out in batches of at most this many
         /// frame bytes (a larger frame goes alone): big enough that a batch's header and
-        /// round trip are amortised, small enough that its buffers stay under glibc's
-        /// mmap threshold instead of being mapped, faulted in and unmapped per batch.
+        /// round trip are amortised, small enough that its buffers are reused instead of
+        /// being mapped, faulted in and unmapped per batch (measured under glibc's malloc,
+        /// before the gateway linked jemalloc; see Protocol/cluster.md).
         public var maxBatchBytes: Int
         /// How often a sync notice is sent again to a node that did not get our frames.
         public var syncNoticeIntervalMilliseconds: Int64
