@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 SCRATCH=${LOADTEST_SCRATCH:-.build-loadtest}
 swift build -c release --product presence-loadtest --scratch-path "$SCRATCH" >&2
 mkdir -p "$SCRATCH"
-cc -O2 -shared -fPIC -o "$SCRATCH/libloadtest_malloc_counter.so" loadtest/malloc-counter/malloc_counter.c
+cc -O2 -shared -fPIC -o "$SCRATCH/libloadtest_malloc_counter.so" loadtest/malloc-counter/malloc_counter.c -ljemalloc
 LD_PRELOAD="$PWD/$SCRATCH/libloadtest_malloc_counter.so" "$SCRATCH/release/presence-loadtest" bench "$@"

@@ -112,7 +112,7 @@ else
 fi
 
 # The benchmarks run (a few ms each) and count allocations through the preloaded counter.
-cc -O2 -shared -fPIC -o "$SCRATCH/libloadtest_malloc_counter.so" loadtest/malloc-counter/malloc_counter.c
+cc -O2 -shared -fPIC -o "$SCRATCH/libloadtest_malloc_counter.so" loadtest/malloc-counter/malloc_counter.c -ljemalloc
 if LD_PRELOAD="$PWD/$SCRATCH/libloadtest_malloc_counter.so" timeout 60 "$BIN/presence-loadtest" bench --seconds 0.01 --samples 1 \
         --json "$OUT/bench.json" >"$OUT/bench.out" 2>&1 && grep -q '"allocations_per_op"' "$OUT/bench.json"; then
     PASSED=$((PASSED + 1)); echo "PASS bench"
