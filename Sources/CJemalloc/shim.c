@@ -47,6 +47,10 @@ __attribute__((used, retain)) size_t cjemalloc_heap_resident_bytes(void) {
     return cjemalloc_heap_stats(&allocated, &resident) == 0 ? resident : 0;
 }
 
+void cjemalloc_flush_thread_cache(void) {
+    mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+}
+
 const char *cjemalloc_version(void) {
     const char *version = NULL;
     size_t length = sizeof(version);

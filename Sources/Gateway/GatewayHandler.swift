@@ -117,6 +117,7 @@ public final class GatewayHandler: ConnectionHandler {
         // The loop counts messages in plain integers on the hot path; they reach the shared
         // (atomic) metrics here, once a second, as deltas.
         published.publish(loop, to: runtime.metrics)
+        ThreadCacheFlush.flushNow()
         // Deadlines were appended in time order: expire from the front.
         while signInDeadlineHead < signInDeadlines.count, signInDeadlines[signInDeadlineHead].deadline <= loop.now {
             let id = signInDeadlines[signInDeadlineHead].id

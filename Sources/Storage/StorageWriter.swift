@@ -63,6 +63,7 @@ public final class StorageWriter: Sendable {
     /// Called on the writer thread after each batch's transaction ends, with the time it
     /// took (BEGIN through COMMIT, jobs included) and its job count: the commit-latency metric.
     private let onBatchCommitted: (@Sendable (Duration, Int) -> Void)?
+    private let whenIdle: @Sendable () -> Void
 
     /// Opens its own connection to the SQLite file at `path`; see `init(location:…)`.
     public convenience init(path: String, maxBatchSize: Int = 1_000, capacity: Int = StorageWriter.defaultCapacity,
@@ -77,10 +78,15 @@ public final class StorageWriter: Sendable {
     /// - Parameters:
     ///   - capacity: jobs that may wait before `submit` refuses (`writerFull`); tests lower it.
     ///   - onBatchCommitted: optional observer of each batch (duration, jobs); keep it cheap.
+    ///   - whenIdle: run on the writer thread when it gives its page cache back after
+    ///     `idleSecondsBeforeShrink` without work (the gateway returns the thread's
+    ///     allocator cache there too).
     public init(location: StorageLocation, maxBatchSize: Int = 1_000, capacity: Int = StorageWriter.defaultCapacity,
+                whenIdle: @escaping @Sendable () -> Void = {},
                 onBatchCommitted: (@Sendable (Duration, Int) -> Void)? = nil) throws {
         self.maxBatchSize = max(1, maxBatchSize)
         mailbox = Mailbox(capacity: capacity)
+        self.whenIdle = whenIdle
         self.onBatchCommitted = onBatchCommitted
         let database = try Database(location: location)
         if database.engine == .sqlite {
@@ -188,6 +194,7 @@ public final class StorageWriter: Sendable {
                 guard isOpen else { break }  // closed and drained
                 // Idle since the last batch: give the page cache back.
                 if database.engine == .sqlite { _ = try? database.execute("PRAGMA shrink_memory") }
+                whenIdle()
                 hasCache = false
                 continue
             }

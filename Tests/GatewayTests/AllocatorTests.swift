@@ -1,4 +1,5 @@
 import CJemalloc
+@testable import Gateway
 import Foundation
 import Testing
 
@@ -45,5 +46,37 @@ import Testing
         #expect(maps.contains("libc.so"))
         kill(daemon.process.processIdentifier, SIGTERM)
         #expect(daemon.waitForExit(seconds: 15) == 0)
+    }
+}
+
+/// When a sleeping thread flushes its allocator cache: once a second at most while it
+/// works, once a second after it stops, and then it may sleep without bound.
+@Suite struct ThreadCacheFlushTests {
+    @Test func flushesASecondAfterWorkAndThenLetsTheThreadSleep() {
+        let start = ContinuousClock.now
+        var flushes = 0
+        var flush = ThreadCacheFlush(now: start, flush: { flushes += 1 })
+        #expect(flush.waitMilliseconds == Int.max)  // nothing cached: no wake-up for it
+        flush.noteWoke(didWork: true, now: start + .milliseconds(100))
+        #expect(flushes == 0)
+        #expect(flush.waitMilliseconds == 1_000)
+        flush.noteWoke(didWork: false, now: start + .milliseconds(900))
+        #expect(flushes == 0)
+        flush.noteWoke(didWork: false, now: start + .milliseconds(1_100))
+        #expect(flushes == 1)
+        #expect(flush.waitMilliseconds == Int.max)
+        // Idle wake-ups after the flush do nothing.
+        flush.noteWoke(didWork: false, now: start + .seconds(5))
+        #expect(flushes == 1)
+    }
+
+    @Test func underSteadyWorkItFlushesOnceASecond() {
+        let start = ContinuousClock.now
+        var flushes = 0
+        var flush = ThreadCacheFlush(now: start, flush: { flushes += 1 })
+        for ms in stride(from: 10, through: 3_000, by: 10) {
+            flush.noteWoke(didWork: true, now: start + .milliseconds(ms))
+        }
+        #expect(flushes == 3)
     }
 }

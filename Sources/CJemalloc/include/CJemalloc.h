@@ -15,6 +15,11 @@ size_t cjemalloc_heap_allocated_bytes(void);
 /// `stats.resident`, for a debugger likewise.
 size_t cjemalloc_heap_resident_bytes(void);
 
+/// Returns the calling thread's cached free blocks to their arenas
+/// (`thread.tcache.flush`), where they can be purged. A thread's cache is trimmed only as
+/// that thread allocates: a thread that went quiet after a burst keeps it.
+void cjemalloc_flush_thread_cache(void);
+
 /// jemalloc's version, or NULL if `mallctl` fails.
 const char *cjemalloc_version(void);
 

@@ -57,7 +57,8 @@ final class GatewayRuntime: @unchecked Sendable {
         webAssets = WebAssets(root: configuration.webRoot)
         self.metrics = metrics
         // Opening the writer runs the migrations before any reader opens the file.
-        writer = try StorageWriter(location: configuration.storageLocation, capacity: configuration.storageWriterCapacity) { duration, _ in
+        writer = try StorageWriter(location: configuration.storageLocation, capacity: configuration.storageWriterCapacity,
+                                   whenIdle: ThreadCacheFlush.flushNow) { duration, _ in
             metrics.storageCommit.recordNanoseconds(GatewayMetrics.nanoseconds(duration))
         }
         log.info("web client", metadata: ["files": "\(webAssets.origin)"])

@@ -131,10 +131,12 @@ final class PresenceThread: @unchecked Sendable {
 
     private func run() {
         var batch: [PresenceInput] = []
+        var cacheFlush = ThreadCacheFlush()
         while true {
             // Sleep at most until the core's next deadline (a relative, monotonic wait).
             let wait = core.nextDeadline.map { Int(clamping: max(0, $0.milliseconds - now().milliseconds)) } ?? 60_000
-            inbox.receive(into: &batch, timeoutMilliseconds: min(wait, 60_000))
+            inbox.receive(into: &batch, timeoutMilliseconds: min(wait, 60_000, cacheFlush.waitMilliseconds))
+            cacheFlush.noteWoke(didWork: !batch.isEmpty)
             if batch.isEmpty {
                 core.advance(to: now(), into: &effects)
                 perform()
