@@ -1,5 +1,5 @@
 // jemalloc (Debian libjemalloc-dev) is the allocator of every process that links the
-// gateway. Written by hand here: only the option string and three `mallctl` reads.
+// gateway. Written by hand here: only the option string and a few `mallctl` calls.
 //
 // Why not glibc's malloc: a signed-in session's records live for hours, while a sign-in
 // storm allocates and frees many short-lived temporaries between them (contact lists read
