@@ -24,9 +24,9 @@ struct ServerMemory: Codable {
     var liveHeapBytes: Int? { allocatedBytes.flatMap { a in mmappedBytes.map { a + $0 } } }
 
     /// - Parameter kernelFiguresLast: read smaps_rollup after gdb has run, not before. For
-    ///   the baseline: gdb's first attach leaves a few dozen copied code pages (its
-    ///   breakpoints) as anonymous memory, which belong in the baseline, not in the
-    ///   connections' share. A later attach finds them copied already.
+    ///   the baseline: the first allocator call on the stopped thread leaves ~410 KB of
+    ///   jemalloc's per-thread state (measured; a call of `getpid` left 12 KB), which
+    ///   belongs in the baseline, not in the connections' share. A later call adds nothing.
     static func read(pid: Int32, kernelFiguresLast: Bool = false) throws(LoadTestError) -> ServerMemory {
         var m = ServerMemory(rssBytes: 0, anonymousBytes: 0, privateDirtyBytes: 0)
         if !kernelFiguresLast { try m.readKernelFigures(pid: pid) }

@@ -10,9 +10,10 @@ enum IdleScenario {
     static func run(_ settings: RunSettings, targets: [Target], repeats: Int, session: SessionPlan? = nil, readsHeap: Bool = false,
                     settleSeconds: Double = defaultSettleSeconds)
         throws(LoadTestError) -> (summaries: [TargetSummary], failures: [String], memory: ServerMemoryReport?) {
-        // The allocator's figures before the RSS baselines: gdb attaching to the server
-        // copies a few dozen of its libraries' code pages (its breakpoints), ~200 KB of
-        // anonymous memory that stays. Read after the baseline, that counted as ~20 B per
+        // The allocator's figures before the RSS baselines: the first call into jemalloc on
+        // the thread gdb stops (presenced's main thread, which never allocates after start)
+        // sets up that thread's allocator state, ~410 KB of anonymous memory that stays (a
+        // second call adds nothing). Read after the baseline, that counted as ~40 B per
         // connection at 10,000 (loadtest/README.md, "Bare idle connection under jemalloc").
         let heapPID = readsHeap ? targets[0].pid : nil
         let memoryBefore = try heapPID.map { pid throws(LoadTestError) in
