@@ -177,7 +177,8 @@ public final class EventLoop: @unchecked Sendable {
             }
             wheel.advance(to: now, into: &dueTimers)
             for (token, tick) in dueTimers { fireTimer(token: token, tick: tick) }
-            dueTimers.removeAll(keepingCapacity: true)
+            // A burst of timers (connections opened together fall due together) is not kept.
+            dueTimers.removeAll(keepingCapacity: dueTimers.capacity <= 256)
             if acceptPausedUntil > 0, now >= acceptPausedUntil { resumeAccepting() }
             if now >= nextHandlerTick {
                 nextHandlerTick = now + 1000
