@@ -329,6 +329,9 @@ extension EventLoop {
                 sendControl(conn, opcode: .close, payload: UnsafeRawBufferPointer(start: nil, count: 0))
             }
             reportClosed(conn, code ?? .noStatus)
+            // An unanswered ping's timeout (kept in this field while open) is no deadline of
+            // this close: 0, due at once, as before the ping's timeout shared the field.
+            conn.phaseDeadline = 0
         }
         // §7.1.1: the server closes the TCP connection first, once the Close is written.
         conn.state = .closing
