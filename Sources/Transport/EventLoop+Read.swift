@@ -13,8 +13,8 @@ extension EventLoop {
             return  // discarded: nothing the peer sends after our Close matters
         case .processed(let n):
             conn.lastReceived = now
-            conn.pingSentAt = 0
-            if let tls = conn.tls {
+            conn.isAwaitingPong = false
+            if conn.isTLS, let tls = tlsSessions[conn.fd] {
                 guard tls.feed(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n])) else { abort(conn); return }
                 decrypt(conn, tls)
                 // Handshake records and alerts go out even when no data does.
@@ -55,33 +55,37 @@ extension EventLoop {
     // MARK: - HTTP
 
     func consumeHTTP(_ conn: Connection, _ bytes: UnsafeMutableRawBufferPointer) {
+        // Whatever path returns, a record left with no request bytes goes.
+        defer { if conn.state == .http { conn.releaseHTTPCarryIfEmpty() } }
         if conn.inbound.isEmpty {
             let used = parseRequests(conn, bytes)
             if used < bytes.count, conn.state == .http, !conn.closeAfterFlush {
                 // A partial request, or requests behind one whose answer is deferred.
-                conn.inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
+                conn.httpCarry.inbound.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
             } else if used < bytes.count, conn.state == .open {
                 consumeFrames(conn, UnsafeMutableRawBufferPointer(rebasing: bytes[used...]))
             }
             return
         }
         // A request split over reads: gather it, bounded by the head and body limits.
-        conn.inbound.append(contentsOf: UnsafeRawBufferPointer(bytes))
-        if conn.inbound.count > config.maxRequestHeadSize + config.maxRequestBodySize {
+        let carry = conn.httpCarry
+        carry.inbound.append(contentsOf: UnsafeRawBufferPointer(bytes))
+        if carry.inbound.count > config.maxRequestHeadSize + config.maxRequestBodySize {
             reject(conn, HTTPResponse.error(413, code: "request_too_large",
                                             message: "request larger than \(config.maxRequestHeadSize + config.maxRequestBodySize) bytes"))
             return
         }
         // Moved out (not copied) while parsing: handling a request may touch `inbound`.
-        var buffer = conn.inbound
-        conn.inbound = []
+        var buffer = carry.inbound
+        carry.inbound = []
         let used = buffer.withUnsafeMutableBytes { parseRequests(conn, $0) }
         guard used < buffer.count else { return }
         if conn.state == .http, !conn.closeAfterFlush {
-            if used == 0, conn.inbound.isEmpty {
-                conn.inbound = buffer  // still incomplete: back in place, no copy
+            let kept = conn.httpCarry
+            if used == 0, kept.inbound.isEmpty {
+                kept.inbound = buffer  // still incomplete: back in place, no copy
             } else {
-                conn.inbound.append(contentsOf: buffer[used...])
+                kept.inbound.append(contentsOf: buffer[used...])
             }
         } else if conn.state == .open {
             buffer.withUnsafeMutableBytes { raw in
@@ -99,8 +103,7 @@ extension EventLoop {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
             let head: HTTPRequestHead
             let headLength: Int
-            let progress = conn.request ?? RequestProgress()
-            conn.request = progress
+            let progress = conn.httpCarry
             if let parsed = progress.parsedHead {
                 (head, headLength) = parsed
             } else {
@@ -186,7 +189,7 @@ extension EventLoop {
 
     /// The current request is complete: the next one is scanned from its own start.
     func finishRequest(_ conn: Connection) {
-        conn.request = nil
+        if case .http(let kept)? = conn.carry { kept.finishRequest() }
     }
 
     func answer(_ conn: Connection, _ response: HTTPResponse, keepAlive: Bool) {
@@ -206,8 +209,9 @@ extension EventLoop {
         conn.isAwaitingResponse = false
         answer(conn, response, keepAlive: conn.keepsAliveAfterResponse && !isStopping)
         if !conn.inbound.isEmpty, !conn.closeAfterFlush {
-            var buffer = conn.inbound
-            conn.inbound = []
+            let carry = conn.httpCarry
+            var buffer = carry.inbound
+            carry.inbound = []
             buffer.withUnsafeMutableBytes { consumeHTTP(conn, $0) }
         }
     }
@@ -216,8 +220,7 @@ extension EventLoop {
     /// lingers (`finishFlush`), so a client still sending its body reads the answer instead
     /// of a TCP reset.
     func reject(_ conn: Connection, _ response: HTTPResponse) {
-        conn.inbound = []
-        finishRequest(conn)
+        if case .http? = conn.carry { conn.carry = nil }
         queue(response.serialized(close: true), to: conn)
         conn.closeAfterFlush = true
         conn.lingers = true
@@ -245,14 +248,13 @@ extension EventLoop {
             queue(accepted.response.serialized(), to: conn)
             if let p = accepted.compression {
                 conn.inflation = p.clientNoContextTakeover ? .shared : .own
-                conn.deflateWindowBits = p.serverMaxWindowBits
+                conn.deflateWindowBits = UInt8(clamping: p.serverMaxWindowBits)
             }
             conn.maxFrameSize = UInt32(clamping: limits.maxFrameSize)
             conn.maxMessageSize = UInt32(clamping: limits.maxMessageSize)
-            conn.inbound = []
+            conn.carry = nil  // the request is done; frames start with a fresh reader
             conn.state = .open
-            conn.route = Int32(truncatingIfNeeded: route)
-            conn.maxBufferedBytes = limits.maxBufferedBytes ?? config.maxBufferedBytes
+            conn.maxBufferedBytes = UInt32(clamping: limits.maxBufferedBytes ?? config.maxBufferedBytes)
             conn.isWebSocket = true
             webSocketCount += 1
             conn.phaseDeadline = 0
@@ -327,6 +329,9 @@ extension EventLoop {
                 sendControl(conn, opcode: .close, payload: UnsafeRawBufferPointer(start: nil, count: 0))
             }
             reportClosed(conn, code ?? .noStatus)
+            // An unanswered ping's timeout (kept in this field while open) is no deadline of
+            // this close: 0, due at once, as before the ping's timeout shared the field.
+            conn.phaseDeadline = 0
         }
         // §7.1.1: the server closes the TCP connection first, once the Close is written.
         conn.state = .closing

@@ -61,7 +61,7 @@ extension EventLoop {
         traffic.messagesOut &+= 1
         traffic.bytesOut &+= UInt64(payload.count)
         if conn.deflateWindowBits > 0, payload.count >= Self.compressionThreshold {
-            let bits = conn.deflateWindowBits
+            let bits = Int(conn.deflateWindowBits)
             let deflater = deflaters[bits] ?? {
                 let d = Deflater(windowBits: bits)
                 deflaters[bits] = d
@@ -128,7 +128,7 @@ extension EventLoop {
     func flush(_ conn: Connection) {
         conn.isDirty = false
         guard conn.state != .closed else { return }
-        if let tls = conn.tls {
+        if conn.isTLS, let tls = tlsSessions[conn.fd] {
             outbound.drain(conn) { bytes in if !tls.write(bytes) { conn.closeAfterFlush = true } }
             var n = tls.drain(into: plainBuffer)
             while n > 0 {
@@ -144,7 +144,7 @@ extension EventLoop {
             writeQueued(conn)
         }
         guard conn.state != .closed else { return }
-        if conn.state == .open, conn.bufferedBytes > conn.maxBufferedBytes {
+        if conn.state == .open, conn.bufferedBytes > Int(conn.maxBufferedBytes) {
             slowConsumer(conn)
             return
         }
@@ -211,7 +211,7 @@ extension EventLoop {
             // Our Close is out: tell the peer we send nothing more (FIN, after close_notify
             // on TLS), and keep reading until it closes too.
             conn.isHalfClosed = true
-            if let tls = conn.tls {
+            if conn.isTLS, let tls = tlsSessions[conn.fd] {
                 tls.shutdown()
                 let n = tls.drain(into: plainBuffer)
                 if n > 0 { _ = Syscall.write(conn.fd, plainBuffer.baseAddress!, n) }
@@ -248,7 +248,7 @@ extension EventLoop {
 
     func closeSocket(_ conn: Connection) {
         guard conn.state != .closed else { return }
-        if let tls = conn.tls, conn.bufferedBytes == 0, !conn.isHalfClosed {
+        if conn.isTLS, let tls = tlsSessions[conn.fd], conn.bufferedBytes == 0, !conn.isHalfClosed {
             // Best effort close_notify; a peer that is gone will not read it.
             tls.shutdown()
             let n = tls.drain(into: plainBuffer)
@@ -259,6 +259,8 @@ extension EventLoop {
         Glibc.close(conn.fd)  // also removes it from epoll
         if conn.isWebSocket { webSocketCount -= 1 }
         connections[Int(conn.fd)] = nil
+        if conn.isTLS { tlsSessions[conn.fd] = nil }
+        conn.carry = nil
         conn.pending.removeAll()
         openCount -= 1
         limits.release(conn.remoteAddress)

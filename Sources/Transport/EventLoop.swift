@@ -34,6 +34,9 @@ public final class EventLoop: @unchecked Sendable {
     let epfd: Int32
     var listeners: [Listener] = []
     var connections: [Connection?] = []
+    /// The TLS session of each TLS connection, by descriptor: kept here rather than in
+    /// `Connection`, so a plain connection does not carry a word for it.
+    var tlsSessions: [Int32: TLSSession] = [:]
     var nextGeneration: UInt32 = 1
     var handler: ConnectionHandler!
     var wheel: TimerWheel
@@ -174,7 +177,8 @@ public final class EventLoop: @unchecked Sendable {
             }
             wheel.advance(to: now, into: &dueTimers)
             for (token, tick) in dueTimers { fireTimer(token: token, tick: tick) }
-            dueTimers.removeAll(keepingCapacity: true)
+            // A burst of timers (connections opened together fall due together) is not kept.
+            dueTimers.removeAll(keepingCapacity: dueTimers.capacity <= 256)
             if acceptPausedUntil > 0, now >= acceptPausedUntil { resumeAccepting() }
             if now >= nextHandlerTick {
                 nextHandlerTick = now + 1000
@@ -307,7 +311,8 @@ public final class EventLoop: @unchecked Sendable {
             let generation = nextGeneration
             // 24 bits, so a `ConnectionID` packs into one word (`ConnectionID.packed`).
             nextGeneration = nextGeneration >= ConnectionID.maxGeneration ? 1 : nextGeneration + 1
-            let conn = Connection(fd: fd, generation: generation, remoteAddress: address, tls: tls, now: now)
+            let conn = Connection(fd: fd, generation: generation, remoteAddress: address, isTLS: tls != nil, now: now)
+            if let tls { tlsSessions[fd] = tls }
             conn.endpoint = UInt8(truncatingIfNeeded: listener.endpoint)
             conn.phaseDeadline = now + config.requestTimeoutMilliseconds
             if Int(fd) >= connections.count {
@@ -376,8 +381,8 @@ public final class EventLoop: @unchecked Sendable {
         switch conn.state {
         case .http, .closing: return conn.phaseDeadline
         case .open:
-            return conn.pingSentAt > 0
-                ? conn.pingSentAt + config.heartbeatTimeoutMilliseconds
+            return conn.isAwaitingPong
+                ? conn.phaseDeadline  // the ping's timeout
                 : conn.lastReceived + config.heartbeatIntervalMilliseconds
         case .closed: return .max
         }
@@ -401,12 +406,13 @@ public final class EventLoop: @unchecked Sendable {
                 markDirty(conn)
                 return
             case .open:
-                if conn.pingSentAt > 0 {
+                if conn.isAwaitingPong {
                     // No answer to our ping: the peer is gone.
                     abort(conn)
                     return
                 }
-                conn.pingSentAt = now
+                conn.isAwaitingPong = true
+                conn.phaseDeadline = now + config.heartbeatTimeoutMilliseconds
                 sendControl(conn, opcode: .ping, payload: UnsafeRawBufferPointer(start: nil, count: 0))
             case .closing:
                 abort(conn)

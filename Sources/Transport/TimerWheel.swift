@@ -4,12 +4,18 @@
 /// deadline. Moving a deadline later costs nothing: the entry fires early, sees the
 /// connection is not due, and is filed again. Entries of closed or reused descriptors are
 /// dropped by their generation. Arming and firing are O(1), and memory is one 8-byte entry
-/// per connection.
+/// per connection: a slot gives its array back once fired, unless it is small
+/// (`keptSlotCapacity`). Kept, a slot would hold the largest bunch of deadlines it ever
+/// held: connections opened in one burst keep falling due together, into a different slot
+/// each round, so after a few minutes every slot held a burst's worth, ~520 B per idle
+/// connection at 10,000 (loadtest/README.md, "Bare idle connection under jemalloc").
 struct TimerWheel {
     /// Milliseconds per tick: timeouts here are seconds long, so 64 ms is precise enough.
     static let tickMilliseconds: Int64 = 64
     /// 512 slots of 64 ms reach 32.8 s; later deadlines are filed at the horizon and again.
     static let slotCount = 512
+    /// A fired slot keeps an array of at most this many entries (at most 512 × 160 B in all).
+    static let keptSlotCapacity = 16
 
     private var slots: [[UInt64]]
     /// The tick being processed next.
@@ -38,6 +44,9 @@ struct TimerWheel {
         return t
     }
 
+    /// Entries the slots' arrays have room for, filed or not (their memory, for tests).
+    var reservedEntries: Int { slots.reduce(0) { $0 + $1.capacity } }
+
     /// Milliseconds until the next tick is due, or -1 when the wheel is empty.
     func timeout(now: Int64) -> Int32 {
         guard entryCount > 0 else { return -1 }
@@ -54,7 +63,7 @@ struct TimerWheel {
             if !slots[index].isEmpty {
                 entryCount -= slots[index].count
                 for token in slots[index] { due.append((token, currentTick)) }
-                slots[index].removeAll(keepingCapacity: true)
+                slots[index].removeAll(keepingCapacity: slots[index].capacity <= Self.keptSlotCapacity)
             }
             currentTick += 1
         }

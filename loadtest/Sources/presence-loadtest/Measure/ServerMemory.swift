@@ -23,7 +23,19 @@ struct ServerMemory: Codable {
     /// Live heap: allocated in the arenas plus the mmapped chunks (also live).
     var liveHeapBytes: Int? { allocatedBytes.flatMap { a in mmappedBytes.map { a + $0 } } }
 
-    static func read(pid: Int32) throws(LoadTestError) -> ServerMemory {
+    /// - Parameter kernelFiguresLast: read smaps_rollup after gdb has run, not before. For
+    ///   the baseline: the first allocator call on the stopped thread leaves ~410 KB of
+    ///   jemalloc's per-thread state (measured; a call of `getpid` left 12 KB), which
+    ///   belongs in the baseline, not in the connections' share. A later call adds nothing.
+    static func read(pid: Int32, kernelFiguresLast: Bool = false) throws(LoadTestError) -> ServerMemory {
+        var m = ServerMemory(rssBytes: 0, anonymousBytes: 0, privateDirtyBytes: 0)
+        if !kernelFiguresLast { try m.readKernelFigures(pid: pid) }
+        readAllocatorFigures(pid: pid, into: &m)
+        if kernelFiguresLast { try m.readKernelFigures(pid: pid) }
+        return m
+    }
+
+    private mutating func readKernelFigures(pid: Int32) throws(LoadTestError) {
         let path = "/proc/\(pid)/smaps_rollup"
         guard let text = ProcessStats.readSmallFile(path) else { throw .serverProcessUnreadable(pid: pid, path: path) }
         func kib(_ key: String) -> Int {
@@ -32,11 +44,14 @@ struct ServerMemory: Codable {
             }
             return 0
         }
-        var m = ServerMemory(rssBytes: kib("Rss"), anonymousBytes: kib("Anonymous"), privateDirtyBytes: kib("Private_Dirty"))
+        (rssBytes, anonymousBytes, privateDirtyBytes) = (kib("Rss"), kib("Anonymous"), kib("Private_Dirty"))
+    }
+
+    private static func readAllocatorFigures(pid: Int32, into m: inout ServerMemory) {
         switch jemallocStats(pid: pid) {
         case .success(let v):
             (m.arenaBytes, m.mmappedBytes, m.allocatedBytes, m.freeBytes) = (v[1], 0, v[0], max(0, v[1] - v[0]))
-            return m
+            return
         case .failure:
             break
         }
@@ -46,7 +61,6 @@ struct ServerMemory: Codable {
         case .failure(let e):
             m.heapError = e.reason
         }
-        return m
     }
 
     struct Unreadable: Error { var reason: String }

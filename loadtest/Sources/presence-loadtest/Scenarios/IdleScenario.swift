@@ -10,15 +10,23 @@ enum IdleScenario {
     static func run(_ settings: RunSettings, targets: [Target], repeats: Int, session: SessionPlan? = nil, readsHeap: Bool = false,
                     settleSeconds: Double = defaultSettleSeconds)
         throws(LoadTestError) -> (summaries: [TargetSummary], failures: [String], memory: ServerMemoryReport?) {
-        // Baselines first, before this invocation opens any connection.
+        // The allocator's figures before the RSS baselines: the first call into jemalloc on
+        // the thread gdb stops (presenced's main thread, which never allocates after start)
+        // sets up that thread's allocator state, ~410 KB of anonymous memory that stays (a
+        // second call adds nothing). Read after the baseline, that counted as ~40 B per
+        // connection at 10,000 (loadtest/README.md, "Bare idle connection under jemalloc").
+        let heapPID = readsHeap ? targets[0].pid : nil
+        let memoryBefore = try heapPID.map { pid throws(LoadTestError) in
+            waitForSteadyMemory(pid: pid)
+            return try ServerMemory.read(pid: pid, kernelFiguresLast: true)
+        }
+        // Baselines next, before this invocation opens any connection.
         var baselines: [(rss: Int, files: Int)?] = []
         for target in targets {
             guard let pid = target.pid else { baselines.append(nil); continue }
             waitForSteadyMemory(pid: pid)
             baselines.append((try ProcessStats.residentBytes(pid: pid), ProcessStats.openFileCount(pid: pid) ?? 0))
         }
-        let heapPID = readsHeap ? targets[0].pid : nil
-        let memoryBefore = try heapPID.map { pid throws(LoadTestError) in try ServerMemory.read(pid: pid) }
         var memoryAfter: ServerMemory?
         var runs = Array(repeating: [RepeatFigures](), count: targets.count)
         var failures: [String] = []
