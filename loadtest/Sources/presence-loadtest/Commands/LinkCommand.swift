@@ -118,13 +118,7 @@ private struct LinkPing {
             loops.0.shutdown()
             loops.1.shutdown()
         }
-        LinkRun.onLoop(loops.0) { a.start() }
-        LinkRun.onLoop(loops.1) { b.start() }
-        let readyBy = Date().addingTimeInterval(10)
-        while !(LinkRun.onLoop(loops.0) { a.isReady } && LinkRun.onLoop(loops.1) { b.isReady }) {
-            guard Date() < readyBy else { throw ValidationError("the links did not connect to \(endpoint) within 10 s") }
-            usleep(10_000)
-        }
+        try LinkRun.start(a, on: loops.0, b, on: loops.1, endpoint: endpoint)
         let frame = [UInt8](repeating: 0x50, count: 100)
         var rtt: [Double] = []
         rtt.reserveCapacity(count)
@@ -175,13 +169,7 @@ private struct LinkRun {
             loops.0.shutdown()
             loops.1.shutdown()
         }
-        Self.onLoop(loops.0) { a.start() }
-        Self.onLoop(loops.1) { b.start() }
-        let readyBy = Date().addingTimeInterval(10)
-        while !(Self.onLoop(loops.0) { a.isReady } && Self.onLoop(loops.1) { b.isReady }) {
-            guard Date() < readyBy else { throw ValidationError("the links did not connect to \(endpoint) within 10 s") }
-            usleep(10_000)
-        }
+        try Self.start(a, on: loops.0, b, on: loops.1, endpoint: endpoint)
         let sent = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
         let frame = [UInt8](repeating: 0x42, count: frameSize)
@@ -223,6 +211,19 @@ private struct LinkRun {
     }
 
     /// Runs `body` on `loop` and waits for its result.
+    /// Starts both links on their loops and waits (10 s at most) until both are connected
+    /// and subscribed.
+    static func start(_ a: NodeLink, on loopA: ClusterLoop, _ b: NodeLink, on loopB: ClusterLoop,
+                      endpoint: RedisEndpoint) throws {
+        onLoop(loopA) { a.start() }
+        onLoop(loopB) { b.start() }
+        let readyBy = Date().addingTimeInterval(10)
+        while !(onLoop(loopA) { a.isReady } && onLoop(loopB) { b.isReady }) {
+            guard Date() < readyBy else { throw ValidationError("the links did not connect to \(endpoint) within 10 s") }
+            usleep(10_000)
+        }
+    }
+
     static func onLoop<T>(_ loop: ClusterLoop, _ body: @escaping () -> T) -> T {
         nonisolated(unsafe) var result: T?
         nonisolated(unsafe) let work = body
