@@ -19,23 +19,17 @@ struct Reveal: Sendable {
 }
 
 struct UserRecord: Sendable {
-    // Declared in this order to pack (192 bytes, not 216: one per user on each shard that
-    // knows them): word-sized fields first, then each 9-byte optional followed by the
-    // small fields that fill its padding.
+    // One per user on each shard that knows them, so kept small: what a signed-in user at
+    // rest does not use is in `extras` (192 bytes inline before it; `RecordLayoutTests`),
+    // and the fields are declared in this order to pack: word-sized fields first, then
+    // each 9-byte optional followed by the small fields that fill its padding.
     let id: UserID
     /// Slots of the user's sessions, live or in grace.
     var sessions = SlotList()
     /// Accepted contacts: the fan-out list.
     var contacts: [UserRef] = []
-    /// Users with a pending request to or from this user.
-    var requests: [UserRef] = []
-    /// Slots of subscriber sessions watching this user.
-    var subscribers: [Int] = []
-    var reveals: [Reveal] = []
-    /// Other shards with subscribers watching this user (bit per shard): each publish goes
-    /// there too.
-    var watcherShards: UInt64 = 0
-    var sendWindow: SendWindow?
+    /// What most users at rest do not have (`UserExtras`), boxed: nil for them.
+    private var extras: UserExtras?
     /// What contacts without a reveal, and subscribers, have been told.
     var publishedPublic = PresenceView.offline
     /// The user's home shard (`ShardPlacement.home(of:)`).
@@ -54,8 +48,6 @@ struct UserRecord: Sendable {
     /// The status contacts would see right now, before debouncing; tracks `offlineSince`.
     var publicStatus: PresenceStatus = .offline
     var isPublishScheduled = false
-    /// The one call (ringing or answered) the user takes part in, if any.
-    var call: CallID?
     /// Whether this offline period's notification e-mail went out.
     var isOfflineMailSent = false
     /// A placeholder for a forgotten user, its index free for reuse.
@@ -64,19 +56,111 @@ struct UserRecord: Sendable {
     /// restart the user's list was never loaded, yet contacts elsewhere were shown them.
     var broadcastsNextPublish = false
     var publishGeneration: UInt32 = 0
-    var revealCheckAt: Instant?
     /// On a mirror: how many subscriber sessions here may watch the user (the home sends
     /// this shard its publishes while there is one).
     var watchingSessions: UInt32 = 0
     /// When `publicStatus` last became offline: the public last-seen.
     var offlineSince: Instant?
-    /// When the record is checked for forgetting, if it is queued to be.
-    var forgetCheckAt: Instant?
 
     init(id: UserID, home: Int = 0, isLocal: Bool = true) {
         self.id = id
         self.home = UInt8(truncatingIfNeeded: home)
         self.isLocal = isLocal
+    }
+
+    // MARK: - The boxed fields
+
+    /// Users with a pending request to or from this user.
+    var requests: [UserRef] {
+        get { extras?.requests ?? [] }
+        _modify { let box = extrasForWriting(); yield &box.requests; releaseExtrasIfEmpty() }
+    }
+    /// Slots of subscriber sessions watching this user.
+    var subscribers: [Int] {
+        get { extras?.subscribers ?? [] }
+        _modify { let box = extrasForWriting(); yield &box.subscribers; releaseExtrasIfEmpty() }
+    }
+    var reveals: [Reveal] {
+        get { extras?.reveals ?? [] }
+        _modify { let box = extrasForWriting(); yield &box.reveals; releaseExtrasIfEmpty() }
+    }
+    /// Other shards with subscribers watching this user (bit per shard): each publish goes
+    /// there too.
+    var watcherShards: UInt64 {
+        get { extras?.watcherShards ?? 0 }
+        _modify { let box = extrasForWriting(); yield &box.watcherShards; releaseExtrasIfEmpty() }
+    }
+    var sendWindow: SendWindow? {
+        get { extras?.sendWindow }
+        _modify { let box = extrasForWriting(); yield &box.sendWindow; releaseExtrasIfEmpty() }
+    }
+    /// The one call (ringing or answered) the user takes part in, if any.
+    var call: CallID? {
+        get { extras?.call }
+        _modify { let box = extrasForWriting(); yield &box.call; releaseExtrasIfEmpty() }
+    }
+    var revealCheckAt: Instant? {
+        get { extras?.revealCheckAt }
+        _modify { let box = extrasForWriting(); yield &box.revealCheckAt; releaseExtrasIfEmpty() }
+    }
+    /// When the record is checked for forgetting, if it is queued to be.
+    var forgetCheckAt: Instant? {
+        get { extras?.forgetCheckAt }
+        _modify { let box = extrasForWriting(); yield &box.forgetCheckAt; releaseExtrasIfEmpty() }
+    }
+
+    /// The box, made for this record alone (copied if another copy of the record shares it,
+    /// so records keep value semantics).
+    private mutating func extrasForWriting() -> UserExtras {
+        if extras == nil {
+            extras = UserExtras()
+        } else if !isKnownUniquelyReferenced(&extras) {
+            extras = extras!.copy()
+        }
+        return extras!
+    }
+
+    /// A box back to all defaults is dropped, so one request or call does not cost the
+    /// user the box for good.
+    private mutating func releaseExtrasIfEmpty() {
+        if let box = extras, box.isEmpty { extras = nil }
+    }
+}
+
+/// The fields of a `UserRecord` that a signed-in user at rest does not use: pending
+/// requests, subscribers, reveals, watching shards, the chat send window, a call, and the
+/// reveal and forget checks. Boxed, they cost 8 bytes in every record and a box only for
+/// users that have one of them (~80 bytes saved on every record, and every shard keeps a
+/// record of nearly every user: loadtest/README.md, "Presence shards").
+///
+/// `@unchecked Sendable` as a copy-on-write buffer is: it is written only through a record
+/// that holds the one reference to it (`UserRecord.extrasForWriting`), like `Array`'s.
+final class UserExtras: @unchecked Sendable {
+    var requests: [UserRef] = []
+    var subscribers: [Int] = []
+    var reveals: [Reveal] = []
+    var watcherShards: UInt64 = 0
+    var sendWindow: SendWindow?
+    var call: CallID?
+    var revealCheckAt: Instant?
+    var forgetCheckAt: Instant?
+
+    var isEmpty: Bool {
+        requests.isEmpty && subscribers.isEmpty && reveals.isEmpty && watcherShards == 0 && sendWindow == nil
+            && call == nil && revealCheckAt == nil && forgetCheckAt == nil
+    }
+
+    func copy() -> UserExtras {
+        let other = UserExtras()
+        other.requests = requests
+        other.subscribers = subscribers
+        other.reveals = reveals
+        other.watcherShards = watcherShards
+        other.sendWindow = sendWindow
+        other.call = call
+        other.revealCheckAt = revealCheckAt
+        other.forgetCheckAt = forgetCheckAt
+        return other
     }
 }
 
