@@ -13,10 +13,10 @@
 // a real-socket test caught the snapshot reading the mirror first.) Until the snapshot is
 // sent, the session is not among the users' subscribers, so no delta can precede it.
 
-/// A `subscribe` waiting for its users' homes to answer this shard's `watch`.
+/// A `subscribe` waiting for its users' homes to answer this shard's `watch`. Dropped
+/// when its session ends (`endSession`), so its slot always names that session.
 struct PendingSubscription: Sendable {
     let slot: Int
-    let generation: UInt32
     var refs: [UserRef]
 }
 
@@ -54,7 +54,7 @@ extension PresenceCore {
         // Behind an earlier request of the same session still waiting, too: snapshots go
         // out in the order they were asked for.
         if refs.contains(where: watchAnswersAwaited.contains) || pendingSubscriptions.contains(where: { $0.slot == slot }) {
-            pendingSubscriptions.append(PendingSubscription(slot: slot, generation: slotGenerations[slot], refs: refs))
+            pendingSubscriptions.append(PendingSubscription(slot: slot, refs: refs))
             return
         }
         completeSubscription(slot, refs, into: &effects)
@@ -77,11 +77,13 @@ extension PresenceCore {
     /// The home of `subject` published to this shard, its mirror now current: sends the
     /// waiting snapshots that no longer wait for anything, each session's in order.
     mutating func noteWatchAnswered(_ subject: UserRef, into effects: inout [Effect]) {
-        guard watchAnswersAwaited.remove(subject) != nil, !pendingSubscriptions.isEmpty else { return }
+        // Every publish from another shard comes through here: nothing to do is the rule.
+        guard !watchAnswersAwaited.isEmpty, watchAnswersAwaited.remove(subject) != nil, !pendingSubscriptions.isEmpty else {
+            return
+        }
         var stillWaiting: [PendingSubscription] = []
         var blockedSlots = Set<Int>()
         for pending in pendingSubscriptions {
-            guard sessions[pending.slot] != nil, slotGenerations[pending.slot] == pending.generation else { continue }
             if blockedSlots.contains(pending.slot) || pending.refs.contains(where: watchAnswersAwaited.contains) {
                 blockedSlots.insert(pending.slot)
                 stillWaiting.append(pending)
