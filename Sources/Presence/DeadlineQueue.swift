@@ -1,19 +1,23 @@
 /// What a deadline is for. Each carries enough to tell, when it falls due, whether it still
 /// matters: deadlines are never removed early, only skipped when stale, which keeps
 /// rescheduling O(log n) with no search.
+///
+/// Every payload fits in 8 bytes (slots are 32-bit here), so an entry of the queue is 24
+/// bytes, not 32: with a check and sometimes a grace end queued per session, that is a
+/// per-session cost.
 enum DeadlineKind: Hashable, Sendable {
-    /// Check whether a session has gone idle. At most one per session is queued.
-    case idleCheck(slot: Int, generation: UInt32)
+    /// Check whether a session has gone idle, or silent for too long
+    /// (`PresenceCore.checkSession`). At most one per session is live: a queued one whose
+    /// instant is not the session's `checkAt` is stale.
+    case sessionCheck(slot: UInt32, generation: UInt32)
     /// A disconnected session's grace period ends.
-    case graceEnd(slot: Int, generation: UInt32)
+    case graceEnd(slot: UInt32, generation: UInt32)
     /// Publish a user's settled presence after the debounce window.
     case publish(UserRef, generation: UInt32)
     /// An unanswered call stops ringing.
     case ringTimeout(CallID)
     /// Some reveal of a hidden user may have run out.
     case revealCheck(UserRef)
-    /// Check whether a connected session has been silent too long. At most one per session.
-    case silenceCheck(slot: Int, generation: UInt32)
     /// The users restored after a restart for this instant stop being held.
     case restoreEnd
     /// A user record may no longer be needed (see `PresenceCore+Forgetting.swift`).
@@ -25,20 +29,26 @@ enum DeadlineKind: Hashable, Sendable {
 struct DeadlineQueue: Sendable {
     struct Entry: Sendable {
         var at: Instant
-        var order: UInt64
         var kind: DeadlineKind
+        /// Insertion order among the entries queued now; 32 bits so that the entry is 24
+        /// bytes (`renumber` keeps it from wrapping).
+        var order: UInt32
     }
 
     private var heap: [Entry] = []
-    private var nextOrder: UInt64 = 0
+    private var nextOrder: UInt32
+
+    /// An empty queue. `firstOrder` is for tests of the renumbering.
+    init(firstOrder: UInt32 = 0) { nextOrder = firstOrder }
 
     /// The earliest deadline.
     var first: Entry? { heap.first }
     var count: Int { heap.count }
 
     mutating func insert(at instant: Instant, _ kind: DeadlineKind) {
-        heap.append(Entry(at: instant, order: nextOrder, kind: kind))
-        nextOrder &+= 1
+        if nextOrder == .max { renumber() }
+        heap.append(Entry(at: instant, kind: kind, order: nextOrder))
+        nextOrder += 1
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -65,6 +75,15 @@ struct DeadlineQueue: Sendable {
             parent = smaller
         }
         return first
+    }
+
+    /// Numbers the queued entries 0, 1, 2 … in the order they leave the queue, which keeps
+    /// every tie's order, once 2^32 - 1 insertions have used the numbers up. The sorted
+    /// array is a valid heap as it is.
+    mutating func renumber() {
+        heap.sort(by: Self.precedes)
+        for index in heap.indices { heap[index].order = UInt32(index) }
+        nextOrder = UInt32(heap.count)
     }
 
     private static func precedes(_ a: Entry, _ b: Entry) -> Bool {

@@ -4,10 +4,10 @@ extension PresenceCore {
     mutating func fire(_ kind: DeadlineKind, at instant: Instant, into effects: inout [Effect]) {
         guard !isStale(kind, at: instant) else { return }
         switch kind {
-        case .idleCheck(let slot, _):
-            checkIdle(slot, into: &effects)
+        case .sessionCheck(let slot, _):
+            checkSession(Int(slot), into: &effects)
         case .graceEnd(let slot, _):
-            endSession(slot, closing: .sessionExpired, callEnd: .connectionLost, into: &effects)
+            endSession(Int(slot), closing: .sessionExpired, callEnd: .connectionLost, into: &effects)
         case .publish(let user, _):
             users[user.i].isPublishScheduled = false
             publish(user, into: &effects)
@@ -17,8 +17,6 @@ extension PresenceCore {
             users[user.i].revealCheckAt = nil
             scheduleNextRevealCheck(user)
             markDirty(user, into: &effects)
-        case .silenceCheck(let slot, _):
-            checkSilence(slot, into: &effects)
         case .restoreEnd:
             endRestore(at: instant, into: &effects)
         case .forgetCheck(let user):
@@ -28,10 +26,11 @@ extension PresenceCore {
 
     func isStale(_ kind: DeadlineKind, at instant: Instant) -> Bool {
         switch kind {
-        case .idleCheck(let slot, let generation):
-            return slotGenerations[slot] != generation
+        case .sessionCheck(let slot, let generation):
+            guard slotGenerations[Int(slot)] == generation, let session = sessions[Int(slot)] else { return true }
+            return session.checkAt != instant
         case .graceEnd(let slot, let generation):
-            guard slotGenerations[slot] == generation, let session = sessions[slot] else { return true }
+            guard slotGenerations[Int(slot)] == generation, let session = sessions[Int(slot)] else { return true }
             return session.connection != .suspended(until: instant)
         case .publish(let user, let generation):
             return !users[user.i].isPublishScheduled || users[user.i].publishGeneration != generation
@@ -39,8 +38,6 @@ extension PresenceCore {
             return calls[id]?.phase != .ringing(timeout: instant)
         case .revealCheck(let user):
             return users[user.i].revealCheckAt != instant
-        case .silenceCheck(let slot, let generation):
-            return slotGenerations[slot] != generation
         case .restoreEnd:
             return restoredUntil[instant] == nil
         case .forgetCheck(let user):

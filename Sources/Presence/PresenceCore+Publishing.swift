@@ -126,7 +126,7 @@ extension PresenceCore {
         }
         if view != oldPublic {
             var deliveries: [Delivery] = []
-            for slot in users[subject.i].subscribers { sessions[slot]!.record(.presence(id, view), into: &deliveries) }
+            for slot in users[subject.i].subscribers { sessions[slot]!.record(.presence(id, view), within: replayLimits, into: &deliveries) }
             if !deliveries.isEmpty { effects.append(.deliver(.presence(id, view), to: deliveries)) }
         }
     }
@@ -146,11 +146,11 @@ extension PresenceCore {
             // array (~4% of the pinned server's time under fan-out load, loadtest/README.md).
             let count = users[contact.i].sessions.count
             for k in 0..<count {
-                sessions[users[contact.i].sessions[k]]!.record(event, into: &deliveries)
+                sessions[users[contact.i].sessions[k]]!.record(event, within: replayLimits, into: &deliveries)
             }
         }
         for slot in subscribers {
-            sessions[slot]!.record(event, into: &deliveries)
+            sessions[slot]!.record(event, within: replayLimits, into: &deliveries)
         }
         if !deliveries.isEmpty { effects.append(.deliver(event, to: deliveries)) }
     }

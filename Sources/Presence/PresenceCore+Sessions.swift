@@ -20,11 +20,9 @@ extension PresenceCore {
 
         let slot = allocateSlot(for: SessionRecord(
             id: request.session, owner: user, device: request.device, attachment: request.attachment,
-            lastActivity: now, lastHeard: now,
-            replay: newReplayBuffer()))
+            lastActivity: now, lastHeard: now))
         users[user.i].sessions.append(slot)
-        scheduleIdleCheck(slot, at: now.adding(idleAfterMilliseconds))
-        scheduleSilenceCheck(slot)
+        scheduleSessionCheck(slot)
         enforceSessionLimit(of: user, keeping: slot, into: &effects)
 
         send(.snapshot(snapshot(for: user)), toSlot: slot, into: &effects)
@@ -65,7 +63,7 @@ extension PresenceCore {
         let until = now.adding(graceMilliseconds)
         sessions[slot]!.connection = .suspended(until: until)
         sessions[slot]!.attachment.connection = 0
-        deadlines.insert(at: until, .graceEnd(slot: slot, generation: slotGenerations[slot]))
+        deadlines.insert(at: until, .graceEnd(slot: UInt32(slot), generation: slotGenerations[slot]))
     }
 
     mutating func resume(_ session: SessionID, after sequence: UInt64, connection: UInt64,
@@ -82,9 +80,9 @@ extension PresenceCore {
         sessions[slot]!.connection = .connected
         sessions[slot]!.attachment.connection = connection
         sessions[slot]!.lastHeard = now
-        scheduleSilenceCheck(slot)
+        scheduleSessionCheck(slot)
         acknowledge(slot, through: sequence, into: &effects)
-        for missed in sessions[slot]!.replay.events(after: sequence) {
+        for missed in sessions[slot]!.replay.events(after: sequence, within: replayLimits) {
             effects.append(.deliver(missed.event, to: [Delivery(session: session, sequence: missed.sequence, connection: connection)]))
         }
     }
@@ -101,11 +99,11 @@ extension PresenceCore {
     /// comes back in the next sign-in's backlog.
     mutating func acknowledge(_ slot: Int, through sequence: UInt64, into effects: inout [Effect]) {
         guard let owner = sessions[slot]!.owner else {
-            sessions[slot]!.replay.discard(through: sequence) { _ in }
+            sessions[slot]!.replay.discard(through: sequence, within: replayLimits) { _ in }
             return
         }
         let me = users[owner.i].id
-        sessions[slot]!.replay.discard(through: sequence) { event in
+        sessions[slot]!.replay.discard(through: sequence, within: replayLimits) { event in
             if case .chat(let message) = event, message.recipient == me {
                 effects.append(.markDelivered(message.id, recipient: me))
             }
@@ -155,49 +153,69 @@ extension PresenceCore {
         if sessions[slot]!.isIdle {
             sessions[slot]!.isIdle = false
             markDirty(sessions[slot]!.owner!, into: &effects)
-        }
-        if !sessions[slot]!.isIdleCheckScheduled {
-            scheduleIdleCheck(slot, at: now.adding(idleAfterMilliseconds))
+            scheduleSessionCheck(slot)
         }
     }
 
-    mutating func scheduleIdleCheck(_ slot: Int, at instant: Instant) {
-        sessions[slot]!.isIdleCheckScheduled = true
-        deadlines.insert(at: instant, .idleCheck(slot: slot, generation: slotGenerations[slot]))
+    /// When the session next needs looking at: when it would go idle (a user's session not
+    /// idle yet), or when it would have been silent too long (a connected one, if the
+    /// silence timeout is on); nil when neither can happen.
+    func nextCheck(of record: SessionRecord) -> Instant? {
+        var due: Instant?
+        if record.owner != nil, !record.isIdle {
+            due = record.lastActivity.adding(idleAfterMilliseconds)
+        }
+        if silenceMilliseconds > 0, record.isConnected {
+            let silent = record.lastHeard.adding(silenceMilliseconds)
+            due = min(due ?? silent, silent)
+        }
+        return due
     }
 
-    /// Activity does not move the queued check (that would cost a heap insert per op); the
-    /// check, when it falls due, either finds the session idle or re-arms itself for the
-    /// latest activity. One queued check per session at most.
-    mutating func checkIdle(_ slot: Int, into effects: inout [Effect]) {
-        sessions[slot]!.isIdleCheckScheduled = false
-        let due = sessions[slot]!.lastActivity.adding(idleAfterMilliseconds)
-        if now >= due {
-            if !sessions[slot]!.isIdle {
-                sessions[slot]!.isIdle = true
-                markDirty(sessions[slot]!.owner!, into: &effects)
-            }
-        } else {
-            scheduleIdleCheck(slot, at: due)
+    /// Makes sure a check is queued no later than the session's next need. One queued
+    /// check per session covers both idleness and silence: activity and heartbeats only
+    /// move those dues later, so they do not touch the queue (that would cost a heap
+    /// insert per op); the check, when it falls due, finds what is due or re-arms itself
+    /// for the latest. Only a need earlier than the queued check (a session back from
+    /// idle, a resume) queues a new one, and the old one goes stale.
+    mutating func scheduleSessionCheck(_ slot: Int) {
+        guard let due = nextCheck(of: sessions[slot]!) else { return }
+        if let queued = sessions[slot]!.checkAt, queued <= due { return }
+        sessions[slot]!.checkAt = due
+        deadlines.insert(at: due, .sessionCheck(slot: UInt32(slot), generation: slotGenerations[slot]))
+    }
+
+    /// A session's check fell due: a connected session silent for longer than the silence
+    /// timeout ends (`heartbeatTimeout`); a user's session with no op for `idleAfter` goes
+    /// idle. Then the next check is queued. A session in its grace period is not checked
+    /// for silence (it has no connection to be silent on); `resume` re-arms that.
+    mutating func checkSession(_ slot: Int, into effects: inout [Effect]) {
+        sessions[slot]!.checkAt = nil
+        let record = sessions[slot]!
+        if silenceMilliseconds > 0, record.isConnected, now >= record.lastHeard.adding(silenceMilliseconds) {
+            endSession(slot, closing: .heartbeatTimeout, callEnd: .connectionLost, into: &effects)
+            return
         }
+        if let owner = record.owner, !record.isIdle, now >= record.lastActivity.adding(idleAfterMilliseconds) {
+            sessions[slot]!.isIdle = true
+            markDirty(owner, into: &effects)
+        }
+        scheduleSessionCheck(slot)
     }
 }
 
 // MARK: - Bounded per-session resources
 
 extension PresenceCore {
-    func newReplayBuffer() -> ReplayBuffer {
-        ReplayBuffer(capacity: configuration.replayCapacity, byteCapacity: configuration.replayByteCapacity)
-    }
-
     /// Spends one op from the session's bucket, or refuses with the seconds until one is
     /// back. Also for ops the gateway carries out itself (history, profile changes).
     public mutating func spendOp(_ session: SessionID) throws(PresenceError) {
         guard configuration.opBurst > 0, configuration.opsPerSecond > 0, let slot = existingSlot(of: session) else { return }
-        let burst = Int64(configuration.opBurst) * 1000
+        // Thousandths of an op in 32 bits, below the "never spent" mark.
+        let burst = min(Int64(configuration.opBurst) * 1000, Int64(Int32.max) - 1)
         let perMillisecond = Int64(configuration.opsPerSecond)  // thousandths of an op per ms
-        var credit = sessions[slot]!.opCredit
-        if credit == .max {
+        var credit = Int64(sessions[slot]!.opCredit)
+        if credit == Int64(Int32.max) {
             credit = burst
         } else {
             let elapsed = max(0, now.milliseconds - sessions[slot]!.opCreditAt.milliseconds)
@@ -205,37 +223,17 @@ extension PresenceCore {
         }
         sessions[slot]!.opCreditAt = now
         guard credit >= 1000 else {
-            sessions[slot]!.opCredit = credit
+            sessions[slot]!.opCredit = Int32(credit)
             let wait = (1000 - credit + perMillisecond - 1) / perMillisecond  // ms until one op
             throw .rateLimited(retryAfterSeconds: Int(max(1, (wait + 999) / 1000)))
         }
-        sessions[slot]!.opCredit = credit - 1000
+        sessions[slot]!.opCredit = Int32(credit - 1000)
     }
 
     /// Anything from the session counts as hearing from it (heartbeats included).
     mutating func noteHeard(_ session: SessionID) {
         guard let slot = existingSlot(of: session) else { return }
         sessions[slot]!.lastHeard = now
-    }
-
-    mutating func scheduleSilenceCheck(_ slot: Int) {
-        guard silenceMilliseconds > 0, !sessions[slot]!.isSilenceCheckScheduled else { return }
-        sessions[slot]!.isSilenceCheckScheduled = true
-        deadlines.insert(at: sessions[slot]!.lastHeard.adding(silenceMilliseconds),
-                         .silenceCheck(slot: slot, generation: slotGenerations[slot]))
-    }
-
-    /// Like the idle check: hearing from the session does not move the queued check; the
-    /// check re-arms itself for the latest word. A session in its grace period is not
-    /// checked (it has no connection to be silent on); `resume` re-arms it.
-    mutating func checkSilence(_ slot: Int, into effects: inout [Effect]) {
-        sessions[slot]!.isSilenceCheckScheduled = false
-        guard sessions[slot]!.isConnected else { return }
-        if now >= sessions[slot]!.lastHeard.adding(silenceMilliseconds) {
-            endSession(slot, closing: .heartbeatTimeout, callEnd: .connectionLost, into: &effects)
-        } else {
-            scheduleSilenceCheck(slot)
-        }
     }
 
     /// Ends the user's oldest sessions beyond `maxSessionsPerUser`: those in their grace

@@ -35,9 +35,9 @@ extension PresenceCore {
             }
         }
         var record = SessionRecord(id: session, owner: nil, device: .web, attachment: attachment, lastActivity: now,
-                                   lastHeard: now, replay: newReplayBuffer())
+                                   lastHeard: now)
         record.allowed = refs
-        scheduleSilenceCheck(allocateSlot(for: record))
+        scheduleSessionCheck(allocateSlot(for: record))
     }
 
     /// All or nothing: one user outside the allowed set refuses the whole request. The

@@ -29,6 +29,8 @@ public struct PresenceCore: Sendable {
     let ringMilliseconds: Int64
     let revealMilliseconds: Int64
     let silenceMilliseconds: Int64
+    /// Every session's replay ring holds this much (kept here once, not in each ring).
+    let replayLimits: ReplayBuffer.Limits
 
     var users: [UserRecord] = []
     var userRefs: [UserID: UserRef] = [:]
@@ -76,6 +78,8 @@ public struct PresenceCore: Sendable {
         ringMilliseconds = max(0, configuration.ringTimeout.wholeMilliseconds)
         revealMilliseconds = max(0, configuration.revealDuration.wholeMilliseconds)
         silenceMilliseconds = max(0, configuration.silenceTimeout.wholeMilliseconds)
+        replayLimits = ReplayBuffer.Limits(capacity: configuration.replayCapacity,
+                                           byteCapacity: configuration.replayByteCapacity)
     }
 
     /// When the core next needs `advance(to:into:)`, or `nil` if nothing is pending. Never
@@ -235,7 +239,7 @@ extension PresenceCore {
     /// Sends `event` to one session.
     mutating func send(_ event: Event, toSlot slot: Int, into effects: inout [Effect]) {
         var deliveries: [Delivery] = []
-        sessions[slot]!.record(event, into: &deliveries)
+        sessions[slot]!.record(event, within: replayLimits, into: &deliveries)
         if !deliveries.isEmpty { effects.append(.deliver(event, to: deliveries)) }
     }
 
@@ -252,7 +256,7 @@ extension PresenceCore {
         var deliveries: [Delivery] = []
         deliveries.reserveCapacity(slots.count)
         for slot in slots where slot != excluded {
-            sessions[slot]!.record(event, into: &deliveries)
+            sessions[slot]!.record(event, within: replayLimits, into: &deliveries)
         }
         if !deliveries.isEmpty { effects.append(.deliver(event, to: deliveries)) }
     }

@@ -171,39 +171,111 @@ enum SessionConnection: Hashable, Sendable {
 }
 
 struct SessionRecord: Sendable {
+    // One per session: 128 bytes (`RecordLayoutTests`). Word-sized fields first; the
+    // ring's 28 bytes are followed by the 4-byte op credit that fills its tail, then the
+    // small fields. Times that may be absent keep a sentinel instead of an optional's
+    // padded 16 bytes, and what only subscribers use is boxed.
     let id: SessionID
-    /// The signed-in user, or `nil` for a subscriber.
-    let owner: UserRef?
-    let device: DeviceKind
     /// The gateway's connection, resume secret and token row: the core's session table
     /// is the only one.
     var attachment: SessionAttachment
-    var connection = SessionConnection.connected
     var lastActivity: Instant
     /// When anything (a heartbeat included) last arrived from this session.
     var lastHeard: Instant
-    /// The op bucket (`PresenceConfiguration.opBurst`): thousandths of an op, as of
-    /// `opCreditAt`. Starts full.
-    var opCredit: Int64 = .max
     var opCreditAt: Instant = .zero
+    /// `Int64.min` while connected, else the end of the grace period (`connection`).
+    private var suspendedUntil = Int64.min
+    /// `Int64.min` when no session check is queued, else when the queued one falls due
+    /// (`checkAt`).
+    private var checkAtMilliseconds = Int64.min
+    var replay = ReplayBuffer()
+    /// The op bucket (`PresenceConfiguration.opBurst`): thousandths of an op, as of
+    /// `opCreditAt`. `Int32.max`: full, never spent (`PresenceCore.spendOp`).
+    var opCredit = Int32.max
+    /// Subscribers only (nil for a user's session): who it may watch, and who it watches.
+    private var subscriber: SubscriberState?
+    /// The signed-in user, or `nil` for a subscriber.
+    let owner: UserRef?
+    let device: DeviceKind
     var isIdle = false
-    var isIdleCheckScheduled = false
-    var isSilenceCheckScheduled = false
-    var replay: ReplayBuffer
-    /// Subscribers only: who it may watch, and who it watches.
-    var allowed: Set<UserRef> = []
-    var watching: [UserRef] = []
 
-    var isConnected: Bool { connection == .connected }
+    init(id: SessionID, owner: UserRef?, device: DeviceKind, attachment: SessionAttachment,
+         lastActivity: Instant, lastHeard: Instant) {
+        self.id = id
+        self.owner = owner
+        self.device = device
+        self.attachment = attachment
+        self.lastActivity = lastActivity
+        self.lastHeard = lastHeard
+    }
+
+    var connection: SessionConnection {
+        get { suspendedUntil == .min ? .connected : .suspended(until: Instant(milliseconds: suspendedUntil)) }
+        set {
+            switch newValue {
+            case .connected: suspendedUntil = .min
+            case .suspended(let until): suspendedUntil = until.milliseconds
+            }
+        }
+    }
+
+    var isConnected: Bool { suspendedUntil == .min }
+
+    /// When the session's one queued check (`DeadlineKind.sessionCheck`) falls due, if one
+    /// is queued.
+    var checkAt: Instant? {
+        get { checkAtMilliseconds == .min ? nil : Instant(milliseconds: checkAtMilliseconds) }
+        set { checkAtMilliseconds = newValue?.milliseconds ?? .min }
+    }
+
+    /// The users a subscriber may watch (empty for a user's session).
+    var allowed: Set<UserRef> {
+        get { subscriber?.allowed ?? [] }
+        _modify { let box = subscriberForWriting(); yield &box.allowed }
+    }
+    /// The users a subscriber watches (empty for a user's session).
+    var watching: [UserRef] {
+        get { subscriber?.watching ?? [] }
+        _modify { let box = subscriberForWriting(); yield &box.watching }
+    }
+
+    /// The subscriber's box, made for this record alone (copied if another copy of the
+    /// record shares it, so records keep value semantics). A user's session gets one
+    /// only if written to as a subscriber, which the core never does.
+    private mutating func subscriberForWriting() -> SubscriberState {
+        if subscriber == nil {
+            subscriber = SubscriberState()
+        } else if !isKnownUniquelyReferenced(&subscriber) {
+            subscriber = subscriber!.copy()
+        }
+        return subscriber!
+    }
 
     /// Assigns the event its sequence on this session, keeps it for replay, and adds this
     /// session to `deliveries` if a connection is there to write to.
     @inline(__always)
-    mutating func record(_ event: Event, into deliveries: inout [Delivery]) {
-        let sequence = replay.append(event)
-        if case .connected = connection {
+    mutating func record(_ event: Event, within limits: ReplayBuffer.Limits, into deliveries: inout [Delivery]) {
+        let sequence = replay.append(event, within: limits)
+        if isConnected {
             deliveries.append(Delivery(session: id, sequence: sequence, connection: attachment.connection))
         }
+    }
+}
+
+/// What a subscriber's session keeps besides a user session's fields, boxed so that a
+/// user's session (nearly all of them) pays one word for it.
+///
+/// `@unchecked Sendable` as a copy-on-write buffer is: it is written only through a record
+/// that holds the one reference to it (`SessionRecord.subscriberForWriting`).
+final class SubscriberState: @unchecked Sendable {
+    var allowed: Set<UserRef> = []
+    var watching: [UserRef] = []
+
+    func copy() -> SubscriberState {
+        let other = SubscriberState()
+        other.allowed = allowed
+        other.watching = watching
+        return other
     }
 }
 

@@ -5,16 +5,31 @@
 /// ring grows lazily up to its capacity, entries the client has acknowledged are dropped
 /// from the front, and a fully acknowledged ring gives its memory back.
 struct ReplayBuffer: Sendable {
-    // One per session, so its fields are 32-bit where the range allows (40 bytes, not 56):
-    // rings hold at most 2^32 - 1 events and bytes.
+    /// How much a ring holds: the same for every session of a core, so the core keeps it
+    /// once (`PresenceCore.replayLimits`) and passes it in, rather than each of 10,000
+    /// rings storing a copy.
+    struct Limits: Sendable {
+        /// The most events held.
+        let capacity: Int
+        /// The most `Event.replayCost` bytes held; the oldest events go first past it.
+        let byteCapacity: Int
+
+        /// - Parameters: capacity and byteCapacity are clamped to 0...2^32 - 1 (what the
+        ///   ring's 32-bit fields hold).
+        init(capacity: Int, byteCapacity: Int = .max) {
+            self.capacity = Int(UInt32(clamping: max(0, capacity)))
+            self.byteCapacity = Int(UInt32(clamping: max(0, byteCapacity)))
+        }
+    }
+
+    // One per session, so its fields are 32-bit where the range allows, and the limits
+    // live with the core: 28 bytes, and the session record puts a 4-byte field in the tail.
     private var storage: [Event] = []
-    private var start32: UInt32 = 0
-    private var count32: UInt32 = 0
-    private let capacity32: UInt32
-    private let byteCapacity32: UInt32
-    private var bytes32: UInt32 = 0
     /// The sequence the next event gets. Sequences start at 1; 0 means "nothing seen".
     private(set) var nextSequence: UInt64 = 1
+    private var start32: UInt32 = 0
+    private var count32: UInt32 = 0
+    private var bytes32: UInt32 = 0
 
     /// Events held.
     private(set) var count: Int {
@@ -25,21 +40,13 @@ struct ReplayBuffer: Sendable {
         get { Int(start32) }
         set { start32 = UInt32(newValue) }
     }
-    /// The most events held.
-    var capacity: Int { Int(capacity32) }
-    /// The most `Event.replayCost` bytes held; the oldest events go first past it.
-    var byteCapacity: Int { Int(byteCapacity32) }
     /// `replayCost` of the events held.
     private(set) var bytes: Int {
         get { Int(bytes32) }
         set { bytes32 = UInt32(newValue) }
     }
 
-    /// - Parameters: capacity and byteCapacity are clamped to 0...2^32 - 1.
-    init(capacity: Int, byteCapacity: Int = .max) {
-        capacity32 = UInt32(clamping: max(0, capacity))
-        byteCapacity32 = UInt32(clamping: max(0, byteCapacity))
-    }
+    init() {}
 
     /// The highest sequence handed out so far (0 for none).
     var lastSequence: UInt64 { nextSequence - 1 }
@@ -47,16 +54,17 @@ struct ReplayBuffer: Sendable {
     /// Records `event` and returns its sequence. When full (by count or by bytes), the
     /// oldest events are forgotten; an event larger than the whole byte budget is not kept
     /// (a resume from before it is then impossible, and the client signs in afresh).
-    mutating func append(_ event: Event) -> UInt64 {
+    mutating func append(_ event: Event, within limits: Limits) -> UInt64 {
         let sequence = nextSequence
         nextSequence += 1
+        let capacity = limits.capacity
         guard capacity > 0 else { return sequence }
         let cost = event.replayCost
-        guard cost <= byteCapacity else {
+        guard cost <= limits.byteCapacity else {
             dropAll()
             return sequence
         }
-        while count > 0, bytes + cost > byteCapacity { dropOldest() }
+        while count > 0, bytes + cost > limits.byteCapacity { dropOldest(capacity: capacity) }
         bytes += cost
         if count == capacity {
             bytes -= storage[start].replayCost
@@ -83,7 +91,8 @@ struct ReplayBuffer: Sendable {
 
     /// The events after `sequence`, oldest first, with their sequences. Call only when
     /// `canReplay(after:)` holds.
-    func events(after sequence: UInt64) -> [(sequence: UInt64, event: Event)] {
+    func events(after sequence: UInt64, within limits: Limits) -> [(sequence: UInt64, event: Event)] {
+        let capacity = limits.capacity
         let missing = Int(lastSequence - sequence)
         var result: [(sequence: UInt64, event: Event)] = []
         result.reserveCapacity(missing)
@@ -96,7 +105,8 @@ struct ReplayBuffer: Sendable {
 
     /// Drops events up to and including `sequence`, the client has them. `body` sees each
     /// dropped event, oldest first.
-    mutating func discard(through sequence: UInt64, _ body: (Event) -> Void) {
+    mutating func discard(through sequence: UInt64, within limits: Limits, _ body: (Event) -> Void) {
+        let capacity = limits.capacity
         let oldest = nextSequence - UInt64(count)
         guard sequence >= oldest, count > 0 else { return }
         let dropping = Int(min(sequence - oldest + 1, UInt64(count)))
@@ -111,7 +121,7 @@ struct ReplayBuffer: Sendable {
 
     /// Forgets the oldest event (the client may not have it: a resume from before it is
     /// no longer possible).
-    private mutating func dropOldest() {
+    private mutating func dropOldest(capacity: Int) {
         bytes -= storage[start].replayCost
         start = (start + 1) % capacity
         count -= 1

@@ -15,7 +15,7 @@ struct FanOutTests {
         try core.apply(.signIn(SignIn(session: star, user: user("star@x.io"), device: .desktop,
                                       contacts: names.map { ContactEntry(user: user($0), state: .accepted) })),
                        at: t, into: &effects)
-        for (n, name) in names.enumerated() {
+        for name in names {
             try core.apply(.signIn(SignIn(session: core.nextSessionID, user: user(name), device: .desktop)),
                            at: t, into: &effects)
         }

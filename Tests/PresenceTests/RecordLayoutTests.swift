@@ -10,6 +10,13 @@ struct RecordLayoutTests {
         #expect(MemoryLayout<UserRecord>.stride <= 104)
     }
 
+    /// One per session: the subscriber-only fields are boxed, the ring's limits live in
+    /// the core, and absent times are sentinels (160 bytes before).
+    @Test func aSessionRecordPacksInto128Bytes() {
+        #expect(MemoryLayout<SessionRecord>.stride <= 128)
+        #expect(MemoryLayout<SessionRecord?>.stride <= 128)
+    }
+
     /// The box is there only while something is in it, and a copy of a record does not
     /// see the original's later writes (the box is copied on write).
     @Test func theBoxComesAndGoesAndRecordsKeepValueSemantics() {

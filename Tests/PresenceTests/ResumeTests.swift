@@ -66,17 +66,18 @@ struct ResumeTests {
     }
 
     @Test func testReplayBufferKeepsTheNewestEventsAndCountsSequences() {
-        var buffer = ReplayBuffer(capacity: 3)
-        for n in 1...5 { #expect(buffer.append(.ownStatus(n % 2 == 0 ? .busy : .online)) == UInt64(n)) }
+        var buffer = ReplayBuffer()
+        let limits = ReplayBuffer.Limits(capacity: 3)
+        for n in 1...5 { #expect(buffer.append(.ownStatus(n % 2 == 0 ? .busy : .online), within: limits) == UInt64(n)) }
         #expect(buffer.canReplay(after: 2))
         #expect(!buffer.canReplay(after: 1))
-        #expect(buffer.events(after: 2).map(\.sequence) == [3, 4, 5])
+        #expect(buffer.events(after: 2, within: limits).map(\.sequence) == [3, 4, 5])
         var seen = 0
-        buffer.discard(through: 4) { _ in seen += 1 }
+        buffer.discard(through: 4, within: limits) { _ in seen += 1 }
         #expect(seen == 2)
-        #expect(buffer.events(after: 4).map(\.sequence) == [5])
+        #expect(buffer.events(after: 4, within: limits).map(\.sequence) == [5])
         #expect(!buffer.canReplay(after: 3))
-        #expect(buffer.append(.ownStatus(.hidden)) == 6)
-        #expect(buffer.events(after: 4).map(\.sequence) == [5, 6])
+        #expect(buffer.append(.ownStatus(.hidden), within: limits) == 6)
+        #expect(buffer.events(after: 4, within: limits).map(\.sequence) == [5, 6])
     }
 }

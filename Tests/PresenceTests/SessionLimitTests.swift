@@ -10,22 +10,23 @@ struct SessionLimitTests {
     }
 
     @Test func testReplayRingIsBoundedInBytesAsWellAsInEvents() {
-        var ring = ReplayBuffer(capacity: 256, byteCapacity: 10_000)
-        for n: UInt64 in 1...3 { _ = ring.append(chat(n, bytes: 4_000)) }
+        var ring = ReplayBuffer()
+        let limits = ReplayBuffer.Limits(capacity: 256, byteCapacity: 10_000)
+        for n: UInt64 in 1...3 { _ = ring.append(chat(n, bytes: 4_000), within: limits) }
         // Three 4 KB chats do not fit in 10 KB: the oldest went, the newest two stay.
         #expect(ring.count == 2)
         #expect(ring.bytes <= 10_000)
         #expect(!ring.canReplay(after: 0))
         #expect(ring.canReplay(after: 1))
-        #expect(ring.events(after: 1).map(\.sequence) == [2, 3])
+        #expect(ring.events(after: 1, within: limits).map(\.sequence) == [2, 3])
         // An event larger than the whole budget is not kept, and nothing before it is either.
-        _ = ring.append(chat(4, bytes: 20_000))
+        _ = ring.append(chat(4, bytes: 20_000), within: limits)
         #expect(ring.count == 0 && ring.bytes == 0)
         #expect(!ring.canReplay(after: 3))
         #expect(ring.canReplay(after: 4))
         // Acknowledging gives the bytes back.
-        _ = ring.append(chat(5, bytes: 100))
-        ring.discard(through: 5) { _ in }
+        _ = ring.append(chat(5, bytes: 100), within: limits)
+        ring.discard(through: 5, within: limits) { _ in }
         #expect(ring.bytes == 0)
     }
 
