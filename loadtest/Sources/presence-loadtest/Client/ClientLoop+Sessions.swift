@@ -10,7 +10,14 @@ extension ClientLoop {
             acknowledgeAll()
             pump(until: now + MonotonicClock.seconds(0.5)) { true }
             acknowledgeAll()
-            pump(until: now + plan.holdLimitNanos) { !control.isReleased.load(ordering: .acquiring) }
+            // Held sessions heartbeat like a real client (every 20 s, under the server's
+            // advertised 25): a hold longer than the silence timeout must not read as
+            // dropped connections.
+            let holdEnd = now + plan.holdLimitNanos
+            while now < holdEnd && !control.isReleased.load(ordering: .acquiring) {
+                pump(until: min(holdEnd, now + MonotonicClock.seconds(20))) { !control.isReleased.load(ordering: .acquiring) }
+                if !control.isReleased.load(ordering: .acquiring) { heartbeatAll() }
+            }
         case .presence, .chat:
             // The last sign-ins' presence reaches contacts within the server's debounce.
             pump(until: start + session.settleNanos) { true }

@@ -169,6 +169,15 @@ extension ClientLoop {
         }
     }
 
+    /// Every signed-in session's heartbeat, whether or not anything new arrived: what a
+    /// real client sends each `heartbeatSeconds` (the server's hello says 25), so that a
+    /// session held longer than two intervals is not closed as silent (4006).
+    func heartbeatAll() {
+        for i in 0..<plan.count where slots[i].phase == .open && users[i].stage == .ready {
+            acknowledge(Int32(i))
+        }
+    }
+
     func sendOp(_ i: Int32, _ bytes: [UInt8]) {
         bytes.withUnsafeBytes { queueFrame(i, opcode: .text, payload: $0, mayCompress: false) }
     }
