@@ -20,6 +20,12 @@
 /// table that sees many users come and go (forgetting, `PresenceCore+Forgetting.swift`)
 /// never fills up with dead slots.
 ///
+/// Keys are equal when their bytes are, as for placement (`ShardPlacement.home(of:)`) and
+/// storage: two spellings of an address that are canonically equivalent Unicode but not the
+/// same bytes (a composed and a decomposed "é") are two users, as they are on two shards.
+/// (A `String`-keyed dictionary made them one, on one shard.) Comparing bytes is also
+/// cheaper than `String`'s `==`, which checks for that equivalence.
+///
 /// The table reads keys from the caller's record array (`in users:`): the record of every
 /// ref in the table must carry the address it was inserted under, from `insert` until
 /// `remove`. Rebuilding and removal rehash addresses from there.
@@ -54,7 +60,7 @@ struct UserIndex: Sendable {
                 if slot == 0 { return nil }
                 if slot & ~refMask == tag {
                     let ref = Int(slot & refMask) - 1
-                    if users[ref].id == id { return UserRef(index: UInt32(ref)) }
+                    if Self.hasSameBytes(users[ref].id, id) { return UserRef(index: UInt32(ref)) }
                 }
                 i = (i + 1) & mask
             }
@@ -129,6 +135,37 @@ struct UserIndex: Sendable {
     }
 }
 
+// MARK: - Keys
+
+extension UserIndex {
+    /// Whether two addresses are the same bytes (see the type's comment).
+    @inline(__always)
+    static func hasSameBytes(_ a: UserID, _ b: UserID) -> Bool {
+        let x = a.email.utf8, y = b.email.utf8
+        guard x.count == y.count else { return false }  // O(1): native strings know it
+        return x.withContiguousStorageIfAvailable { p in
+            y.withContiguousStorageIfAvailable { q in hasSameBytes(UnsafeRawBufferPointer(p), UnsafeRawBufferPointer(q)) }
+        }.flatMap { $0 } ?? x.elementsEqual(y)
+    }
+
+    /// Equal-length buffers compared a word at a time.
+    private static func hasSameBytes(_ p: UnsafeRawBufferPointer, _ q: UnsafeRawBufferPointer) -> Bool {
+        let n = p.count
+        var offset = 0
+        while n - offset >= 8 {
+            if p.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != q.loadUnaligned(fromByteOffset: offset, as: UInt64.self) {
+                return false
+            }
+            offset += 8
+        }
+        while offset < n {
+            if p[offset] != q[offset] { return false }
+            offset += 1
+        }
+        return true
+    }
+}
+
 // MARK: - The hash
 
 extension UserIndex {
@@ -177,7 +214,13 @@ extension UserIndex {
         }
         if offset < n {
             var word: UInt64 = 0
-            for k in offset..<n { word |= UInt64(bytes[k]) << (8 * (k - offset)) }
+            if n >= 8 {
+                // The last 8 bytes, overlapping words already folded in: one load for the
+                // tail, and inputs of one length still give distinct word sequences.
+                word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+            } else {
+                for k in 0..<n { word |= UInt64(bytes[k]) << (8 * k) }
+            }
             state = fold(state ^ word, p1)
         }
         // The length goes in last, so "a" and "a\0" (a zero-padded tail) differ.

@@ -154,6 +154,29 @@ struct UserIndexTests {
         #expect(empty.count == 0)
     }
 
+    /// Keys are bytes: a composed and a decomposed "é" are two users (as they are two
+    /// homes for placement), though `String` calls them equal.
+    @Test func testCanonicallyEquivalentSpellingsAreTwoUsers() {
+        let composed = UserID(email: "ren\u{E9}@x.io")!, decomposed = UserID(email: "rene\u{301}@x.io")!
+        #expect(composed == decomposed, "String's equality, which the index does not use")
+        var table = Table(seed: 11)
+        let first = table.intern(composed)
+        #expect(table.index.ref(of: decomposed, in: table.users) == nil)
+        table.users.append(UserRecord(id: decomposed))
+        let second = UserRef(index: 1)
+        table.index.insert(second, in: table.users)
+        #expect(table.index.ref(of: composed, in: table.users) == first)
+        #expect(table.index.ref(of: decomposed, in: table.users) == second)
+        #expect(!UserIndex.hasSameBytes(composed, decomposed))
+        #expect(UserIndex.hasSameBytes(composed, Self.separateCopy(composed)))
+        // 1 to 40 bytes before the "@", across the word boundaries; they differ in the last byte.
+        for length in 1...40 {
+            let a = UserID(email: String(repeating: "a", count: length) + "@x")!
+            let b = UserID(email: String(repeating: "a", count: length) + "@y")!
+            #expect(UserIndex.hasSameBytes(a, Self.separateCopy(a)) && !UserIndex.hasSameBytes(a, b))
+        }
+    }
+
     /// The hash is a function of the address's bytes and the seed only: equal addresses in
     /// different storage agree, the seed changes it, and a zero byte at the end is not
     /// padding.
