@@ -9,12 +9,12 @@
 /// per user at 10,000 (16,384 slots).
 ///
 /// Open addressing with linear probing in a power-of-two table at most four-fifths full.
-/// A slot is 0 when empty; otherwise its low `refBits` bits hold the ref plus one, and the
-/// bits above hold the same bits of the address's hash (a *tag*). A probe that meets
-/// another address compares tags and stops there, without reading that record or its
-/// string, except once in 2^(32 − refBits) (65,536 while refs fit in 16 bits). Refs that
-/// outgrow `refBits` widen it, leaving fewer tag bits, by rebuilding the table as growth
-/// does.
+/// A slot is 0 when empty; otherwise its low bits (`refMask`, 16 of them to start with)
+/// hold the ref plus one, and the bits above hold the same bits of the address's hash (a
+/// *tag*). A probe that meets another address compares tags and moves on without reading
+/// that record or its string, unless the tags agree by chance: once in 65,536 while refs
+/// fit in 16 bits. A ref that does not fit widens the field, leaving fewer tag bits, by
+/// rebuilding the table as growth does.
 ///
 /// Removal shifts the rest of the probe run back into the hole (no tombstones), so a
 /// table that sees many users come and go (forgetting, `PresenceCore+Forgetting.swift`)
@@ -22,7 +22,7 @@
 ///
 /// Keys are equal when their bytes are, as for placement (`ShardPlacement.home(of:)`) and
 /// storage: two spellings of an address that are canonically equivalent Unicode but not the
-/// same bytes (a composed and a decomposed "é") are two users, as they are on two shards.
+/// same bytes (a composed and a decomposed "é") are two users, as they may have two homes.
 /// (A `String`-keyed dictionary made them one, on one shard.) Comparing bytes is also
 /// cheaper than `String`'s `==`, which checks for that equivalence.
 ///
