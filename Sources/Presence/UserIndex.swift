@@ -20,8 +20,8 @@
 /// table that sees many users come and go (forgetting, `PresenceCore+Forgetting.swift`)
 /// never fills up with dead slots.
 ///
-/// Keys are equal when their bytes are, as for placement (`ShardPlacement.home(of:)`) and
-/// storage: two spellings of an address that are canonically equivalent Unicode but not the
+/// Keys are equal when their bytes are, as placement sees them (`ShardPlacement.home(of:)`
+/// hashes the bytes): two spellings of an address that are canonically equivalent Unicode but not the
 /// same bytes (a composed and a decomposed "é") are two users, as they may have two homes.
 /// (A `String`-keyed dictionary made them one, on one shard.) Comparing bytes is also
 /// cheaper than `String`'s `==`, which checks for that equivalence.
