@@ -27,7 +27,7 @@ extension PresenceCore {
                 effects.append(.forward(.accountDeleted(id), toShard: shard))
             }
         }
-        guard let user = userRefs[id] else { return }
+        guard let user = ref(of: id) else { return }
         for slot in users[user.i].sessions {
             endSession(slot, closing: .accountDeleted, callEnd: .connectionLost, into: &effects)
         }

@@ -22,7 +22,7 @@ extension PresenceCore {
                          into effects: inout [Effect]) throws(PresenceError) {
         let (slot, caller) = try userSession(session)
         guard calleeID != users[caller.i].id else { throw .cannotTargetSelf }
-        guard let callee = userRefs[calleeID], relation(caller, callee) == .accepted else { throw .notAContact }
+        guard let callee = ref(of: calleeID), relation(caller, callee) == .accepted else { throw .notAContact }
         guard calls[id] == nil else { throw .duplicateCall }
         guard users[caller.i].call == nil else { throw .alreadyInCall }
         noteActivity(slot, into: &effects)

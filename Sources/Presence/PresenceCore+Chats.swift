@@ -16,7 +16,7 @@ extension PresenceCore {
                        into effects: inout [Effect]) throws(PresenceError) {
         let (slot, sender) = try userSession(session)
         guard recipientID != users[sender.i].id else { throw .cannotTargetSelf }
-        guard let recipient = userRefs[recipientID], relation(sender, recipient) == .accepted else { throw .notAContact }
+        guard let recipient = ref(of: recipientID), relation(sender, recipient) == .accepted else { throw .notAContact }
         guard body.utf8.count <= configuration.maxMessageBytes else { throw .messageTooLarge }
         noteActivity(slot, into: &effects)
 

@@ -26,7 +26,7 @@ extension PresenceCore {
     /// signed-in user among them was last told (`contactAdded`, `contactRemoved`). Storage
     /// can lag it by a commit, so a check made for a signed-in user asks here.
     public func areContacts(_ a: UserID, _ b: UserID) -> Bool {
-        guard let first = userRefs[a], let second = userRefs[b] else { return false }
+        guard let first = ref(of: a), let second = ref(of: b) else { return false }
         return relation(first, second) == .accepted
     }
 
@@ -110,7 +110,7 @@ extension PresenceCore {
 
     /// The user whose request to `user` is pending, or `noPendingRequest`.
     func pendingRequester(_ id: UserID, of user: UserRef) throws(PresenceError) -> UserRef {
-        guard let requester = userRefs[id], relation(user, requester) == .pending(requester: requester) else {
+        guard let requester = ref(of: id), relation(user, requester) == .pending(requester: requester) else {
             throw .noPendingRequest
         }
         return requester
@@ -138,7 +138,7 @@ extension PresenceCore {
     mutating func requestContact(_ session: SessionID, _ target: UserID, into effects: inout [Effect]) throws(PresenceError) {
         let (slot, user) = try userSession(session)
         guard target != users[user.i].id else { throw .cannotTargetSelf }
-        let current = userRefs[target].map { relation(user, $0) } ?? .none
+        let current = ref(of: target).map { relation(user, $0) } ?? .none
         if current == .accepted { throw .alreadyContacts }
         noteActivity(slot, into: &effects)
         let other = intern(target)
@@ -218,7 +218,7 @@ extension PresenceCore {
     /// nothing of the call (an answer, a reveal) can land after it.
     mutating func removeContact(_ session: SessionID, _ otherID: UserID, into effects: inout [Effect]) throws(PresenceError) {
         let (slot, user) = try userSession(session)
-        guard let other = userRefs[otherID] else { throw .notAContact }
+        guard let other = ref(of: otherID) else { throw .notAContact }
         let current = relation(user, other)
         if current == .pending(requester: other) {
             try declineContact(session, otherID, into: &effects)
@@ -292,7 +292,7 @@ extension PresenceCore {
     /// public view (a new contact has no reveal) and tell the observer.
     mutating func receiveIntroduce(subject subjectID: UserID, observer observerID: UserID, view: PresenceView,
                                    into effects: inout [Effect]) {
-        guard let subject = userRefs[subjectID], !isLocal(subject), let observer = userRefs[observerID] else { return }
+        guard let subject = ref(of: subjectID), !isLocal(subject), let observer = ref(of: observerID) else { return }
         users[subject.i].publishedPublic = view
         guard relation(subject, observer) == .accepted else { return }
         send(.contactAdded(subjectID, view), toSessionsOf: observer, into: &effects)

@@ -68,7 +68,7 @@ extension PresenceCore {
 
     private mutating func forget(_ user: UserRef) {
         let record = users[user.i]
-        userRefs[record.id] = nil
+        userIndex.remove(user, in: users)  // before the record that holds its key goes
         // Every pair key naming this index must go before the index is reused.
         var stale: [UInt64] = []
         let names = { (key: UInt64) in UInt32(truncatingIfNeeded: key >> 32) == user.index || UInt32(truncatingIfNeeded: key) == user.index }

@@ -30,7 +30,7 @@ public struct PresenceExplanation: Hashable, Sendable {
 extension PresenceCore {
     /// How many users the core holds a record for: signed in, in someone's list, watched, or
     /// unused for less than a minute (`PresenceCore+Forgetting.swift`).
-    public var knownUserCount: Int { userRefs.count }
+    public var knownUserCount: Int { userIndex.count }
 
     /// Every session the core holds, live or in its grace period, subscribers included.
     public var sessionSummaries: [SessionSummary] {
@@ -39,7 +39,7 @@ extension PresenceCore {
 
     /// Why `id` shows what it shows; nil if the core has never seen the user.
     public func explain(_ id: UserID) -> PresenceExplanation? {
-        guard let ref = userRefs[id] else { return nil }
+        guard let ref = ref(of: id) else { return nil }
         let record = users[ref.i]
         let sessionList = record.sessions.compactMap { sessions[$0] }.map(summary)
         let inCall = isInAnsweredCall(ref)

@@ -110,7 +110,7 @@ extension PresenceCore {
         for reveal in reveals {
             // An observer this shard has no record of has no session to tell, and will
             // read the public view at sign-in: the safe side for a hidden subject.
-            guard let observer = userRefs[reveal.observer], isLocal(observer) else { continue }
+            guard let observer = ref(of: reveal.observer), isLocal(observer) else { continue }
             newReveals.append(Reveal(observer: observer, until: now, published: reveal.view))
         }
         users[subject.i].publishedPublic = view

@@ -7,7 +7,7 @@ extension PresenceCore {
         case .published(let subject, let view, let reveals):
             receivePublished(subject: subject, view: view, reveals: reveals, into: &effects)
         case .deliverToUser(let event, let id):
-            if let user = userRefs[id], isLocal(user) { send(event, toSessionsOf: user, into: &effects) }
+            if let user = ref(of: id), isLocal(user) { send(event, toSessionsOf: user, into: &effects) }
         case .deliverToSession(let event, let session):
             if session.shard == placement.index { send(event, toSession: session, into: &effects) }
         case .chat(let message):

@@ -48,7 +48,7 @@ extension PresenceCore {
         var refs: [UserRef] = []
         refs.reserveCapacity(targets.count)
         for target in targets {
-            guard let ref = userRefs[target], sessions[slot]!.allowed.contains(ref) else { throw .notPermitted }
+            guard let ref = ref(of: target), sessions[slot]!.allowed.contains(ref) else { throw .notPermitted }
             refs.append(ref)
         }
         // Behind an earlier request of the same session still waiting, too: snapshots go
@@ -98,7 +98,7 @@ extension PresenceCore {
         let slot = try slot(of: session)
         guard sessions[slot]!.owner == nil else { throw .wrongSessionKind }
         for target in targets {
-            guard let ref = userRefs[target] else { continue }
+            guard let ref = ref(of: target) else { continue }
             sessions[slot]!.watching.removeAll { $0 == ref }
             users[ref.i].subscribers.removeAll { $0 == slot }
             // A waiting request no longer takes it on when its answer comes.
@@ -122,7 +122,7 @@ extension PresenceCore {
     /// On the user's home: another shard's subscribers start or stop watching. A start is
     /// answered with the current view, so that shard's snapshot is corrected at once.
     mutating func receiveWatch(user id: UserID, shard: Int, isWatching: Bool, into effects: inout [Effect]) {
-        guard let user = userRefs[id] ?? (placement.home(of: id) == placement.index ? intern(id) : nil),
+        guard let user = ref(of: id) ?? (placement.home(of: id) == placement.index ? intern(id) : nil),
               isLocal(user), shard != placement.index, shard < ShardPlacement.maxCount else { return }
         let bit: UInt64 = 1 << UInt64(shard)
         guard isWatching else {
@@ -138,7 +138,7 @@ extension PresenceCore {
     /// account's contact and request lists (told `contactRemoved`, after the offline the
     /// home published), and subscriptions to it end.
     mutating func receiveAccountDeleted(_ id: UserID, into effects: inout [Effect]) {
-        guard let user = userRefs[id], !isLocal(user) else { return }
+        guard let user = ref(of: id), !isLocal(user) else { return }
         removeFromLists(deleted: user, into: &effects)
         // As on its home, where the account's record starts afresh: never seen.
         users[user.i].publishedPublic = .offline

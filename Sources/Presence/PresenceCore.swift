@@ -33,7 +33,8 @@ public struct PresenceCore: Sendable {
     let replayLimits: ReplayBuffer.Limits
 
     var users: [UserRecord] = []
-    var userRefs: [UserID: UserRef] = [:]
+    /// Each known user's ref by address (`UserIndex`); look up with `ref(of:)`.
+    var userIndex = UserIndex()
     /// Indices of forgotten users, reused by the next `intern`.
     var freeUserRefs: [UserRef] = []
     var sessions: [SessionRecord?] = []
@@ -167,7 +168,7 @@ public struct PresenceCore: Sendable {
     /// visibility function, exposed for the gateway's diagnostics and for tests. `nil` when
     /// `observer` may not see `subject` at all (not an accepted contact).
     public func view(of subject: UserID, for observer: UserID) -> PresenceView? {
-        guard let s = userRefs[subject], let o = userRefs[observer] else { return nil }
+        guard let s = ref(of: subject), let o = ref(of: observer) else { return nil }
         return view(of: s, for: .user(o))
     }
 }
@@ -175,20 +176,23 @@ public struct PresenceCore: Sendable {
 // MARK: - Identity and slots
 
 extension PresenceCore {
+    /// The ref of the user with this address, if the core knows them.
+    func ref(of id: UserID) -> UserRef? { userIndex.ref(of: id, in: users) }
+
     mutating func intern(_ given: UserID) -> UserRef {
-        if let ref = userRefs[given] { return ref }
+        if let ref = ref(of: given) { return ref }
         let id = given.ownCopy  // allocated here, among the core's other long-lived data
         let home = placement.home(of: id)
         if let reused = freeUserRefs.popLast() {
             var fresh = UserRecord(id: id, home: home, isLocal: home == placement.index)
             fresh.publishGeneration = users[reused.i].publishGeneration  // keeps old deadlines stale
             users[reused.i] = fresh
-            userRefs[id] = reused
+            userIndex.insert(reused, in: users)
             return reused
         }
         let ref = UserRef(index: UInt32(users.count))
         users.append(UserRecord(id: id, home: home, isLocal: home == placement.index))
-        userRefs[id] = ref
+        userIndex.insert(ref, in: users)
         return ref
     }
 

@@ -48,6 +48,66 @@ enum PresenceBenchmarks {
         }
     }
 
+    /// A core that is shard 0 of 2, whose one local user (the hub) has 10,000 contacts
+    /// homed on shard 1, so it holds 10,000 mirrors: the user lookups by address of
+    /// `view(of:for:)` and of a `published` message from the other shard, in a random
+    /// order and with keys in strings of their own (as decoded from a message), so neither
+    /// the cache nor string identity flatters them.
+    final class LookupFixture {
+        static let userCount = 10_000
+        var core: PresenceCore
+        var effects: [Effect] = []
+        let hub: UserID
+        var keys: [UserID] = []
+        var next = 0
+        var found = 0
+        var clock: Int64 = 1_000
+
+        init() {
+            let placement = ShardPlacement(count: 2, index: 0)
+            core = PresenceCore(configuration: PresenceConfiguration(debounce: .zero, opBurst: 0),
+                                now: Instant(milliseconds: clock), placement: placement)
+            hub = (0...).lazy.map { UserID(email: "hub\($0)@load.test")! }.first { placement.home(of: $0) == 0 }!
+            let contacts = Array((0...).lazy.map { UserID(email: "user\($0)@load.test")! }
+                .filter { placement.home(of: $0) == 1 }.prefix(LookupFixture.userCount))
+            do {
+                try core.apply(.signIn(SignIn(session: core.nextSessionID, user: hub, device: .desktop,
+                                              contacts: contacts.map { ContactEntry(user: $0, state: .accepted) })),
+                               at: Instant(milliseconds: clock), into: &effects)
+                // The answers to the sign-in's watch requests, so the mirrors are settled.
+                for contact in contacts {
+                    try core.apply(.fromShard(.published(subject: contact, view: .offline, reveals: [])),
+                                   at: Instant(milliseconds: clock), into: &effects)
+                }
+            } catch {
+                fatalError("bench fixture: the core refused: \(error)")
+            }
+            precondition(core.knownUserCount == LookupFixture.userCount + 1)
+            var rng = SystemRandomNumberGenerator()
+            keys = contacts.shuffled(using: &rng).map { UserID(email: String(decoding: Array($0.email.utf8), as: UTF8.self))! }
+            effects.removeAll(keepingCapacity: true)
+        }
+
+        func nextKey() -> UserID {
+            next = next == keys.count - 1 ? 0 : next + 1
+            return keys[next]
+        }
+    }
+
+    static func lookups(_ x: LookupFixture) -> [Benchmark] {
+        [
+            Benchmark(name: "user lookup: view(of:for:) over 10,000 mirrors, random order (two lookups per call)", operationsPerCall: 1) {
+                if x.core.view(of: x.nextKey(), for: x.hub) != nil { x.found &+= 1 }
+            },
+            Benchmark(name: "user lookup: apply(.fromShard(.published)) for one of 10,000 mirrors, nothing to tell", operationsPerCall: 1) {
+                x.effects.removeAll(keepingCapacity: true)
+                try? x.core.apply(.fromShard(.published(subject: x.nextKey(), view: .offline, reveals: [])),
+                                  at: Instant(milliseconds: x.clock), into: &x.effects)
+                x.found &+= x.effects.count
+            },
+        ]
+    }
+
     static func all(_ x: Fixture) -> [Benchmark] {
         [
             Benchmark(name: "presence event JSON body (EventEncoder.encodeEventBody)", operationsPerCall: 1) {
