@@ -36,12 +36,17 @@ public final class StorageWriter: Sendable {
         init(_ database: Database) { self.database = database }
     }
 
-    /// The writer connection's SQLite page cache (64 MiB): it is filled only as pages are read.
-    static let cacheKibibytes = 65_536
+    /// The writer connection's SQLite page cache (8 MiB): it is filled only as pages are
+    /// read, and a page it does not hold is a `pread` from the kernel's page cache, which
+    /// holds the file anyway. It was 64 MiB: a sign-in storm, whose contact lists the writer
+    /// reads, then filled it with the whole contact graph (~54 MB at 10,000 users x 50
+    /// contacts). Given back when idle, that still cost ~65 B of RSS per signed-in session at
+    /// rest (the allocator's metadata and slabs for a 54 MB peak), and the storm was no
+    /// faster for it (loadtest/README.md, "The writer's page cache").
+    static let cacheKibibytes = 8_192
     /// After this long without a job, the writer gives its page cache back to the heap
-    /// (`PRAGMA shrink_memory`): a sign-in storm fills it with the whole contact graph
-    /// (~50 MB at 10,000 users x 50 contacts, 5 KB per session), which an idle server does
-    /// not need to keep; the next storm reads it in again.
+    /// (`PRAGMA shrink_memory`): an idle server does not need to keep it; the next storm
+    /// reads it in again.
     static let idleSecondsBeforeShrink = 10
 
     /// Jobs that may wait for the writer before `submit` refuses them (`writerFull`):
