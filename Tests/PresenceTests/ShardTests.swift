@@ -4,6 +4,22 @@ import Testing
 /// Users on different shards, placed there on purpose (the rest of the suite runs on any
 /// number of shards through `PRESENCE_TEST_SHARDS`, wherever its users happen to land).
 struct ShardTests {
+    /// Addresses that differ in one digit spread over the shards. Without the hash's
+    /// finalizer every `userN@load.test` with an even N was homed on the same one of two
+    /// shards (FNV-1a's lowest bit is the parity of the odd bytes).
+    @Test func homesSpreadEvenWhenAddressesDifferInOneByte() {
+        for count in [2, 3, 4, 8] {
+            let placement = ShardPlacement(count: count, index: 0)
+            var perShard = Array(repeating: 0, count: count)
+            for n in stride(from: 0, to: 800, by: 2) {
+                perShard[placement.home(of: UserID(email: "user\(n)@load.test")!)] += 1
+            }
+            // 400 addresses: every shard within a third of its fair share.
+            let fair = 400 / count
+            #expect(perShard.allSatisfy { $0 > fair * 2 / 3 && $0 < fair * 4 / 3 }, "\(count) shards: \(perShard)")
+        }
+    }
+
     /// Two addresses with different homes among two shards, and one more on each.
     static func spread() -> (a: String, b: String, c: String) {
         let placement = ShardPlacement(count: 2, index: 0)

@@ -90,22 +90,20 @@ struct World {
         isHoldingMessages = false
         let queue = held
         held = []
-        var effects: [Effect] = []
-        for (from, to, message) in queue {
-            carried.append((from, to, message))
-            var produced: [Effect] = []
-            try? cores[to].apply(.fromShard(message), at: time, into: &produced)
-            effects += settle(produced, from: to)
-        }
+        // One queue for the held messages and everything they cause, so that a message
+        // caused during the release never overtakes one held earlier between the same two
+        // shards (the bus's order, `ClusterBus`).
+        let effects = settle([], from: 0, after: queue)
         log += effects
         last = effects
     }
 
     /// Carries every message between shards, in order, until none is left; returns the
     /// other effects in the order they arose.
-    mutating func settle(_ produced: [Effect], from origin: Int) -> [Effect] {
+    mutating func settle(_ produced: [Effect], from origin: Int,
+                         after earlier: [(from: Int, to: Int, message: ShardMessage)] = []) -> [Effect] {
         var result: [Effect] = []
-        var queue: [(from: Int, to: Int, message: ShardMessage)] = []
+        var queue = earlier
         let isHolding = isHoldingMessages
         var held: [(from: Int, to: Int, message: ShardMessage)] = []
         func take(_ effects: [Effect], from shard: Int) {
