@@ -46,7 +46,10 @@ public final class EventLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// Decrypted bytes of a TLS read.
     let plainBuffer: UnsafeMutableRawBufferPointer
-    var outbound = OutboundQueue()
+    /// Unchecked for exclusivity: every access is a short call on the loop's thread (none
+    /// reaches the queue again from inside), and the dynamic check cost each fan-out
+    /// delivery a `swift_beginAccess`.
+    @exclusivity(unchecked) var outbound = OutboundQueue()
     var dirty: [Int32] = []
     let iovecs: UnsafeMutablePointer<iovec>
     static let maxIovecs = 512
@@ -62,8 +65,9 @@ public final class EventLoop: @unchecked Sendable {
     lazy var sharedInflater = Inflater()
     /// Scratch for compressing an outgoing message.
     var compressed: [UInt8] = []
-    /// Scratch for a per-recipient prefix.
-    var prefixScratch: [UInt8] = []
+    /// Scratch for a per-recipient prefix. Unchecked for exclusivity as `outbound` is: only
+    /// `queueText` touches it, and the prefixer it calls cannot reach it.
+    @exclusivity(unchecked) var prefixScratch: [UInt8] = []
     /// The context new TLS connections use; replaced on reload (connections keep theirs).
     let tls: TLSContextBox
     let limits: ConnectionCounter
@@ -251,9 +255,7 @@ public final class EventLoop: @unchecked Sendable {
             case .send(let id, let opcode, let bytes):
                 bytes.withUnsafeBytes { send(id, opcode: opcode, payload: $0) }
             case .deliver(let body, let recipients, let prefix):
-                body.withUnsafeBytes { bytes in
-                    for (id, tag) in recipients { sendText(id, tag: tag, prefix: prefix, body: bytes) }
-                }
+                body.withUnsafeBytes { deliver(body: $0, to: recipients, prefix: prefix) }
             case .close(let id, let code, let reason):
                 close(id, code: code, reason: reason)
             case .run(let body):

@@ -1,3 +1,5 @@
+import CPosix
+
 /// The bytes an event loop will write at the end of its current iteration, for all of its
 /// connections at once.
 ///
@@ -15,7 +17,7 @@
 /// `keptBufferCount` buffers of at most `keptBufferCapacity` bytes between iterations.
 struct OutboundQueue {
     /// `buffers[0..<inUse]` belong to connections (by `Connection.queueHead`) this iteration.
-    private var buffers: [[UInt8]] = []
+    private(set) var buffers: [[UInt8]] = []
     private(set) var inUse = 0
     /// Buffers kept for the next iterations; the rest are freed after a flush.
     /// 64, not 256: the pool's 1 KiB buffers are a loop's fixed cost, and 256 of them were
@@ -63,6 +65,40 @@ struct OutboundQueue {
         buffers[i].append(contentsOf: header)
         buffers[i].append(contentsOf: prefix)
         buffers[i].append(contentsOf: body)
+    }
+
+    /// Starts loading the header (count and capacity) of buffer `index`, a connection's
+    /// `queueHead`, ahead of a delivery to it (`EventLoop.deliver`); nothing for -1.
+    @inline(__always)
+    func prefetchHeader(ofBuffer index: Int32) {
+        guard index >= 0, Int(index) < inUse else { return }
+        cposix_prefetch_write(storageObject(ofBuffer: Int(index)))
+    }
+
+    /// Starts loading the line where buffer `index`'s next bytes go. It reads the count from
+    /// the array's storage object, where Swift keeps it 16 bytes in, with the elements from
+    /// byte 32 (`OutboundQueueTests` pins this); were that to change, the hint would only
+    /// miss, as a prefetch never faults.
+    @inline(__always)
+    func prefetchEnd(ofBuffer index: Int32) {
+        guard index >= 0, Int(index) < inUse else { return }
+        cposix_prefetch_write(endAddress(ofBuffer: Int(index)))
+    }
+
+    /// Where buffer `index`'s next byte goes, computed from its storage object's layout.
+    @inline(__always)
+    func endAddress(ofBuffer index: Int) -> UnsafeRawPointer {
+        let object = storageObject(ofBuffer: index)
+        return object + Self.elementsOffset + object.load(fromByteOffset: Self.countOffset, as: Int.self)
+    }
+
+    static let countOffset = 16
+    static let elementsOffset = 32
+
+    /// The storage object of `buffers[index]`, read without retaining it.
+    @inline(__always)
+    func storageObject(ofBuffer index: Int) -> UnsafeRawPointer {
+        buffers.withUnsafeBytes { $0.load(fromByteOffset: index &* MemoryLayout<[UInt8]>.stride, as: UnsafeRawPointer.self) }
     }
 
     /// Calls `body` with `conn`'s queued bytes (one contiguous piece, if any) and forgets
