@@ -32,10 +32,11 @@ extension PresenceCore {
         } else if !isLocal(subject) {
             return users[subject.i].publishedPublic
         }
-        let record = users[subject.i]
-        let status = PresenceRules.observed(trueStatus(of: subject), isHidden: record.chosen == .hidden,
+        // The two fields, not the record: a copy of it retained and released its every
+        // reference, on each change a user publishes.
+        let status = PresenceRules.observed(trueStatus(of: subject), isHidden: users[subject.i].chosen == .hidden,
                                             isRevealed: isRevealed)
-        return PresenceView(status: status, lastSeen: status == .offline ? record.offlineSince : nil)
+        return PresenceView(status: status, lastSeen: status == .offline ? users[subject.i].offlineSince : nil)
     }
 
     /// The public view: what a contact without a reveal, or a subscriber, sees.
