@@ -187,6 +187,7 @@ public final class EventLoop: @unchecked Sendable {
             if now >= nextHandlerTick {
                 nextHandlerTick = now + 1000
                 handler.tick(on: self)
+                outbound.trimAtRest()
             }
             flushDirty()
             if isStopping && (openCount == 0 || now >= stopDeadline) {

@@ -13,12 +13,19 @@ import CPosix
 /// walking those chains and copying their scattered pieces missed the cache on every
 /// segment (~15% of the pinned server's time, loadtest/README.md).
 ///
-/// Connections that are not written to own no buffer; the pool keeps at most
-/// `keptBufferCount` buffers of at most `keptBufferCapacity` bytes between iterations.
+/// Connections that are not written to own no buffer. Between iterations the pool keeps
+/// buffers of at most `keptBufferCapacity` bytes: as many as the iteration lent while that
+/// is more than `keptBufferCount` (under fan-out load nearly every connection borrows one
+/// each iteration, and freeing them all and allocating them again, each growing past its
+/// first reserve, cost ~2.5% of the pinned server's time; loadtest/README.md, "Pinned
+/// fan-out, 3 December (second session)"), and `keptBufferCount` again after an iteration
+/// that lent fewer, or a second without one that lent more (`trimAtRest`).
 struct OutboundQueue {
     /// `buffers[0..<inUse]` belong to connections (by `Connection.queueHead`) this iteration.
     private(set) var buffers: [[UInt8]] = []
     private(set) var inUse = 0
+    /// Whether an iteration lent more than `keptBufferCount` buffers since `trimAtRest`.
+    private var wasBusySinceTrim = false
     /// Buffers kept for the next iterations; the rest are freed after a flush.
     /// 64, not 256: the pool's 1 KiB buffers are a loop's fixed cost, and 256 of them were
     /// ~26 B of every connection in the 10,000-idle-connection figure (297 B against 268 B).
@@ -113,18 +120,32 @@ struct OutboundQueue {
     /// Returns every buffer to the pool once all dirty connections were flushed (the bytes
     /// of a connection closed meanwhile are dropped with it).
     mutating func reset() {
+        if inUse > Self.keptBufferCount { wasBusySinceTrim = true }
         for i in 0..<inUse {
-            if i >= Self.keptBufferCount || buffers[i].capacity > Self.keptBufferCapacity {
+            if buffers[i].capacity > Self.keptBufferCapacity {
                 buffers[i] = []
             } else {
                 buffers[i].removeAll(keepingCapacity: true)
             }
         }
-        if buffers.count > Self.keptBufferCount { buffers.removeLast(buffers.count - Self.keptBufferCount) }
+        let kept = max(Self.keptBufferCount, inUse)
+        if buffers.count > kept { buffers.removeLast(buffers.count - kept) }
         // A buffer freed above is reserved again when next borrowed.
         for i in 0..<min(inUse, buffers.count) where buffers[i].capacity == 0 {
             buffers[i].reserveCapacity(Self.initialBufferCapacity)
         }
         inUse = 0
+    }
+
+    /// Once a second (the loop's tick): gives back the buffers a busy pool keeps beyond
+    /// `keptBufferCount` unless an iteration since the last call lent that many, so a loop
+    /// whose load ended (and that may not iterate again for a while) does not hold them.
+    mutating func trimAtRest() {
+        guard !wasBusySinceTrim else {
+            wasBusySinceTrim = false
+            return
+        }
+        let kept = max(Self.keptBufferCount, inUse)
+        if buffers.count > kept { buffers.removeLast(buffers.count - kept) }
     }
 }
