@@ -27,7 +27,7 @@ enum PresenceBenchmarks {
                 try core.apply(.signIn(SignIn(session: flipper, user: hub, device: .desktop,
                                               contacts: contacts.map { ContactEntry(user: $0, state: .accepted) })),
                                at: Instant(milliseconds: clock), into: &effects)
-                for (k, contact) in contacts.enumerated() {
+                for contact in contacts {
                     try core.apply(.signIn(SignIn(session: core.nextSessionID, user: contact, device: .desktop,
                                                   contacts: [ContactEntry(user: hub, state: .accepted)])),
                                    at: Instant(milliseconds: clock), into: &effects)
