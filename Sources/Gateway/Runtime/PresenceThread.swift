@@ -131,6 +131,12 @@ final class PresenceThread: @unchecked Sendable {
     /// Inputs waiting now (a gauge).
     var backlog: Int { inbox.count }
 
+    /// Set while the thread handles a batch of inputs.
+    private let handling = Atomic<Bool>(false)
+
+    /// Whether inputs wait or are being handled: their deliveries are still to come.
+    var isWorking: Bool { handling.load(ordering: .acquiring) || inbox.count > 0 }
+
     private func run() {
         var batch: [PresenceInput] = []
         var cacheFlush = ThreadCacheFlush()
@@ -150,6 +156,8 @@ final class PresenceThread: @unchecked Sendable {
                 writeChosenStatuses()
                 continue
             }
+            handling.store(true, ordering: .releasing)
+            defer { handling.store(false, ordering: .releasing) }
             for input in batch {
                 if case .stop = input {
                     writeChosenStatuses(now: nil)
