@@ -138,8 +138,23 @@ extension PresenceCore {
         let contacts = users[user.i].contacts
         let subscribers = users[user.i].subscribers
         let reveals = users[user.i].reveals
+        // Each recipient's user record, session record and replay ring lie scattered over
+        // the heap, and appending to a ring waited for its header to come from memory, one
+        // recipient after the other (`ReplayBuffer.append` was ~10% of the pinned server's
+        // time, two thirds of it that one load; loadtest/README.md, "Pinned fan-out,
+        // 3 December (second session)"). This first pass only reads them: its body is short
+        // and its loads independent, so the processor has many of them in flight at once,
+        // and the appends below find the lines in the cache. What it read feeds the
+        // reservation, so the optimizer cannot drop the loads.
+        var touched = 0
+        sessions.withUnsafeBufferPointer { table in
+            for contact in contacts {
+                let count = users[contact.i].sessions.count
+                for k in 0..<count { touched &+= table[users[contact.i].sessions[k]]?.replay.storageCount ?? 0 }
+            }
+        }
         var deliveries: [Delivery] = []
-        deliveries.reserveCapacity(contacts.count + subscribers.count)
+        deliveries.reserveCapacity(contacts.count + subscribers.count + (touched < 0 ? 1 : 0))
         for contact in contacts {
             if !reveals.isEmpty && reveals.contains(where: { $0.observer == contact }) { continue }
             // By index: `for slot in users[…].sessions` retains and releases each contact's

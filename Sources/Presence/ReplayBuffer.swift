@@ -48,6 +48,10 @@ struct ReplayBuffer: Sendable {
 
     init() {}
 
+    /// The element count of the ring's storage: the first thing `append` reads, read
+    /// ahead by a fan-out to bring the ring into the cache (`PresenceCore.fanOut`).
+    var storageCount: Int { storage.count }
+
     /// The highest sequence handed out so far (0 for none).
     var lastSequence: UInt64 { nextSequence - 1 }
 

@@ -32,10 +32,10 @@ extension PresenceCore {
         } else if !isLocal(subject) {
             return users[subject.i].publishedPublic
         }
-        let record = users[subject.i]
-        let status = PresenceRules.observed(trueStatus(of: subject), isHidden: record.chosen == .hidden,
+        // The two fields, not the record (see `trueStatus(of:)`).
+        let status = PresenceRules.observed(trueStatus(of: subject), isHidden: users[subject.i].chosen == .hidden,
                                             isRevealed: isRevealed)
-        return PresenceView(status: status, lastSeen: status == .offline ? record.offlineSince : nil)
+        return PresenceView(status: status, lastSeen: status == .offline ? users[subject.i].offlineSince : nil)
     }
 
     /// The public view: what a contact without a reveal, or a subscriber, sees.
@@ -53,21 +53,20 @@ extension PresenceCore {
     /// `view(of:for:)`. Snapshots and new contacts start from this, so they agree with the
     /// deltas that follow.
     func publishedView(of subject: UserRef, for observer: UserRef) -> PresenceView {
-        let record = users[subject.i]
-        for reveal in record.reveals where reveal.observer == observer {
+        for reveal in users[subject.i].reveals where reveal.observer == observer {
             return reveal.published
         }
-        return record.publishedPublic
+        return users[subject.i].publishedPublic
     }
 
     /// The user's true status: sessions, choice and calls combined, Hidden not applied.
+    /// Reads the fields it needs in place: copying the user's and each session's record
+    /// retained and released every reference in them, on each change a user publishes.
     func trueStatus(of user: UserRef) -> PresenceStatus {
-        let record = users[user.i]
-        return PresenceRules.combine(
-            chosen: record.chosen, isInCall: isInAnsweredCall(user),
-            sessions: record.sessions.lazy.map { slot in
-                let session = sessions[slot]!
-                return PresenceRules.SessionState(device: session.device, isIdle: session.isIdle)
+        PresenceRules.combine(
+            chosen: users[user.i].chosen, isInCall: isInAnsweredCall(user),
+            sessions: users[user.i].sessions.lazy.map { slot in
+                PresenceRules.SessionState(device: sessions[slot]!.device, isIdle: sessions[slot]!.isIdle)
             })
     }
 

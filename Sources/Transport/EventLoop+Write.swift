@@ -23,6 +23,12 @@ extension EventLoop {
     /// recipients instead of retaining and releasing the array for each.
     func sendText(_ id: ConnectionID, tag: UInt64, prefix: Prefixer, body: UnsafeRawBufferPointer) {
         guard let conn = connection(id), conn.state == .open else { return }
+        queueText(conn, tag: tag, prefix: prefix, body: body)
+    }
+
+    /// Queues `prefix(tag) + body` as one text message to an open connection.
+    @inline(__always)
+    func queueText(_ conn: Connection, tag: UInt64, prefix: Prefixer, body: UnsafeRawBufferPointer) {
         prefixScratch.removeAll(keepingCapacity: true)
         prefix(tag, &prefixScratch)
         traffic.messagesOut &+= 1

@@ -46,7 +46,14 @@ public final class EventLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// Decrypted bytes of a TLS read.
     let plainBuffer: UnsafeMutableRawBufferPointer
-    var outbound = OutboundQueue()
+    /// Unchecked for exclusivity: every access is a short call on the loop's thread (none
+    /// reaches the queue again from inside), and the dynamic check cost each fan-out
+    /// delivery a `swift_beginAccess`.
+    @exclusivity(unchecked) var outbound = OutboundQueue()
+    /// When the loop began holding this iteration's writes (`ConnectionHandler.holdsWrites`), or 0.
+    var writesHeldSince: Int64 = 0
+    /// The longest the writes of one iteration are held.
+    static let maxWriteHoldMilliseconds: Int64 = 20
     var dirty: [Int32] = []
     let iovecs: UnsafeMutablePointer<iovec>
     static let maxIovecs = 512
@@ -62,8 +69,9 @@ public final class EventLoop: @unchecked Sendable {
     lazy var sharedInflater = Inflater()
     /// Scratch for compressing an outgoing message.
     var compressed: [UInt8] = []
-    /// Scratch for a per-recipient prefix.
-    var prefixScratch: [UInt8] = []
+    /// Scratch for a per-recipient prefix. Unchecked for exclusivity as `outbound` is: only
+    /// `queueText` touches it, and the prefixer it calls cannot reach it.
+    @exclusivity(unchecked) var prefixScratch: [UInt8] = []
     /// The context new TLS connections use; replaced on reload (connections keep theirs).
     let tls: TLSContextBox
     let limits: ConnectionCounter
@@ -151,7 +159,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs until shutdown has closed every connection (or its grace period ran out).
     func run() {
         while true {
-            var timeout: Int32 = dirty.isEmpty ? wheel.timeout(now: Syscall.monotonicMilliseconds()) : 0
+            var timeout: Int32 = dirty.isEmpty ? wheel.timeout(now: Syscall.monotonicMilliseconds()) : (writesHeldSince > 0 ? 1 : 0)
             // The handler's one-second tick.
             let untilTick = Int32(clamping: max(0, nextHandlerTick - Syscall.monotonicMilliseconds()))
             if timeout < 0 || untilTick < timeout { timeout = untilTick }
@@ -183,7 +191,17 @@ public final class EventLoop: @unchecked Sendable {
             if now >= nextHandlerTick {
                 nextHandlerTick = now + 1000
                 handler.tick(on: self)
+                outbound.trimAtRest()
             }
+            if !dirty.isEmpty, !isStopping, writesHeldSince == 0 || now - writesHeldSince < Self.maxWriteHoldMilliseconds,
+               handler.holdsWrites(on: self) {
+                // Sleep (at most 1 ms at a time) while the handler's other threads finish what
+                // this iteration's reads gave them; their output wakes the loop and joins
+                // these writes. On a shared core they need the core the loop would write on.
+                if writesHeldSince == 0 { writesHeldSince = now }
+                continue
+            }
+            writesHeldSince = 0
             flushDirty()
             if isStopping && (openCount == 0 || now >= stopDeadline) {
                 for c in connections { if let c { closeSocket(c) } }
@@ -251,9 +269,7 @@ public final class EventLoop: @unchecked Sendable {
             case .send(let id, let opcode, let bytes):
                 bytes.withUnsafeBytes { send(id, opcode: opcode, payload: $0) }
             case .deliver(let body, let recipients, let prefix):
-                body.withUnsafeBytes { bytes in
-                    for (id, tag) in recipients { sendText(id, tag: tag, prefix: prefix, body: bytes) }
-                }
+                body.withUnsafeBytes { deliver(body: $0, to: recipients, prefix: prefix) }
             case .close(let id, let code, let reason):
                 close(id, code: code, reason: reason)
             case .run(let body):

@@ -1,9 +1,11 @@
 import Foundation
 import PresenceClient
+import Storage
 import Testing
 
-/// Chosen statuses are stored once per batch of the presence thread's inputs
-/// (`PresenceThread.writeChosenStatuses`), not once per change.
+/// Chosen statuses are stored together, the newest choice of each user, once the first of
+/// them has waited `PresenceThread.chosenStatusWriteDelay` (`writeChosenStatuses`), and at
+/// a stop; not once per change.
 @Suite struct StatusPersistenceTests {
     /// Each user's choices, in order. Every last choice differs from the one before it and
     /// from the default (online), so a write lost, or applied out of order, would show
@@ -39,5 +41,26 @@ import Testing
             let (c, _) = try g.signIn(name)
             #expect(try c.event("snapshot")["status"] as? String == Self.choices[name]!.last, "\(name)")
         }
+    }
+
+    /// With the gateway running and nothing else arriving, the last of a user's choices
+    /// reaches storage once the delay has passed: the presence thread wakes for it.
+    @Test func theLastChoiceIsStoredAfterTheDelayWithoutAStop() throws {
+        let g = try RunningGateway()
+        try g.signUp("dora")
+        let (c, _) = try g.signIn("dora")
+        let store = PresenceStore(try Database(path: g.databasePath, migrate: false))
+        let before = try store.chosenStatus(of: "dora@example.com")
+        #expect(before != "busy")
+        let sent = try ["busy", "hidden", "busy"].map { try c.send("setStatus", ["status": $0]) }
+        for id in sent { #expect(try c.reply(to: id)["type"] as? String == "ok") }
+        let started = Date()
+        var stored = before
+        while stored != "busy" && Date().timeIntervalSince(started) < 5 {
+            Thread.sleep(forTimeInterval: 0.02)
+            stored = try store.chosenStatus(of: "dora@example.com")
+        }
+        #expect(stored == "busy")
+        withExtendedLifetime(g) {}
     }
 }

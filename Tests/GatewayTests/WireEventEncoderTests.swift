@@ -57,7 +57,7 @@ import Testing
         #expect(names.count == 18)
     }
 
-    @Test(arguments: [UInt64(0), 1, UInt64.max])
+    @Test(arguments: [UInt64(0), 1, 9, 10, 99, 100, 128, 1_000_000, UInt64.max])
     func prefixPlusBodyIsOneJSONObject(_ seq: UInt64) throws {
         let body = EventEncoder.encodeEventBody(.presence(Self.bob, PresenceView(status: .online)))
         var frame: [UInt8] = []

@@ -69,6 +69,32 @@ import WebSocket
         for c in clients { #expect(try c.receive() == .text("7:second")) }
     }
 
+    /// One `deliver` task to more recipients than the loop looks ahead (`deliveryLookahead`),
+    /// each connection listed twice, with stale IDs between them (a generation the
+    /// descriptor never had, a descriptor past the loop's table, a negative one, another
+    /// loop's): each client gets its two messages in order and nothing else.
+    @Test func aDeliveryListSkipsStaleRecipientsAndKeepsEachConnectionsOrder() throws {
+        let (s, _, clients, ids) = try Self.connect(12)
+        var recipients: [(ConnectionID, UInt64)] = []
+        for round in 0..<2 {
+            for (k, id) in ids.enumerated() {
+                recipients.append((id, UInt64(100 * round + k)))
+                recipients.append((ConnectionID(loop: 0, fd: id.fd, generation: id.generation &+ 1000), 999))
+            }
+            recipients.append((ConnectionID(loop: 0, fd: 1 << 20, generation: 1), 999))
+            recipients.append((ConnectionID(loop: 0, fd: -1, generation: 1), 999))
+            recipients.append((ConnectionID(loop: 1, fd: ids[0].fd, generation: ids[0].generation), 999))
+        }
+        #expect(recipients.count > 4 * EventLoop.deliveryLookahead)
+        s.server.loops[0].enqueue(.deliver(body: Array("x".utf8), to: recipients, prefix: Self.prefix))
+        s.server.deliver(body: Array("end".utf8), to: ids.map { ($0, 0) }, prefix: Self.prefix)
+        for (k, c) in clients.enumerated() {
+            #expect(try c.receive() == .text("\(k):x"))
+            #expect(try c.receive() == .text("\(100 + k):x"))
+            #expect(try c.receive() == .text("0:end"))
+        }
+    }
+
     /// A body larger than the pool keeps (its buffer is freed after the write) reaches
     /// every recipient whole, and a small delivery after it on the same connections too.
     @Test func aLargeBodyThenASmallOneArriveWhole() throws {

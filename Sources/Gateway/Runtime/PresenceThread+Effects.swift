@@ -25,6 +25,7 @@ extension PresenceThread {
                 runtime.server.close(connection, code: code.closeCode, reason: code.reason)
             }
         case .persistChosenStatus(let user, let status):
+            if chosenStatusWritesDue == nil { chosenStatusWritesDue = .now + Self.chosenStatusWriteDelay }
             chosenStatusWrites.append((user, status))
         case .persistContact(let record):
             let now = clock.wall().milliseconds
@@ -65,15 +66,30 @@ extension PresenceThread {
         }
     }
 
-    /// Stores the chosen statuses of the batch of inputs just handled, in the order they
-    /// were chosen, as one storage job: a job per change cost the writer a savepoint and
-    /// two closures each, which at tens of thousands of changes a second was a fifth of
-    /// the server's CPU (loadtest/README.md). The job fails (and is logged) as a whole,
-    /// like the single UPDATEs it replaces would all have failed on a broken database.
-    func writeChosenStatuses() {
+    /// How long a chosen status waits to be stored with those chosen after it. Storing
+    /// each batch of inputs' statuses at once still cost the storage writer ~17% of the
+    /// pinned server's time under fan-out load (a B-tree lookup and a 4 KiB WAL page per
+    /// UPDATE, and a commit per batch); gathered over this window, a commit rewrites each
+    /// page of the accounts table once for all of its rows that changed, and a user who
+    /// changed twice is written once (loadtest/README.md, "Pinned fan-out, 3 December
+    /// (second session)"). The core keeps the newest choice in memory and storage is read
+    /// only for a user the core never knew (forgotten after 60 s), so the delay is seen
+    /// only by a crash, which loses at most this window of choices; a stop stores them.
+    static let chosenStatusWriteDelay: Duration = .milliseconds(250)
+
+    /// Stores the chosen statuses waiting, once the first of them has waited
+    /// `chosenStatusWriteDelay` (at once with `now: nil`), as one storage job with the
+    /// newest choice of each user. The job fails (and is logged) as a whole, like the
+    /// single UPDATEs it replaces would all have failed on a broken database.
+    func writeChosenStatuses(now: ContinuousClock.Instant? = .now) {
         guard !chosenStatusWrites.isEmpty else { return }
-        let writes = chosenStatusWrites
-        chosenStatusWrites.removeAll(keepingCapacity: true)
+        if let now, let due = chosenStatusWritesDue, now < due { return }
+        chosenStatusWritesDue = nil
+        var newest: [UserID: Int] = [:]
+        newest.reserveCapacity(chosenStatusWrites.count)
+        for (k, (user, _)) in chosenStatusWrites.enumerated() { newest[user] = k }
+        let writes = chosenStatusWrites.indices.compactMap { k in newest[chosenStatusWrites[k].0] == k ? chosenStatusWrites[k] : nil }
+        chosenStatusWrites.removeAll(keepingCapacity: chosenStatusWrites.capacity <= 4096)
         runtime.write { db in
             let store = PresenceStore(db)
             for (user, status) in writes { _ = try store.setChosenStatus(of: user.email, to: status.wireName) }

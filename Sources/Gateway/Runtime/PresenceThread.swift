@@ -68,9 +68,11 @@ final class PresenceThread: @unchecked Sendable {
         var clientMessageID: String
     }
     var effects: [Effect] = []
-    /// Chosen statuses to store, in order, written once per batch of inputs
-    /// (`writeChosenStatuses`).
+    /// Chosen statuses to store, in order, written together once the first of them has
+    /// waited `chosenStatusWriteDelay` (`writeChosenStatuses`).
     var chosenStatusWrites: [(UserID, ChosenStatus)] = []
+    /// When `chosenStatusWrites` is due, or nil while it is empty.
+    var chosenStatusWritesDue: ContinuousClock.Instant?
     /// Whether the input being handled handed deliveries to the loops (fan-out metric).
     var hasDelivered = false
     unowned let runtime: GatewayRuntime
@@ -129,13 +131,24 @@ final class PresenceThread: @unchecked Sendable {
     /// Inputs waiting now (a gauge).
     var backlog: Int { inbox.count }
 
+    /// Set while the thread handles a batch of inputs.
+    private let handling = Atomic<Bool>(false)
+
+    /// Whether inputs wait or are being handled: their deliveries are still to come.
+    var isWorking: Bool { handling.load(ordering: .acquiring) || inbox.count > 0 }
+
     private func run() {
         var batch: [PresenceInput] = []
         var cacheFlush = ThreadCacheFlush()
         while true {
             // Sleep at most until the core's next deadline (a relative, monotonic wait).
             let wait = core.nextDeadline.map { Int(clamping: max(0, $0.milliseconds - now().milliseconds)) } ?? 60_000
-            inbox.receive(into: &batch, timeoutMilliseconds: min(wait, 60_000, cacheFlush.waitMilliseconds))
+            // Until the waiting chosen statuses are due (rounded up: not awake before).
+            let statusWait = chosenStatusWritesDue.map { due in
+                let left = (due - ContinuousClock.now).components
+                return Int(clamping: max(0, left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000 + 1))
+            } ?? Int.max
+            inbox.receive(into: &batch, timeoutMilliseconds: min(wait, 60_000, cacheFlush.waitMilliseconds, statusWait))
             cacheFlush.noteWoke(didWork: !batch.isEmpty)
             if batch.isEmpty {
                 core.advance(to: now(), into: &effects)
@@ -143,9 +156,11 @@ final class PresenceThread: @unchecked Sendable {
                 writeChosenStatuses()
                 continue
             }
+            handling.store(true, ordering: .releasing)
+            defer { handling.store(false, ordering: .releasing) }
             for input in batch {
                 if case .stop = input {
-                    writeChosenStatuses()
+                    writeChosenStatuses(now: nil)
                     return
                 }
                 let started = ContinuousClock.now
