@@ -113,13 +113,6 @@ public final class GatewayHandler: ConnectionHandler {
         runtime.presence.post(.connectionLost(word.session, id))
     }
 
-    /// While a presence shard has inputs to handle (ops this loop just read among them),
-    /// the loop waits for their deliveries before writing, so a change leaves in the
-    /// iteration that read it instead of the next.
-    public func holdsWrites(on loop: EventLoop) -> Bool {
-        runtime.presence.threads.contains { $0.isWorking }
-    }
-
     public func tick(on loop: EventLoop) {
         // The loop counts messages in plain integers on the hot path; they reach the shared
         // (atomic) metrics here, once a second, as deltas.

@@ -88,15 +88,10 @@ public protocol ConnectionHandler: AnyObject {
     func closed(_ id: ConnectionID, code: CloseCode, on loop: EventLoop)
     /// Called about once a second on the loop thread, for the handler's own timeouts.
     func tick(on loop: EventLoop)
-    /// Whether the loop should hold this iteration's writes a moment, because work the
-    /// handler passed to another thread will add to them soon (`EventLoop.run`). Default:
-    /// never.
-    func holdsWrites(on loop: EventLoop) -> Bool
 }
 
 extension ConnectionHandler {
     public func tick(on loop: EventLoop) {}
-    public func holdsWrites(on loop: EventLoop) -> Bool { false }
     public func route(_ head: HTTPRequestHead, remoteAddress: String, endpoint: Int) -> UpgradeDecision {
         route(head, remoteAddress: remoteAddress)
     }

@@ -50,10 +50,6 @@ public final class EventLoop: @unchecked Sendable {
     /// reaches the queue again from inside), and the dynamic check cost each fan-out
     /// delivery a `swift_beginAccess`.
     @exclusivity(unchecked) var outbound = OutboundQueue()
-    /// When the loop began holding this iteration's writes (`ConnectionHandler.holdsWrites`), or 0.
-    var writesHeldSince: Int64 = 0
-    /// The longest the writes of one iteration are held.
-    static let maxWriteHoldMilliseconds: Int64 = 20
     var dirty: [Int32] = []
     let iovecs: UnsafeMutablePointer<iovec>
     static let maxIovecs = 512
@@ -159,7 +155,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs until shutdown has closed every connection (or its grace period ran out).
     func run() {
         while true {
-            var timeout: Int32 = dirty.isEmpty ? wheel.timeout(now: Syscall.monotonicMilliseconds()) : (writesHeldSince > 0 ? 1 : 0)
+            var timeout: Int32 = dirty.isEmpty ? wheel.timeout(now: Syscall.monotonicMilliseconds()) : 0
             // The handler's one-second tick.
             let untilTick = Int32(clamping: max(0, nextHandlerTick - Syscall.monotonicMilliseconds()))
             if timeout < 0 || untilTick < timeout { timeout = untilTick }
@@ -193,15 +189,6 @@ public final class EventLoop: @unchecked Sendable {
                 handler.tick(on: self)
                 outbound.trimAtRest()
             }
-            if !dirty.isEmpty, !isStopping, writesHeldSince == 0 || now - writesHeldSince < Self.maxWriteHoldMilliseconds,
-               handler.holdsWrites(on: self) {
-                // Sleep (at most 1 ms at a time) while the handler's other threads finish what
-                // this iteration's reads gave them; their output wakes the loop and joins
-                // these writes. On a shared core they need the core the loop would write on.
-                if writesHeldSince == 0 { writesHeldSince = now }
-                continue
-            }
-            writesHeldSince = 0
             flushDirty()
             if isStopping && (openCount == 0 || now >= stopDeadline) {
                 for c in connections { if let c { closeSocket(c) } }

@@ -4,8 +4,8 @@ import Storage
 import Testing
 
 /// Chosen statuses are stored together, the newest choice of each user, once the first of
-/// them has waited `PresenceThread.chosenStatusWriteDelay` (`writeChosenStatuses`), and at
-/// a stop; not once per change.
+/// them has waited `GatewayConfiguration.chosenStatusWriteDelay` (`writeChosenStatuses`),
+/// at once when one of them is Hidden, and at a stop; not once per change.
 @Suite struct StatusPersistenceTests {
     /// Each user's choices, in order. Every last choice differs from the one before it and
     /// from the default (online), so a write lost, or applied out of order, would show
@@ -61,6 +61,31 @@ import Testing
             stored = try store.chosenStatus(of: "dora@example.com")
         }
         #expect(stored == "busy")
+        withExtendedLifetime(g) {}
+    }
+
+    /// Hidden does not wait for the delay, so a crash cannot bring a hidden user back as
+    /// Online at their next sign-in. With the delay at a minute, a Busy choice stays
+    /// unstored (the positive control: the delay holds other choices back), and a Hidden
+    /// choice after it reaches storage at once.
+    @Test func hiddenIsStoredAtOnceWhateverTheDelay() throws {
+        let g = try RunningGateway { $0.chosenStatusWriteDelay = .seconds(60) }
+        try g.signUp("erin")
+        let (c, _) = try g.signIn("erin")
+        let store = PresenceStore(try Database(path: g.databasePath, migrate: false))
+        let busy = try c.send("setStatus", ["status": "busy"])
+        #expect(try c.reply(to: busy)["type"] as? String == "ok")
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try store.chosenStatus(of: "erin@example.com") != "busy")
+        let hidden = try c.send("setStatus", ["status": "hidden"])
+        #expect(try c.reply(to: hidden)["type"] as? String == "ok")
+        let started = Date()
+        var stored = try store.chosenStatus(of: "erin@example.com")
+        while stored != "hidden" && Date().timeIntervalSince(started) < 5 {
+            Thread.sleep(forTimeInterval: 0.02)
+            stored = try store.chosenStatus(of: "erin@example.com")
+        }
+        #expect(stored == "hidden")
         withExtendedLifetime(g) {}
     }
 }

@@ -28,6 +28,10 @@ public struct GatewayConfiguration: Sendable {
     /// Inputs that may wait for one presence shard before client ops are refused with
     /// `overloaded` (see `Mailbox`).
     public var presenceMailboxCapacity = 65_536
+    /// How long a chosen status other than Hidden waits to be stored together with those
+    /// chosen after it (`PresenceThread.writeChosenStatuses`): 250 ms. A crash loses at most
+    /// this window of such choices. Hidden is stored at once, with everything waiting.
+    public var chosenStatusWriteDelay: Duration = .milliseconds(250)
     /// Presence shards: threads that each own the users placed on them by a hash of the
     /// user ID (see `PresenceShards`). 1 to 64; by default one per core.
     public var presenceShards = min(64, max(1, ProcessInfo.processInfo.activeProcessorCount))

@@ -25,7 +25,14 @@ extension PresenceThread {
                 runtime.server.close(connection, code: code.closeCode, reason: code.reason)
             }
         case .persistChosenStatus(let user, let status):
-            if chosenStatusWritesDue == nil { chosenStatusWritesDue = .now + Self.chosenStatusWriteDelay }
+            // Hidden is stored at once (with whatever waits before it): a crash inside the
+            // window must not bring a hidden user back as Online at their next sign-in.
+            // Other choices may wait; a crash then only loses a harmless change.
+            if status == .hidden {
+                chosenStatusWritesDue = .now
+            } else if chosenStatusWritesDue == nil {
+                chosenStatusWritesDue = .now + runtime.configuration.chosenStatusWriteDelay
+            }
             chosenStatusWrites.append((user, status))
         case .persistContact(let record):
             let now = clock.wall().milliseconds
@@ -66,19 +73,19 @@ extension PresenceThread {
         }
     }
 
-    /// How long a chosen status waits to be stored with those chosen after it. Storing
-    /// each batch of inputs' statuses at once still cost the storage writer ~17% of the
-    /// pinned server's time under fan-out load (a B-tree lookup and a 4 KiB WAL page per
-    /// UPDATE, and a commit per batch); gathered over this window, a commit rewrites each
-    /// page of the accounts table once for all of its rows that changed, and a user who
-    /// changed twice is written once (loadtest/README.md, "Pinned fan-out, 3 December
-    /// (second session)"). The core keeps the newest choice in memory and storage is read
-    /// only for a user the core never knew (forgotten after 60 s), so the delay is seen
-    /// only by a crash, which loses at most this window of choices; a stop stores them.
-    static let chosenStatusWriteDelay: Duration = .milliseconds(250)
+    // How long a chosen status waits is `GatewayConfiguration.chosenStatusWriteDelay`.
+    // Storing each batch of inputs' statuses at once still cost the storage writer ~17% of
+    // the pinned server's time under fan-out load (a B-tree lookup and a 4 KiB WAL page per
+    // UPDATE, and a commit per batch); gathered over the window, a commit rewrites each page
+    // of the accounts table once for all of its rows that changed, and a user who changed
+    // twice is written once (loadtest/README.md, "Pinned fan-out, 3 December (second
+    // session)"). The core keeps the newest choice in memory and storage is read only for a
+    // user the core never knew (forgotten after 60 s), so the delay is seen only by a crash,
+    // which loses at most the window's choices, never a Hidden one (stored at once); a stop
+    // stores them all.
 
-    /// Stores the chosen statuses waiting, once the first of them has waited
-    /// `chosenStatusWriteDelay` (at once with `now: nil`), as one storage job with the
+    /// Stores the chosen statuses waiting, once they are due (at once with `now: nil`), as
+    /// one storage job with the
     /// newest choice of each user. The job fails (and is logged) as a whole, like the
     /// single UPDATEs it replaces would all have failed on a broken database.
     func writeChosenStatuses(now: ContinuousClock.Instant? = .now) {

@@ -69,7 +69,8 @@ final class PresenceThread: @unchecked Sendable {
     }
     var effects: [Effect] = []
     /// Chosen statuses to store, in order, written together once the first of them has
-    /// waited `chosenStatusWriteDelay` (`writeChosenStatuses`).
+    /// waited `GatewayConfiguration.chosenStatusWriteDelay`, or at once for a Hidden one
+    /// (`writeChosenStatuses`).
     var chosenStatusWrites: [(UserID, ChosenStatus)] = []
     /// When `chosenStatusWrites` is due, or nil while it is empty.
     var chosenStatusWritesDue: ContinuousClock.Instant?
@@ -131,12 +132,6 @@ final class PresenceThread: @unchecked Sendable {
     /// Inputs waiting now (a gauge).
     var backlog: Int { inbox.count }
 
-    /// Set while the thread handles a batch of inputs.
-    private let handling = Atomic<Bool>(false)
-
-    /// Whether inputs wait or are being handled: their deliveries are still to come.
-    var isWorking: Bool { handling.load(ordering: .acquiring) || inbox.count > 0 }
-
     private func run() {
         var batch: [PresenceInput] = []
         var cacheFlush = ThreadCacheFlush()
@@ -156,8 +151,6 @@ final class PresenceThread: @unchecked Sendable {
                 writeChosenStatuses()
                 continue
             }
-            handling.store(true, ordering: .releasing)
-            defer { handling.store(false, ordering: .releasing) }
             for input in batch {
                 if case .stop = input {
                     writeChosenStatuses(now: nil)
