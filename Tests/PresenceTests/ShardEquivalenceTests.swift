@@ -9,7 +9,8 @@ import Testing
 struct ShardEquivalenceTests {
     /// A small deterministic generator (SplitMix64, as in presencectl and the load client;
     /// the test target shares no module with them), so a failing seed replays exactly.
-    struct Random {
+    /// Also the other PresenceTests' generator (`UserIndexTests`).
+    struct Random: RandomNumberGenerator {
         var state: UInt64
         mutating func next() -> UInt64 {
             state &+= 0x9E37_79B9_7F4A_7C15

@@ -38,20 +38,10 @@ struct UserIndexTests {
         }
     }
 
-    /// SplitMix64: a fixed sequence per seed, so a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// SplitMix64 (`ShardEquivalenceTests.Random`): a fixed sequence per seed, so a failure
+    /// can be replayed.
+    typealias SplitMix = ShardEquivalenceTests.Random
 
-    /// Addresses from 3 to about 40 bytes, so both Swift's inline small strings (up to 15
-    /// bytes) and heap strings are keys.
     static func addresses(_ count: Int, using rng: inout SplitMix) -> [UserID] {
         let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789.-_")
         var seen = Set<UserID>()
