@@ -12,7 +12,14 @@
 //   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence, ClusterWire (bench only); Cluster (link only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
+import Foundation
 import PackageDescription
+
+/// `PRESENCE_ALLOCATOR=system` builds without jemalloc, for the sanitizers, which need their
+/// own allocator (a ThreadSanitizer test process linked with jemalloc dies at start with
+/// SIGSEGV). Only for `swift test --sanitize=…` runs: every other build, and the shipped
+/// binaries, use jemalloc (Sources/CJemalloc/shim.c says why).
+let usesJemalloc = ProcessInfo.processInfo.environment["PRESENCE_ALLOCATOR"] != "system"
 
 let package = Package(
     name: "presence-gateway",
@@ -51,7 +58,9 @@ let package = Package(
         .systemLibrary(name: "CHiredis", path: "Sources/CHiredis"),
         // jemalloc (Debian libjemalloc-dev): the allocator of every process that links the
         // gateway, configured in its shim (why: Sources/CJemalloc/shim.c).
-        .target(name: "CJemalloc", path: "Sources/CJemalloc", linkerSettings: [.linkedLibrary("jemalloc")]),
+        .target(name: "CJemalloc", path: "Sources/CJemalloc",
+                cSettings: usesJemalloc ? [] : [.define("CJEMALLOC_SYSTEM_ALLOCATOR")],
+                linkerSettings: usesJemalloc ? [.linkedLibrary("jemalloc")] : []),
 
         // --- Pure protocol code: bytes in, bytes or errors out. No sockets, no threads. ---
         .target(name: "WebSocket", dependencies: ["CZlib", "COpenSSL"]),

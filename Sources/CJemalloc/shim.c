@@ -9,9 +9,20 @@
 // 10,000 × 50 against 1,428 B live (loadtest/README.md, "Memory at rest"). jemalloc
 // groups allocations of one size class into their own runs, so holes are reused by the
 // next object of that size, and it returns unused pages to the kernel by itself.
-#include <jemalloc/jemalloc.h>
 #include <stdint.h>
 #include "CJemalloc.h"
+
+#ifdef CJEMALLOC_SYSTEM_ALLOCATOR
+// Built with `PRESENCE_ALLOCATOR=system` (Package.swift), for sanitizer runs: the C
+// library's malloc, and every call here reports that jemalloc is absent.
+int cjemalloc_heap_stats(size_t *allocated, size_t *resident) { (void)allocated; (void)resident; return -1; }
+__attribute__((used, retain)) size_t cjemalloc_heap_allocated_bytes(void) { return 0; }
+__attribute__((used, retain)) size_t cjemalloc_heap_resident_bytes(void) { return 0; }
+void cjemalloc_flush_thread_cache(void) {}
+const char *cjemalloc_version(void) { return NULL; }
+long cjemalloc_dirty_decay_ms(void) { return -2; }
+#else
+#include <jemalloc/jemalloc.h>
 
 // Read by jemalloc when it starts (the documented way for an application to configure it;
 // `MALLOC_CONF` in the environment is applied after it, so an operator can still override).
@@ -62,3 +73,4 @@ long cjemalloc_dirty_decay_ms(void) {
     size_t length = sizeof(value);
     return mallctl("opt.dirty_decay_ms", &value, &length, NULL, 0) == 0 ? (long)value : -2;
 }
+#endif

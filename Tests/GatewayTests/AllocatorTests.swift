@@ -5,7 +5,9 @@ import Testing
 
 /// The gateway's allocator is jemalloc, configured by `Sources/CJemalloc/shim.c`, in the
 /// test processes (which link the same module) and in the `presenced` binary.
-@Suite struct AllocatorTests {
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["PRESENCE_ALLOCATOR"] != "system",
+               "built with PRESENCE_ALLOCATOR=system (a sanitizer run): no jemalloc to test"))
+struct AllocatorTests {
     @Test func jemallocIsTheAllocatorAndTookItsConfiguration() throws {
         let version = try #require(cjemalloc_version(), "mallctl(\"version\") failed: malloc is not jemalloc")
         #expect(String(cString: version).hasPrefix("5."))

@@ -49,8 +49,8 @@ struct BuiltProduct {
             let base = FileManager.default.temporaryDirectory.appendingPathComponent("product-\(UUID().uuidString)").path
             outputPath = base + ".out"
             errorPath = base + ".err"
-            FileManager.default.createFile(atPath: outputPath, contents: nil)
-            FileManager.default.createFile(atPath: errorPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
             process.executableURL = product.url
             process.arguments = arguments
             process.environment = environment
