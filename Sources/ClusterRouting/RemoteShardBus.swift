@@ -161,7 +161,7 @@ public final class RemoteShardBus: @unchecked Sendable {
         let source = ShardAddress(node: sender, shard: header.sourceShard)
         let key = StreamKey(source: source, destinationShard: header.destinationShard)
         if let next = expected[key] {
-            if header.sequence < next { return }  // a repeat: the link never retries, so a bug's
+            if header.sequence < next { return }  // a repeat: only a bug sends one (the link never retries)
             if header.sequence > next { onEvent(.lost(from: sender)) }
         } else if header.sequence != 1, !rebaselining.contains(sender) {
             onEvent(.lost(from: sender))  // a stream heard first after its start
