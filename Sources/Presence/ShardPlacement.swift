@@ -36,10 +36,10 @@ extension UserID {
     /// FNV-1a over the normalized address, then MurmurHash3's 64-bit finalizer: stable
     /// across processes and Swift versions, unlike `hashValue`, which is seeded per process.
     ///
-    /// The finalizer matters. FNV-1a's low bits mix poorly: its multiplier is odd, so the
-    /// lowest bit is the parity of the odd bytes, and `% 2` put every address whose odd
-    /// bytes are even in number on one shard (`user0@…`, `user2@…`, `user4@…` all
-    /// together). `ShardTests.homesSpreadEvenWhenAddressesDifferInOneByte` pins it.
+    /// The finalizer matters. The low k bits of FNV-1a depend only on the low k bits of
+    /// each byte (xor, then a multiply by an odd number), so `% 2` was the parity of the odd
+    /// bytes: addresses that differ only in even bytes all shared one home of two.
+    /// `ShardTests.homesSpreadEvenWhenAddressesDifferOnlyInEvenBytes` pins it.
     public var placementHash: UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in email.utf8 {
