@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "Presence"),
 
         // --- Persistence: SQLite (WAL) or PostgreSQL behind small repository types, numbered migrations. ---
-        .target(name: "Storage", dependencies: ["CSQLite", "CPostgres", "Mailboxes"]),
+        .target(name: "Storage", dependencies: ["CSQLite", "CPostgres", "CPosix", "Mailboxes"]),
         // --- Accounts: password policy, scrypt, device tokens, Google ID tokens, resets, outbox mail. ---
         .target(name: "Accounts", dependencies: ["Storage", "COpenSSL", "CCurl"]),
 

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE 1
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include "CPosix.h"
@@ -13,4 +14,8 @@ long cposix_raise_nofile(void) {
     r.rlim_cur = r.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &r) != 0) return -1;
     return (long)r.rlim_cur;
+}
+
+int cposix_name_this_thread(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }

@@ -86,7 +86,10 @@ public final class ClusterLoop: @unchecked Sendable {
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw .system("epoll_create1", errno: cposix_errno()) }
         _ = cposix_epoll_ctl(epfd, EPOLL_CTL_ADD, inbox.readinessDescriptor, EPOLLIN.rawValue, Self.wakeToken)
-        let thread = Thread { [self] in run() }
+        let thread = Thread { [self, name] in
+            _ = cposix_name_this_thread(name)
+            run()
+        }
         thread.name = name
         thread.stackSize = 1 << 20
         thread.start()

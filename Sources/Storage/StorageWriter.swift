@@ -1,3 +1,4 @@
+import CPosix
 import Foundation
 import Mailboxes
 import Synchronization
@@ -103,7 +104,10 @@ public final class StorageWriter: Sendable {
             try database.execute("PRAGMA cache_size = -\(Self.cacheKibibytes)")
         }
         let transfer = ConnectionTransfer(database)
-        let thread = Thread { [self] in self.runLoop(transfer.database) }
+        let thread = Thread { [self] in
+            _ = cposix_name_this_thread("storage-writer")
+            self.runLoop(transfer.database)
+        }
         thread.name = "storage-writer"
         thread.start()
     }

@@ -47,6 +47,7 @@ public final class Server: Sendable {
         for loop in loops {
             finished.enter()
             let thread = Thread { [finished] in
+                _ = cposix_name_this_thread("loop-\(loop.index)")
                 loop.run()
                 finished.leave()
             }

@@ -164,6 +164,27 @@ import Testing
         #expect(daemon.waitForExit(seconds: 15) == 0)
     }
 
+    /// `top -H`, `perf` and gdb show each thread's job: the names reach the kernel
+    /// (`/proc/PID/task/TID/comm`), which Foundation's `Thread.name` alone does not do on Linux.
+    @Test func everyThreadCarriesItsJobsNameForTheKernel() throws {
+        let presenced = try BuiltProduct("presenced")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("names-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let daemon = try BuiltProduct.Running(
+            presenced, ["--port", "0", "--admin-listen", "off", "--loops", "2", "--presence-shards", "2", "--data-dir", directory.path],
+            environment: BuiltProduct.cleanEnvironment())
+        _ = try #require(daemon.awaitError(matching: #"ports=(\d+)"#, seconds: 20), "\(daemon.errorOutput)")
+        let pid = daemon.process.processIdentifier
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        let names = Set(tasks.compactMap { try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        for expected in ["loop-0", "loop-1", "presence-0", "presence-1", "storage-writer"] {
+            #expect(names.contains(expected), "threads: \(names.sorted())")
+        }
+        kill(pid, SIGTERM)
+        #expect(daemon.waitForExit(seconds: 15) == 0)
+    }
+
     @Test func sigtermUnderLoadClosesEveryClientWith1001FlushesAndExitsZero() throws {
         let presenced = try BuiltProduct("presenced")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")

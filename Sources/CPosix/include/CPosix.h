@@ -24,6 +24,10 @@
 int cposix_accept(int fd, struct sockaddr_storage *addr, socklen_t *len);
 /// Raises RLIMIT_NOFILE's soft limit to its hard limit. - Returns: the new soft limit.
 long cposix_raise_nofile(void);
+/// Names the calling thread for the kernel (`/proc/PID/task/TID/comm`, so `top -H`, `perf`
+/// and gdb show it): Foundation's `Thread.name` does not reach the kernel on Linux, and
+/// `pthread_setname_np` needs _GNU_SOURCE. Longer names are cut to 15 bytes.
+int cposix_name_this_thread(const char *name);
 
 static inline int cposix_errno(void) { return errno; }
 

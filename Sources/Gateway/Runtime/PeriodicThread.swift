@@ -1,3 +1,4 @@
+import CPosix
 import Foundation
 
 /// A thread of its own that runs `work` every `interval` seconds until `stop()`: the mail
@@ -36,6 +37,7 @@ final class PeriodicThread: @unchecked Sendable {
     func start() {
         finished.enter()
         let t = Thread { [self] in
+            _ = cposix_name_this_thread(name)
             if runsAtStart { work?() }
             while stopped.wait(timeout: .now() + interval) == .timedOut { work?() }
             last?()

@@ -1,3 +1,4 @@
+import CPosix
 import Foundation
 import Logging
 import Mailboxes
@@ -102,6 +103,7 @@ final class PresenceThread: @unchecked Sendable {
     func start() {
         finished.enter()
         let t = Thread { [self] in
+            _ = cposix_name_this_thread("presence-\(shard)")
             run()
             finished.leave()
         }

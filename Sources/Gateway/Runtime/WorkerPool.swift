@@ -1,3 +1,4 @@
+import CPosix
 import Foundation
 import Mailboxes
 import Synchronization
@@ -39,6 +40,7 @@ final class WorkerPool<Context>: @unchecked Sendable {
             finished.enter()
             let t = Thread { [self] in
                 defer { finished.leave() }
+                _ = cposix_name_this_thread("\(name)-\(i)")
                 guard let context = try? makeContext() else { return }
                 run(context)
             }
