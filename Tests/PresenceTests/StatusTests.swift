@@ -28,6 +28,22 @@ struct StatusTests {
         #expect(world.snapshot(of: phone)?.chosenStatus == .busy)
     }
 
+    /// The operators' `presence_users{status}` gauge: each signed-in user once, under what
+    /// contacts see, except that Hidden is counted as `hidden`, not as Offline.
+    @Test func usersByStatusCountsEachSignedInUserOnceWithHiddenApart() throws {
+        var world = World()
+        try world.signIn("online@x.io", 1)
+        try world.signIn("online@x.io", 2, device: .mobile)
+        try world.signIn("busy@x.io", 3, chosen: .busy)
+        try world.signIn("mobile@x.io", 4, device: .mobile)
+        try world.signIn("hidden@x.io", 5, chosen: .hidden)
+        let gone = try world.signIn("gone@x.io", 6)
+        try world.run(.signOut(gone))
+        var total: [String: Int] = [:]
+        for core in world.cores { total.merge(core.usersByStatus, uniquingKeysWith: +) }
+        #expect(total == ["online": 1, "busy": 1, "mobile": 1, "hidden": 1])
+    }
+
     @Test func testSignedInOnlyOnMobileShowsMobile() throws {
         var world = World()
         let watcher = try world.signIn("c@x.io", 1, contacts: ["a@x.io"])

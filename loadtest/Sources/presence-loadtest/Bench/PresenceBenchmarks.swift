@@ -113,6 +113,12 @@ enum PresenceBenchmarks {
             Benchmark(name: "presence event JSON body (EventEncoder.encodeEventBody)", operationsPerCall: 1) {
                 x.delivered &+= EventEncoder.encodeEventBody(x.event).count
             },
+            // The presence thread samples this gauge once a second on its own thread: the
+            // pass delays every input queued behind it (a shard of 5,000 signed-in users
+            // takes 5 times this).
+            Benchmark(name: "users-by-status gauge: one pass over 1,001 signed-in users (PresenceCore.usersByStatus)", operationsPerCall: 1) {
+                x.delivered &+= x.core.usersByStatus.count
+            },
             Benchmark(name: "fan-out of one status change to 1,000 contacts (PresenceCore.apply setStatus, per change)", operationsPerCall: 1) {
                 x.flip()
                 x.delivered &+= x.effects.count
