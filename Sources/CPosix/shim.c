@@ -1,5 +1,6 @@
 #define _GNU_SOURCE 1
 #include <sys/prctl.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include "CPosix.h"
@@ -18,4 +19,12 @@ long cposix_raise_nofile(void) {
 
 int cposix_name_this_thread(const char *name) {
     return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
+int cposix_epoll_wait_nanoseconds(int epfd, struct epoll_event *events, int maxevents, long long timeout_ns) {
+    if (timeout_ns < 0) return epoll_wait(epfd, events, maxevents, -1);
+    struct timespec t = { .tv_sec = timeout_ns / 1000000000LL, .tv_nsec = timeout_ns % 1000000000LL };
+    int n = epoll_pwait2(epfd, events, maxevents, &t, NULL);
+    if (n < 0 && errno == ENOSYS) n = epoll_wait(epfd, events, maxevents, (int)((timeout_ns + 999999LL) / 1000000LL));
+    return n;
 }

@@ -28,6 +28,10 @@ long cposix_raise_nofile(void);
 /// and gdb show it): Foundation's `Thread.name` does not reach the kernel on Linux, and
 /// `pthread_setname_np` needs _GNU_SOURCE. Longer names are cut to 15 bytes.
 int cposix_name_this_thread(const char *name);
+/// epoll_wait with a timeout in nanoseconds (`epoll_pwait2`, Linux 5.11): a sender pacing
+/// sends at 2 ms intervals cannot round its sleep to whole milliseconds. A negative timeout
+/// waits forever; on a kernel without epoll_pwait2 it falls back to epoll_wait, rounding up.
+int cposix_epoll_wait_nanoseconds(int epfd, struct epoll_event *events, int maxevents, long long timeout_ns);
 
 static inline int cposix_errno(void) { return errno; }
 

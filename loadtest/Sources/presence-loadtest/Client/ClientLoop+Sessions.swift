@@ -95,6 +95,14 @@ extension ClientLoop {
         }
     }
 
+    /// How long until the window's next send is due: 0 when one is already due, `.max`
+    /// outside a sending window.
+    var nanosecondsToNextSend: UInt64 {
+        guard windowSendStart != .max, now < sendEnd, windowRate > 0 else { return .max }
+        let nextDue = windowSendStart &+ UInt64(Double(scheduled + 1) * 1e9 / windowRate)
+        return nextDue > now ? nextDue - now : 0
+    }
+
     /// At the end of a drain, whatever has not arrived never will: it counts as lost.
     func abandonOutstanding() {
         guard outstandingSession > 0 else { return }

@@ -177,8 +177,12 @@ final class ClientLoop {
         while now < deadline && isBusy() && turns < 100_000_000 {
             turns += 1
             startConnects()
-            let timeout = Int32(min(10, (deadline - now) / 1_000_000 + 1))
-            let n = epoll_wait(epfd, events, Int32(Self.eventCapacity), timeout)
+            // Awake by the next scheduled send: a window's sends follow their schedule
+            // instead of the 10 ms poll. (With a 10 ms sleep, 500 changes/s went out as
+            // bursts of five changes, 250 deliveries queued together, and the median
+            // change -> contact latency measured that burst: 2.5-3 ms instead of ~0.5 ms.)
+            let timeout = min(10_000_000, deadline - now, nanosecondsToNextSend)
+            let n = cposix_epoll_wait_nanoseconds(epfd, events, Int32(Self.eventCapacity), Int64(timeout))
             now = MonotonicClock.nanoseconds()
             if n > 0 {
                 for k in 0..<Int(n) {
