@@ -16,7 +16,9 @@ extension GatewayHandler {
             loop.setHandlerWord(ConnectionWord.signingIn(SignInMethod(credential)).raw, for: id)
             runtime.signIn(credential, target: target, remoteAddress: remoteAddress)
         case (.resume(let token, let lastSeq), .awaitingSignIn):
-            guard let token = ResumeToken(text: token) else {
+            // A token of another node (or, in a cluster, of none) is as unknown as an
+            // expired one: the client signs in again (NodeQualifier).
+            guard let token = ResumeToken(text: token), token.node == runtime.configuration.node.node else {
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.unknownSession)), on: loop)
                 return
             }

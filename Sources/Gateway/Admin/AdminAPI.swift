@@ -66,18 +66,18 @@ enum AdminAPI {
 
     // MARK: - Responses (built on the presence thread)
 
-    static func sessions(_ list: [SessionSummary], wall: WallTimeMapping) -> HTTPResponse {
+    static func sessions(_ list: [SessionSummary], wall: WallTimeMapping, node: NodeQualifier = .single) -> HTTPResponse {
         var json = JSONWriter()
         json.beginObject()
         json.key("sessions")
         json.beginArray()
-        for s in list { write(s, wall: wall, into: &json) }
+        for s in list { write(s, wall: wall, node: node, into: &json) }
         json.endArray()
         json.endObject()
         return HTTPWire.jsonResponse(200, json.bytes)
     }
 
-    static func explanation(_ e: PresenceExplanation?, of user: UserID, wall: WallTimeMapping) -> HTTPResponse {
+    static func explanation(_ e: PresenceExplanation?, of user: UserID, wall: WallTimeMapping, node: NodeQualifier = .single) -> HTTPResponse {
         guard let e else {
             return HTTPWire.errorResponse(ErrorReply(code: "unknown_user", message: "\(user.email) has no presence on this gateway.",
                                                      httpStatus: 404))
@@ -92,15 +92,15 @@ enum AdminAPI {
         json.key("rule"); json.string(e.rule)
         json.key("sessions")
         json.beginArray()
-        for s in e.sessions { write(s, wall: wall, into: &json) }
+        for s in e.sessions { write(s, wall: wall, node: node, into: &json) }
         json.endArray()
         json.endObject()
         return HTTPWire.jsonResponse(200, json.bytes)
     }
 
-    static func write(_ s: SessionSummary, wall: WallTimeMapping, into json: inout JSONWriter) {
+    static func write(_ s: SessionSummary, wall: WallTimeMapping, node: NodeQualifier, into json: inout JSONWriter) {
         json.beginObject()
-        json.key("session"); json.string(String(s.session.rawValue))
+        json.key("session"); json.string(node.session(s.session))
         json.key("user")
         if let user = s.user { json.string(user.email) } else { json.null() }
         json.key("device"); json.string(s.device.wireName)

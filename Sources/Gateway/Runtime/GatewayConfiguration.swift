@@ -15,6 +15,11 @@ public struct GatewayConfiguration: Sendable {
     /// A PostgreSQL database (`postgresql://USER@HOST:PORT/DB`) to use instead of the
     /// SQLite file; nil (the default) keeps the single-node SQLite setup.
     public var databaseURL: String?
+    /// This node's id in a cluster, which its session IDs, resume tokens and call IDs carry
+    /// (`NodeQualifier`); `.single` (the default) for one node on its own, with plain IDs.
+    /// The cluster's membership will set it when `--cluster-url` joins one (issue 10, not
+    /// built yet); tests set it to show the forms.
+    public var node = NodeQualifier.single
     /// Idle, grace, debounce, ring and other presence tunables.
     public var presence = PresenceConfiguration()
     /// Password policy, reset lifetime, mail templates.

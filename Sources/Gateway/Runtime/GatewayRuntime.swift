@@ -74,7 +74,7 @@ final class GatewayRuntime: @unchecked Sendable {
         }
     }
 
-    func newCallID() -> CallID { CallID(nextCall.wrappingAdd(1, ordering: .relaxed).oldValue) }
+    func newCallID() -> CallID { configuration.node.call(nextCall.wrappingAdd(1, ordering: .relaxed).oldValue) }
 
     func handler(of connection: ConnectionID) -> GatewayHandler { handlers[connection.loop] }
 

@@ -125,12 +125,13 @@ final class PresenceShards: ClusterBus, @unchecked Sendable {
     private func askEveryShard(_ respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let replies = Mutex<[SessionSummary]>([]), answered = Atomic<Int>(0)
         let wall = clock.mapping()
+        let node = runtime.configuration.node
         for thread in threads {
             thread.post(.summaries { [count] list in
                 replies.withLock { $0 += list }
                 if answered.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue == count {
                     let all = replies.withLock { $0 }.sorted { $0.session.rawValue < $1.session.rawValue }
-                    respond(AdminAPI.sessions(all, wall: wall))
+                    respond(AdminAPI.sessions(all, wall: wall, node: node))
                 }
             })
         }

@@ -86,7 +86,7 @@ extension PresenceThread {
             // A refusal (`resume_impossible`) ends the session: its close effect then names
             // the old connection (if any), never this one, which stays open for a fresh sign-in.
             if start(.resume(token.session, lastSeenSequence: lastSeq, connection: target.connection.packed), session: token.session,
-                     device: device, target: target, reply: ReplyEncoder.resume(id: target.requestID, session: token.session), at: time),
+                     device: device, target: target, reply: ReplyEncoder.resume(id: target.requestID, session: token.session, node: runtime.configuration.node), at: time),
                let old, old != target.connection {
                 runtime.server.close(old, code: GatewayCloseCode.resumeImpossible.closeCode, reason: "resumed on another connection")
             }
@@ -108,7 +108,8 @@ extension PresenceThread {
     /// The sign-in reply, with the session the core issues and its resume token.
     func signInReply(_ session: SessionID, _ attachment: SessionAttachment, _ principal: SignInReply.Principal,
                              _ target: ReplyTarget) -> [UInt8] {
-        let token = ResumeToken(session: session, secretHigh: attachment.secretHigh, secretLow: attachment.secretLow)
+        let token = ResumeToken(session: session, secretHigh: attachment.secretHigh, secretLow: attachment.secretLow,
+                                node: runtime.configuration.node.node)
         return ReplyEncoder.signIn(id: target.requestID, SignInReply(session: session, resumeToken: token, principal: principal))
     }
 

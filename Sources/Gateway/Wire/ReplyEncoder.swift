@@ -28,7 +28,7 @@ public enum ReplyEncoder {
     /// The reply to a successful `signIn`.
     public static func signIn(id: String, _ reply: SignInReply) -> [UInt8] {
         var json = begin("ok", id: id)
-        json.key("session"); json.string(String(reply.session.rawValue))
+        json.key("session"); json.string(NodeQualifier(node: reply.resumeToken.node).session(reply.session))
         json.key("resumeToken"); json.string(reply.resumeToken.text)
         switch reply.principal {
         case .user(let profile, let device, let deviceToken):
@@ -49,9 +49,9 @@ public enum ReplyEncoder {
     }
 
     /// The reply to a successful `resume`; the missed events follow it.
-    public static func resume(id: String, session: SessionID) -> [UInt8] {
+    public static func resume(id: String, session: SessionID, node: NodeQualifier = .single) -> [UInt8] {
         var json = begin("ok", id: id)
-        json.key("session"); json.string(String(session.rawValue))
+        json.key("session"); json.string(node.session(session))
         json.endObject()
         return json.bytes
     }
