@@ -97,7 +97,7 @@ public enum ClusterWire {
 
     /// Runs `body` over `bytes` in place when they are contiguous, else over a copy.
     /// (`withContiguousStorageIfAvailable` rethrows untyped errors, hence the `Result`.)
-    private static func borrowing<R>(
+    static func borrowing<R>(
         _ bytes: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) throws(ClusterWireError) -> R
     ) throws(ClusterWireError) -> R {
         if let result = bytes.withContiguousStorageIfAvailable({ buffer in
