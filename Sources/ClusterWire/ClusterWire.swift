@@ -1,8 +1,10 @@
 import Presence
 
 /// The binary form of `ShardMessage`, for a `ClusterBus` whose shards are in other
-/// processes (Protocol/cluster.md, "Shard messages on the wire"). Pure: bytes in, values
-/// or a `ClusterWireError` out, and values in, bytes appended.
+/// processes (Protocol/cluster.md, "Shard messages on the wire"), and of what an edge and
+/// a session's home send each other (`HomeMessage`, `EdgeMessage`: "Edge and home
+/// messages on the wire", in `ClusterWire+EdgeHome.swift`). Pure: bytes in, values or a
+/// `ClusterWireError` out, and values in, bytes appended.
 ///
 /// Why binary and not the JSON the clients speak: every presence change fans out through
 /// here once per destination shard, so the format is cheap to write and to check. Fixed
@@ -97,7 +99,7 @@ public enum ClusterWire {
 
     /// Runs `body` over `bytes` in place when they are contiguous, else over a copy.
     /// (`withContiguousStorageIfAvailable` rethrows untyped errors, hence the `Result`.)
-    private static func borrowing<R>(
+    static func borrowing<R>(
         _ bytes: some Collection<UInt8>, _ body: (UnsafeRawBufferPointer) throws(ClusterWireError) -> R
     ) throws(ClusterWireError) -> R {
         if let result = bytes.withContiguousStorageIfAvailable({ buffer in

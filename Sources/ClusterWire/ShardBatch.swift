@@ -86,9 +86,10 @@ public struct BatchWriter: Sendable {
 }
 
 extension Array where Element == UInt8 {
-    /// The fixed 31-byte header (Protocol/cluster.md, "Batches").
-    mutating func appendHeader(_ header: BatchHeader, count: UInt32) {
-        append(ClusterWire.version)
+    /// The fixed 31-byte header (Protocol/cluster.md, "Batches"). `format` is the first
+    /// byte: a shard batch's version, or a home or edge batch's format.
+    mutating func appendHeader(_ header: BatchHeader, count: UInt32, format: UInt8 = ClusterWire.version) {
+        append(format)
         appendFixed64(header.sourceNode)
         append(header.sourceShard)
         appendFixed64(header.destinationNode)
@@ -102,9 +103,11 @@ extension WireReader {
     /// The header and the message count it announces, refused when the bytes after the
     /// header could not hold that many messages. The version comes first and is checked
     /// first: a later version may change everything after it.
-    mutating func header() throws(ClusterWireError) -> (BatchHeader, count: Int) {
+    mutating func header(
+        format: UInt8 = ClusterWire.version, minimumMessageSize: Int = WireSize.message
+    ) throws(ClusterWireError) -> (BatchHeader, count: Int) {
         let version = try byte()
-        guard version == ClusterWire.version else { throw .unsupportedVersion(version) }
+        guard version == format else { throw .unsupportedVersion(version) }
         let sourceNode = try fixed64()
         let sourceShard = try byte()
         let destinationNode = try fixed64()
@@ -112,7 +115,7 @@ extension WireReader {
         let sequence = try fixed64()
         let countOffset = offset
         let count = try fixed32()
-        guard count <= remaining / WireSize.message else {
+        guard count <= remaining / minimumMessageSize else {
             throw .countBeyondEnd(count: UInt64(count), offset: countOffset)
         }
         let header = BatchHeader(sourceNode: sourceNode, sourceShard: sourceShard, destinationNode: destinationNode,

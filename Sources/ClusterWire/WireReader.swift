@@ -33,6 +33,12 @@ struct WireReader {
         return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
+    mutating func fixed16() throws(ClusterWireError) -> UInt16 {
+        guard remaining >= 2 else { throw .truncated(offset: offset) }
+        defer { offset += 2 }
+        return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
+    }
+
     /// Unsigned LEB128, shortest form only: a last byte of zero after others is an
     /// overlong encoding, and a tenth byte may hold only bit 63.
     mutating func varint() throws(ClusterWireError) -> UInt64 {
@@ -89,6 +95,14 @@ struct WireReader {
         return string
     }
 
+    /// Opaque bytes: a varint length, then that many bytes, copied out as they are.
+    mutating func byteArray() throws(ClusterWireError) -> [UInt8] {
+        let length = try count(minimumSize: 1)
+        guard length > 0 else { return [] }
+        defer { offset += length }
+        return Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))
+    }
+
     /// A user ID must arrive normalized: `UserID(email:)` accepts it unchanged (a cheap
     /// byte scan for the usual ASCII address), so a peer cannot name a user that no
     /// sign-in could have produced.
@@ -125,4 +139,14 @@ enum WireSize {
     static let view = 2
     /// The shortest message: an `accountDeleted` (a tag and a user ID).
     static let message = 1 + userID
+    /// An empty-ID, empty-body chat: ID, two users, two empty strings, the instant.
+    static let chatMessage = 8 + userID + userID + 1 + 1 + 8
+    /// The shortest command: a `deleteAccount` (a tag and a user ID).
+    static let command = 1 + userID
+    /// The shortest home message: an op with no request ID and the shortest command.
+    static let homeMessage = 1 + 8 + 8 + 1 + command
+    /// The shortest edge message: a `deliver` of an empty body to nobody.
+    static let edgeMessage = 1 + 1 + 1
+    /// A delivery's recipient: its connection and a one-byte sequence.
+    static let edgeRecipient = 8 + 1
 }

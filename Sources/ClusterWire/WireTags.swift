@@ -48,6 +48,51 @@ enum EventTag: UInt8 {
     case subscriptionEnded = 18
 }
 
+/// The first byte of every encoded `Command` (edge → home, inside a `HomeMessage.op`).
+/// Only the commands an edge forwards have a tag: storage outcomes (`messageCommitted`,
+/// `messageFailed`), a restart's `restoreShown` and `fromShard` never leave their process
+/// this way, so no bytes decode to one of them.
+enum CommandTag: UInt8 {
+    case signIn = 1
+    case signInSubscriber = 2
+    case signOut = 3
+    case connectionLost = 4
+    case resume = 5
+    case heartbeat = 6
+    case activity = 7
+    case setStatus = 8
+    case requestContact = 9
+    case acceptContact = 10
+    case declineContact = 11
+    case removeContact = 12
+    case send = 13
+    case invite = 14
+    case ringing = 15
+    case accept = 16
+    case decline = 17
+    case cancel = 18
+    case hangUp = 19
+    case signal = 20
+    case subscribe = 21
+    case unsubscribe = 22
+    case changeProfile = 23
+    case deleteAccount = 24
+}
+
+/// The first byte of every encoded `HomeMessage` (edge → home).
+enum HomeMessageTag: UInt8 {
+    case op = 1
+}
+
+/// The first byte of every encoded `EdgeMessage` (home → edge).
+enum EdgeMessageTag: UInt8 {
+    case deliver = 1
+    case reply = 2
+    case close = 3
+    case attach = 4
+    case signInRefused = 5
+}
+
 /// One byte per value of the core's small enumerations, both ways.
 enum WireValue {
     static func byte(for status: PresenceStatus) -> UInt8 {
@@ -145,6 +190,23 @@ enum WireValue {
         case 4: .hungUp
         case 5: .connectionLost
         case 6: .contactRemoved
+        default: nil
+        }
+    }
+
+    static func byte(for device: DeviceKind) -> UInt8 {
+        switch device {
+        case .desktop: 0
+        case .mobile: 1
+        case .web: 2
+        }
+    }
+
+    static func deviceKind(_ byte: UInt8) -> DeviceKind? {
+        switch byte {
+        case 0: .desktop
+        case 1: .mobile
+        case 2: .web
         default: nil
         }
     }

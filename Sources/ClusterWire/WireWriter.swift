@@ -24,6 +24,19 @@ extension Array where Element == UInt8 {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 
+    /// Two bytes, little-endian.
+    mutating func appendFixed16(_ value: UInt16) {
+        append(UInt8(truncatingIfNeeded: value))
+        append(UInt8(truncatingIfNeeded: value >> 8))
+    }
+
+    /// A varint byte count, then the bytes as they are (no validation: what the home's
+    /// encoders wrote, for the edge to write to a socket).
+    mutating func appendBytes(_ bytes: [UInt8]) {
+        appendVarint(UInt64(bytes.count))
+        append(contentsOf: bytes)
+    }
+
     /// A varint byte count, then the UTF-8 bytes.
     mutating func appendString(_ string: String) {
         let utf8 = string.utf8

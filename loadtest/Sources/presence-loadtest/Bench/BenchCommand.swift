@@ -33,8 +33,9 @@ struct BenchCommand: ParsableCommand {
         let lookups = PresenceBenchmarks.LookupFixture()
         let heads = HeadScanBenchmarks.Fixture()
         let wire = ClusterWireBenchmarks.Fixture()
+        let edgeWire = ClusterWireBenchmarks.DeliveryFixture()
         let all = HotPathBenchmarks.all(fixture) + PresenceBenchmarks.all(presence) + PresenceBenchmarks.lookups(lookups) + HeadScanBenchmarks.all(heads)
-            + ClusterWireBenchmarks.all(wire) + ScryptBenchmarks.all()
+            + ClusterWireBenchmarks.all(wire) + ClusterWireBenchmarks.deliveries(edgeWire) + ScryptBenchmarks.all()
         let chosen = all.filter { filter == nil || $0.name.contains(filter!) }
         print("allocations: \(AllocationCounter.isAvailable ? "counted by the preloaded malloc counter" : "n/a (run through loadtest/bench.sh)")")
         var results: [BenchResult] = []
@@ -52,7 +53,7 @@ struct BenchCommand: ParsableCommand {
             let examined = HeadScanBenchmarks.bytesExamined(heads)
             print("head scan, bytes examined per \(heads.head.count)-byte head: before \(examined.before), after \(examined.after)")
         }
-        if fixture.delivered == 42 || presence.delivered == 42 || lookups.found == 42 || heads.found == 42 || wire.decoded == 42 { print("") }  // keeps the optimizer from dropping the work
+        if fixture.delivered == 42 || presence.delivered == 42 || lookups.found == 42 || heads.found == 42 || wire.decoded == 42 || edgeWire.decoded == 42 { print("") }  // keeps the optimizer from dropping the work
         if let json {
             struct BenchReport: Encodable { var benchmarks: [BenchResult]; var machine: Machine; var allocationMethod: String }
             let encoder = JSONEncoder()
