@@ -7,7 +7,7 @@
 //                   └─► Accounts ─► Storage ─► CSQLite, CPostgres; Accounts ─► COpenSSL, CCurl (JWKS over HTTPS)
 //   Transport, Storage, Cluster, Gateway ─► Mailboxes ─► CPosix (the one bounded queue + eventfd between threads)
 //   Cluster ─► CHiredis, CPosix, Mailboxes (Redis link on its own epoll loop: leases, membership, rendezvous homes)
-//   ClusterWire ─► Presence (shard messages as bytes, for a bus between processes)
+//   ClusterWire ─► Presence (shard messages, and the edge/home messages, as bytes between processes)
 //   ClusterRouting ─► Cluster, ClusterWire (shard messages between nodes over the node link)
 //   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence, ClusterWire (bench only); Cluster (link only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
