@@ -92,6 +92,9 @@ import Testing
         (#"{"id":"1","op":"fly"}"#, "unknown_op"),
         (#"{"id":"1","op":"activity","extra":true}"#, "unknown_field"),
         (#"{"id":"1","op":"logOut","deviceToken":"x"}"#, "unknown_field"),
+        // The op's member past the 64th, where the fields' bit set ends: found, then the
+        // first of the unknown ones refused.
+        ("{\"id\":\"1\"," + (0..<70).map { "\"x\($0)\":0" }.joined(separator: ",") + ",\"op\":\"activity\"}", "unknown_field"),
         (#"{"id":"1","op":"signIn"}"#, "missing_field"),
         (#"{"id":"1","op":"signIn","method":"magic"}"#, "invalid_value"),
         (#"{"id":"1","op":"signIn","method":"password","email":"a@x.org","device":"web"}"#, "missing_field"),

@@ -18,6 +18,25 @@ import Testing
         #expect(throws: JSONParser.Failure.self) { try JSONParser.parse(Array(#"{"a":{"b":1,"b":1}}"#.utf8)) }
     }
 
+    /// Small objects are checked by a scan, large ones by a set (`membersScannedForDuplicates`):
+    /// a duplicate is refused on both sides of the switch, and distinct names pass.
+    @Test func duplicatesAreFoundInSmallAndLargeObjectsAlike() throws {
+        func object(_ names: [String]) -> [UInt8] { Array(("{" + names.map { "\"\($0)\":1" }.joined(separator: ",") + "}").utf8) }
+        let distinct = (0..<40).map { "m\($0)" }
+        guard case .object(let members) = try JSONParser.parse(object(distinct)) else { Issue.record("not an object"); return }
+        #expect(members.map(\.key) == distinct)
+        for (count, repeated) in [(5, 2), (16, 3), (17, 0), (40, 39)] {
+            let names = Array(distinct.prefix(count)) + [distinct[repeated]]
+            #expect(throws: JSONParser.Failure.self, "\(count) members, then m\(repeated) again") { try JSONParser.parse(object(names)) }
+        }
+    }
+
+    @Test func stringsWithAndWithoutEscapesReadAlike() throws {
+        #expect(try JSONParser.parse(Array(#""plain text, longer than fifteen bytes""#.utf8)) == .string("plain text, longer than fifteen bytes"))
+        #expect(try JSONParser.parse(Array(#""caf\u00e9 \"quoted\" é""#.utf8)) == .string("café \"quoted\" é"))
+        #expect(try JSONParser.parse(Array("\"é ü\"".utf8)) == .string("é ü"))
+    }
+
     @Test func invalidUTF8InsideAStringIsRefused() {
         #expect(throws: JSONParser.Failure.self) { try JSONParser.parse([0x22, 0xFF, 0x22]) }
     }

@@ -6,7 +6,8 @@
 /// integers above 2^53 through `Double`. This parser refuses duplicate names, keeps
 /// booleans and numbers apart, keeps numbers as text, bounds nesting, and accepts no
 /// extension (comments, trailing commas, single quotes, NaN, leading zeros, lone
-/// surrogates). Client messages are small and arrive one per op, so speed is secondary.
+/// surrogates). Client messages are small and arrive one per op; what costs is allocation,
+/// so a string without escapes is made straight from the input and values are not boxed.
 struct JSONParser {
     /// Why the text is not acceptable JSON; the text becomes the error message's detail.
     struct Failure: Error, Equatable {
@@ -17,6 +18,8 @@ struct JSONParser {
     /// Objects and arrays nested deeper than this are refused, so hostile input cannot
     /// exhaust the stack.
     static let maximumDepth = 32
+    /// Up to this many members, a new name is checked against the others by a scan.
+    static let membersScannedForDuplicates = 16
 
     private let input: UnsafeRawBufferPointer
     private var position = 0
@@ -61,7 +64,10 @@ struct JSONParser {
         guard depth <= Self.maximumDepth else { throw failure("nested too deeply") }
         position += 1  // {
         var members: [(key: String, value: JSONValue)] = []
-        var names = Set<String>()
+        // Duplicates are found by a scan while the object is small (every op has a handful
+        // of members: a set cost more than the rest of the parse), and by a set once it is
+        // not, so a 64 KiB object of tiny members stays linear.
+        var names: Set<String>?
         skipWhitespace()
         if peek() == UInt8(ascii: "}") {
             position += 1
@@ -73,7 +79,14 @@ struct JSONParser {
             let name = try parseString()
             // RFC 8259 §4 leaves duplicate names to the implementation; we refuse them so
             // no two readers can disagree about what a message says.
-            guard names.insert(name).inserted else { throw failure("duplicate member \"\(name)\"") }
+            let isDuplicate: Bool
+            if members.count < Self.membersScannedForDuplicates {
+                isDuplicate = members.contains { $0.key == name }
+            } else {
+                if names == nil { names = Set(members.map(\.key)) }
+                isDuplicate = !names!.insert(name).inserted
+            }
+            guard !isDuplicate else { throw failure("duplicate member \"\(name)\"") }
             skipWhitespace()
             guard peek() == UInt8(ascii: ":") else { throw failure("expected ':'") }
             position += 1
@@ -135,6 +148,16 @@ struct JSONParser {
 
     private mutating func parseString() throws(Failure) -> String {
         position += 1  // opening quote
+        // Most strings have no escape: made straight from the input, with no buffer (and
+        // no allocation at all up to 15 bytes, which String keeps inline).
+        var end = position
+        while end < input.count, input[end] != UInt8(ascii: "\""), input[end] != UInt8(ascii: "\\"), input[end] >= 0x20 { end += 1 }
+        if end < input.count, input[end] == UInt8(ascii: "\"") {
+            let run = UnsafeRawBufferPointer(rebasing: input[position..<end])
+            guard let text = String(validating: run, as: UTF8.self) else { throw failure("invalid UTF-8") }
+            position = end + 1
+            return text
+        }
         var utf8: [UInt8] = []
         while true {
             guard let byte = peek() else { throw failure("unterminated string") }

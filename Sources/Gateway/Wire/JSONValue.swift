@@ -4,7 +4,7 @@
 /// names. Numbers keep their text: the protocol reads only integers, and keeping the text
 /// lets it refuse `1.0` or `1e3` where an integer is due and pass payload numbers through
 /// unchanged.
-public indirect enum JSONValue: Equatable, Sendable {
+public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     /// The number exactly as written (valid RFC 8259 number grammar).

@@ -7,17 +7,31 @@ import Presence
 /// op reads its fields, then unknown fields: the first problem is the one reported.
 struct MessageFields {
     private let members: [(key: String, value: JSONValue)]
-    private var consumed: Set<String>
+    /// Which members were asked for, by position: bit k for member k below 64, the rest in
+    /// `consumedBeyond64` (an op defines a handful of fields, so that array is only made
+    /// for messages `rejectUnknown` refuses anyway). A `Set<String>` of names cost more
+    /// than the rest of decoding an op.
+    private var consumed: UInt64 = 0
+    private var consumedBeyond64: [Bool] = []
 
-    init(_ members: [(key: String, value: JSONValue)], consumed: Set<String> = []) {
+    init(_ members: [(key: String, value: JSONValue)]) {
         self.members = members
-        self.consumed = consumed
     }
 
     /// The raw value of `name`, consumed; `nil` when absent.
     mutating func value(_ name: String) -> JSONValue? {
-        consumed.insert(name)
-        return members.first(where: { $0.key == name })?.value
+        guard let k = members.firstIndex(where: { $0.key == name }) else { return nil }
+        if k < 64 {
+            consumed |= 1 << UInt64(k)
+        } else {
+            if consumedBeyond64.isEmpty { consumedBeyond64 = Array(repeating: false, count: members.count - 64) }
+            consumedBeyond64[k - 64] = true
+        }
+        return members[k].value
+    }
+
+    private func isConsumed(_ k: Int) -> Bool {
+        k < 64 ? consumed & (1 << UInt64(k)) != 0 : !consumedBeyond64.isEmpty && consumedBeyond64[k - 64]
     }
 
     /// Whether the message has a member `name` (without consuming it).
@@ -83,10 +97,7 @@ struct MessageFields {
     }
 
     mutating func optionalDevice(_ name: String = "device") throws(WireError) -> Presence.DeviceKind? {
-        guard contains(name) else {
-            consumed.insert(name)
-            return nil
-        }
+        guard contains(name) else { return nil }
         return try requiredDevice(name)
     }
 
@@ -128,6 +139,6 @@ struct MessageFields {
 
     /// Throws `unknownField` for the first member no accessor asked for.
     func rejectUnknown() throws(WireError) {
-        if let extra = members.first(where: { !consumed.contains($0.key) }) { throw .unknownField(extra.key) }
+        if let k = members.indices.first(where: { !isConsumed($0) }) { throw .unknownField(members[k].key) }
     }
 }

@@ -17,6 +17,7 @@ enum PresenceBenchmarks {
         var clock: Int64 = 1_000
         var prefixes: [UInt8] = []
         var delivered = 0
+        var decoded = 0
         let event = Event.presence(UserID(email: "user0042@load.test")!, PresenceView(status: .busy))
 
         init() {
@@ -108,10 +109,30 @@ enum PresenceBenchmarks {
         ]
     }
 
+    static let opDecoder = ClientOpDecoder()
+    static let setStatusOp = Array(#"{"id":"17","op":"setStatus","status":"busy"}"#.utf8)
+    static let heartbeatOp = Array(#"{"id":"18","op":"heartbeat","lastSeq":12345}"#.utf8)
+    static let sendOp = Array(#"{"id":"19","op":"send","to":"user42@load.test","clientMessageId":"c-0000001","body":"see you at three, bring the lab results"}"#.utf8)
+
+    /// 1 when `bytes` decodes to an op, 0 when refused (the benchmarks' ops all decode).
+    static func decode(_ bytes: [UInt8]) -> Int {
+        bytes.withUnsafeBytes { (try? opDecoder.decode($0, from: SessionID(slot: 1, generation: 1))) == nil ? 0 : 1 }
+    }
+
     static func all(_ x: Fixture) -> [Benchmark] {
         [
             Benchmark(name: "presence event JSON body (EventEncoder.encodeEventBody)", operationsPerCall: 1) {
                 x.delivered &+= EventEncoder.encodeEventBody(x.event).count
+            },
+            // What the loop does with every client frame before the presence thread sees it.
+            Benchmark(name: "client op decode: setStatus (ClientOpDecoder, JSON parse + fields)", operationsPerCall: 1) {
+                x.decoded &+= Self.decode(Self.setStatusOp)
+            },
+            Benchmark(name: "client op decode: heartbeat", operationsPerCall: 1) {
+                x.decoded &+= Self.decode(Self.heartbeatOp)
+            },
+            Benchmark(name: "client op decode: send with a 40-byte body", operationsPerCall: 1) {
+                x.decoded &+= Self.decode(Self.sendOp)
             },
             // The presence thread samples this gauge once a second on its own thread: the
             // pass delays every input queued behind it (a shard of 5,000 signed-in users
