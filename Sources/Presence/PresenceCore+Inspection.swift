@@ -57,8 +57,8 @@ extension PresenceCore {
         // Counted by raw value, with Hidden after the statuses, and named once at the end:
         // naming every user's status (`String(describing:)`, reflection) and hashing the
         // name made this pass ~0.5 µs per user, 2.5 ms every second for a shard of 5,000,
-        // and every input queued behind it waited that long (loadtest/README.md, "The
-        // gauge pass").
+        // and every input queued behind it waited that long (loadtest/README.md, "Part e's
+        // median was the client's bursts; the tail was a gauge").
         let hiddenIndex = PresenceStatus.allCases.count
         var counts = [Int](repeating: 0, count: hiddenIndex + 1)
         for record in users where !record.sessions.isEmpty {
