@@ -82,7 +82,7 @@ let package = Package(
         .target(name: "Accounts", dependencies: ["Storage", "COpenSSL", "CCurl"]),
 
         // --- Many nodes: node leases, membership and rendezvous homes in Redis (Protocol/cluster.md). ---
-        .target(name: "Cluster", dependencies: ["CHiredis", "CPosix", "Mailboxes"]),
+        .target(name: "Cluster", dependencies: ["CHiredis", "CPosix", "Mailboxes", "Presence"]),
 
         // --- Shard messages as bytes and back, for a ClusterBus between processes
         // (Protocol/cluster.md, "Shard messages on the wire"). Pure, like Presence. ---
@@ -95,6 +95,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "Transport", "WebSocket", "Presence", "Accounts", "Storage", "CPosix", "Mailboxes", "CJemalloc",
+                "Cluster", "ClusterWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

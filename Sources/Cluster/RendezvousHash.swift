@@ -1,3 +1,5 @@
+import Presence
+
 /// Rendezvous (highest-random-weight) hashing: a user's home is the live node with the
 /// highest `weight(user, node)`. Every node computes the same home from the same member
 /// list, with no coordination; when a node leaves, only the users it was home to move
@@ -26,29 +28,14 @@ public enum RendezvousHash {
         return best?.node
     }
 
-    /// FNV-1a, 64-bit, over the key's UTF-8 bytes.
-    public static func keyHash(_ key: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x0000_0100_0000_01b3
-        }
-        return h
-    }
+    /// FNV-1a, 64-bit, over the key's UTF-8 bytes (`Presence.Rendezvous`, the one definition).
+    public static func keyHash(_ key: String) -> UInt64 { Rendezvous.keyHash(key) }
 
     /// The weight of `node` for a key whose `keyHash` is given.
     public static func weight(keyHash: UInt64, node: NodeID) -> UInt64 {
-        mix(keyHash ^ mix(UInt64(node.rawValue) &* 0x9e37_79b9_7f4a_7c15))
+        Rendezvous.weight(keyHash: keyHash, node: UInt64(node.rawValue))
     }
 
     /// MurmurHash3's 64-bit finalizer.
-    static func mix(_ x: UInt64) -> UInt64 {
-        var k = x
-        k ^= k >> 33
-        k = k &* 0xff51_afd7_ed55_8ccd
-        k ^= k >> 33
-        k = k &* 0xc4ce_b9fe_1a85_ec53
-        k ^= k >> 33
-        return k
-    }
+    static func mix(_ x: UInt64) -> UInt64 { Rendezvous.mix(x) }
 }

@@ -31,7 +31,18 @@ public final class Gateway: Sendable {
         runtime.handlers = handlers
         try runtime.startAccountWorkers(publicBaseURL: configuration.effectivePublicBaseURL(boundPorts: runtime.server.ports))
         outbox = try OutboxThread(configuration: configuration, metrics: runtime.metrics)
+        if let url = configuration.clusterURL {
+            // Joins before anything is served: the node's id names its sessions and calls,
+            // and the first epoch places its users (ClusterNode).
+            let node = try ClusterNode(url: url, leaseSeconds: configuration.nodeLeaseSeconds, runtime: runtime)
+            runtime.cluster = node
+            runtime.presence.cluster = node
+            try node.join()
+        }
     }
+
+    /// This node's id in a cluster; nil for a single node.
+    public var clusterNode: UInt64? { runtime.cluster?.node }
 
     /// The bound port of each public endpoint, in order.
     public var ports: [Int] { Array(runtime.server.ports.prefix(runtime.configuration.server.endpoints.count)) }
@@ -49,8 +60,9 @@ public final class Gateway: Sendable {
     }
 
     public func start() {
-        // Before any sign-in can reach the core: contacts keep seeing what they saw.
-        RestartHandover.restore(into: runtime)
+        // Before any sign-in can reach the core: contacts keep seeing what they saw. (A
+        // cluster node's first epoch read the rows every node shares when it joined.)
+        if runtime.cluster == nil { RestartHandover.restore(into: runtime) }
         runtime.presence.start()
         outbox.start()
         runtime.server.start()
@@ -65,6 +77,8 @@ public final class Gateway: Sendable {
         runtime.presence.stop()
         // After the thread ended, so the core is final; before the writer closes.
         RestartHandover.persist(from: runtime)
+        // Then the lease goes, and the other nodes re-place at once, reading those rows.
+        runtime.cluster?.leave()
         runtime.accounts.stop()
         runtime.writer.close()
         outbox.stop()

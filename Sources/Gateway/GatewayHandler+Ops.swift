@@ -18,7 +18,8 @@ extension GatewayHandler {
         case (.resume(let token, let lastSeq), .awaitingSignIn):
             // A token of another node (or, in a cluster, of none) is as unknown as an
             // expired one: the client signs in again (NodeQualifier).
-            guard let token = ResumeToken(text: token), token.node == runtime.configuration.node.node else {
+            let epoch = runtime.presence.current
+            guard let token = ResumeToken(text: token), token.node == epoch.nodeID(ofShard: token.session.shard) else {
                 reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.unknownSession)), on: loop)
                 return
             }
@@ -40,17 +41,31 @@ extension GatewayHandler {
             }
         case (.account, .subscriber):
             reply(id, ReplyEncoder.error(id: request.id, ErrorReply(PresenceError.wrongSessionKind)), on: loop)
-        case (.command(.invite(let session, let callee, _, let payload)), .user):
+        case (.command, .user), (.account, .user):
+            if let input = runtime.userInput(request.op, session: word.session, target: target, remoteAddress: remoteAddress) {
+                runtime.presence.offer(input, replyTo: target)
+            }
+        }
+    }
+}
+
+extension GatewayRuntime {
+    /// A signed-in user's op as the presence input it becomes: the same on the node that
+    /// holds the socket and, in a cluster, on the session's home, which gets the client's
+    /// text (`ClusterNode.forwardOp`). Nil for a sign-in or resume (already signed in).
+    func userInput(_ op: ClientOp, session: SessionID, target: ReplyTarget, remoteAddress: String) -> PresenceInput? {
+        switch op {
+        case .command(.invite(let session, let callee, _, let payload)):
             // The gateway picks the call here, so the reply can name it at once.
-            let call = runtime.newCallID()
-            runtime.presence.offer(.command(.invite(session, callee: callee, call: call, payload: payload), target: target,
-                                            reply: ReplyEncoder.invite(id: target.requestID, call: call)),
-                                   replyTo: target)
-        case (.command(let command), .user):
-            runtime.presence.offer(.command(command, target: target), replyTo: target)
-        case (.account(let op), .user):
-            runtime.presence.offer(.accountOp(op, session: word.session, target: target, remoteAddress: remoteAddress),
-                                   replyTo: target)
+            let call = newCallID()
+            return .command(.invite(session, callee: callee, call: call, payload: payload), target: target,
+                            reply: ReplyEncoder.invite(id: target.requestID, call: call))
+        case .command(let command):
+            return .command(command, target: target)
+        case .account(let op):
+            return .accountOp(op, session: session, target: target, remoteAddress: remoteAddress)
+        case .signIn, .resume:
+            return nil
         }
     }
 }

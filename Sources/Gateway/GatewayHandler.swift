@@ -87,6 +87,11 @@ public final class GatewayHandler: ConnectionHandler {
             reply(id, ReplyEncoder.rejection(ClientOpDecoder.binaryFrameRejection), on: loop)
             return
         }
+        // A session homed on another node of a cluster: its home reads the op.
+        if word.phase == .user, let cluster = runtime.cluster,
+           cluster.forwardOp(payload, session: word.session, device: word.device, from: id, remoteAddress: loop.remoteAddress(id) ?? "") {
+            return
+        }
         let request: ClientRequest
         do {
             request = try decoder.decode(payload, from: word.session)
@@ -108,6 +113,8 @@ public final class GatewayHandler: ConnectionHandler {
         case .none, .awaitingSignIn, .signingIn:
             return
         }
+        // A session of an epoch a cluster's re-placement replaced is gone already.
+        guard word.epochParity == runtime.presence.current.serial & 1 else { return }
         // Closing the app logs out: the session ends after the grace period, unless it
         // resumes first. The device token stays valid.
         runtime.presence.post(.connectionLost(word.session, id))
@@ -144,7 +151,7 @@ public final class GatewayHandler: ConnectionHandler {
 
     // MARK: - Called back on this loop by other threads
 
-    func signedIn(_ id: ConnectionID, session: SessionID, device: Presence.DeviceKind?, on loop: EventLoop) {
+    func signedIn(_ id: ConnectionID, session: SessionID, device: Presence.DeviceKind?, epochParity: UInt64, on loop: EventLoop) {
         guard let raw = loop.handlerWord(id) else {
             // The connection closed while its sign-in was checked.
             runtime.presence.post(.connectionLost(session, id))
@@ -153,10 +160,10 @@ public final class GatewayHandler: ConnectionHandler {
         let word = ConnectionWord(raw)
         if word.phase == .signingIn { runtime.metrics.signIn(word.method, isOK: true) }
         if let device {
-            loop.setHandlerWord(ConnectionWord.user(session, device: device).raw, for: id)
+            loop.setHandlerWord(ConnectionWord.user(session, device: device, epochParity: epochParity).raw, for: id)
             published.sessionsByDevice[Int(device.rawValue)] += 1
         } else {
-            loop.setHandlerWord(ConnectionWord.subscriber(session).raw, for: id)
+            loop.setHandlerWord(ConnectionWord.subscriber(session, epochParity: epochParity).raw, for: id)
             published.sessionsByDevice[GatewayMetrics.subscriberIndex] += 1
         }
     }

@@ -51,6 +51,34 @@ public struct ShownPresenceStore {
         }
     }
 
+    /// A cluster's form of `replace`: upserts `rows` stamped `drainedAt`, leaving other
+    /// users' rows (other nodes write theirs into the same table), and deletes rows older
+    /// than `expiredBefore`. One transaction.
+    public func merge(_ rows: [ShownPresenceRow], drainedAt: Int64, expiredBefore: Int64) throws {
+        try database.transaction {
+            _ = try database.execute("DELETE FROM shown_presence WHERE drained_at < ?", expiredBefore)
+            for row in rows {
+                _ = try database.execute(
+                    """
+                    INSERT INTO shown_presence (account_id, status, last_seen, drained_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (account_id) DO UPDATE SET status = excluded.status, last_seen = excluded.last_seen,
+                        drained_at = excluded.drained_at
+                    """,
+                    row.accountID, row.status, row.lastSeen, drainedAt)
+            }
+        }
+    }
+
+    /// A cluster's form of `take`: the rows drained at or after `drainedSince`, left in
+    /// place for the other nodes (each reads them at the same re-placement).
+    public func recent(drainedSince: Int64) throws -> [(row: ShownPresenceRow, drainedAt: Int64)] {
+        try database.query(
+            "SELECT account_id, status, last_seen, drained_at FROM shown_presence WHERE drained_at >= ?",
+            drainedSince
+        ) { (row: ShownPresenceRow(accountID: $0.text(0), status: $0.text(1), lastSeen: $0.optionalInt64(2)),
+             drainedAt: $0.int64(3)) }
+    }
+
     /// How many rows are stored (for tests and diagnostics).
     public func count() throws -> Int {
         try database.queryFirst("SELECT count(*) FROM shown_presence") { Int($0.int64(0)) } ?? 0

@@ -236,6 +236,16 @@ public final class EventLoop: @unchecked Sendable {
         connection(id)?.handlerWord = word
     }
 
+    /// The IDs and handler words of this loop's open connections whose word is not 0 (a
+    /// handler's own connections: the cluster's re-placement closes every signed-in one).
+    /// Call on this loop's thread.
+    public func connectionsWithHandlerWords() -> [(ConnectionID, UInt64)] {
+        connections.compactMap { c in
+            guard let c, c.handlerWord != 0, c.state != .closed else { return nil }
+            return (ConnectionID(loop: index, fd: c.fd, generation: c.generation), c.handlerWord)
+        }
+    }
+
     func connection(_ id: ConnectionID) -> Connection? {
         let fd = Int(id.fd)
         guard id.loop == index, fd >= 0, fd < connections.count, let c = connections[fd], c.generation == id.generation else { return nil }

@@ -96,6 +96,11 @@ public final class Server: Sendable {
         }
     }
 
+    /// Runs `body` once on every loop, from any thread.
+    public func executeOnEveryLoop(_ body: @escaping @Sendable (EventLoop) -> Void) {
+        for loop in loops { loop.enqueue(.run(body)) }
+    }
+
     /// Runs `body` on the loop that owns `id`, from any thread.
     public func execute(on id: ConnectionID, _ body: @escaping @Sendable (EventLoop) -> Void) {
         loops[id.loop].enqueue(.run(body))

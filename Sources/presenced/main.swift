@@ -53,6 +53,8 @@ struct Presenced: ParsableCommand {
     @Option(help: Settings.dataDir.help) var dataDir: String?
     @Option(help: Settings.databaseFile.help) var databaseFile: String?
     @Option(help: Settings.databaseUrl.help) var databaseUrl: String?
+    @Option(help: Settings.clusterUrl.help) var clusterUrl: String?
+    @Option(help: Settings.nodeLeaseSeconds.help) var nodeLeaseSeconds: String?
     @Option(help: Settings.mailSpoolDir.help) var mailSpoolDir: String?
     @Option(help: Settings.publicUrl.help) var publicUrl: String?
     @Option(help: Settings.sendmail.help) var sendmail: String?
@@ -117,6 +119,8 @@ struct Presenced: ParsableCommand {
         scalar(Settings.dataDir, dataDir)
         scalar(Settings.databaseFile, databaseFile)
         scalar(Settings.databaseUrl, databaseUrl)
+        scalar(Settings.clusterUrl, clusterUrl)
+        scalar(Settings.nodeLeaseSeconds, nodeLeaseSeconds)
         scalar(Settings.mailSpoolDir, mailSpoolDir)
         scalar(Settings.publicUrl, publicUrl)
         scalar(Settings.sendmail, sendmail)

@@ -43,6 +43,9 @@ struct GatewayMetrics: Sendable {
     /// `presence_overloaded_total`: client ops and requests refused `overloaded` (a full
     /// mailbox: a presence shard's, the account workers' or the storage writer's).
     let overloaded: CoreMetrics.Counter
+    /// `presence_cluster_replacements_total`: a cluster node's re-placements of its shards
+    /// (members changed, or frames were lost on the node link).
+    let clusterReplacements: CoreMetrics.Counter
     /// `presence_forwarded_for_malformed_total`: requests from a trusted proxy whose
     /// `X-Forwarded-For` did not parse, so the proxy's own address stood for the client.
     let malformedForwardedFor: CoreMetrics.Counter
@@ -95,6 +98,7 @@ struct GatewayMetrics: Sendable {
         outboxDepth = CoreMetrics.Gauge(label: "presence_outbox_depth", factory: f)
         storageCommit = CoreMetrics.Timer(label: Self.storageCommitLabel, factory: f)
         overloaded = CoreMetrics.Counter(label: "presence_overloaded_total", factory: f)
+        clusterReplacements = CoreMetrics.Counter(label: "presence_cluster_replacements_total", factory: f)
         malformedForwardedFor = CoreMetrics.Counter(label: "presence_forwarded_for_malformed_total", factory: f)
     }
 

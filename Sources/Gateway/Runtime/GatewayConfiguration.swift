@@ -15,6 +15,11 @@ public struct GatewayConfiguration: Sendable {
     /// A PostgreSQL database (`postgresql://USER@HOST:PORT/DB`) to use instead of the
     /// SQLite file; nil (the default) keeps the single-node SQLite setup.
     public var databaseURL: String?
+    /// The Redis that joins this node into a cluster (`redis://HOST:PORT`); nil for a single
+    /// node. Needs `databaseURL`: the nodes share one PostgreSQL database.
+    public var clusterURL: String?
+    /// How long this node's lease in Redis lasts (renewed about every second).
+    public var nodeLeaseSeconds = 5
     /// This node's id in a cluster, which its session IDs, resume tokens and call IDs carry
     /// (`NodeQualifier`); `.single` (the default) for one node on its own, with plain IDs.
     /// The cluster's membership will set it when `--cluster-url` joins one (issue 10, not

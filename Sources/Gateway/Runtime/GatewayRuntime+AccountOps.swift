@@ -87,10 +87,10 @@ extension GatewayRuntime {
     func answer(_ target: ReplyTarget, _ work: () throws -> ([UInt8], Command?)) {
         do {
             let (bytes, command) = try work()
-            server.send(target.connection, opcode: .text, payload: bytes)
+            reply(target, bytes)
             if let command { presence.post(.command(command, target: nil)) }
         } catch {
-            server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, reply(to: error)))
+            reply(target, ReplyEncoder.error(id: target.requestID, reply(to: error)))
         }
     }
 }

@@ -1,4 +1,5 @@
 import Accounts
+import ClusterWire
 import Foundation
 import Logging
 import Presence
@@ -43,6 +44,8 @@ final class GatewayRuntime: @unchecked Sendable {
     var presence: PresenceShards!
     var server: Server!
     var handlers: [GatewayHandler] = []
+    /// This node's place in a cluster (`--cluster-url`); nil for a single process.
+    var cluster: ClusterNode?
     /// Set when draining: `/readyz` answers 503.
     var isDraining: Bool { draining.load(ordering: .relaxed) }
     let draining = Atomic<Bool>(false)
@@ -74,32 +77,94 @@ final class GatewayRuntime: @unchecked Sendable {
         }
     }
 
-    func newCallID() -> CallID { configuration.node.call(nextCall.wrappingAdd(1, ordering: .relaxed).oldValue) }
+    func newCallID() -> CallID { presence.current.qualifier.call(nextCall.wrappingAdd(1, ordering: .relaxed).oldValue) }
 
     func handler(of connection: ConnectionID) -> GatewayHandler { handlers[connection.loop] }
 
-    // MARK: - Calls from the presence thread
+    // MARK: - What presence does to connections, local or held by another node
+    //
+    // A connection of this process goes to its loop; one that another node holds (a
+    // `RemoteConnection`, only in a cluster) goes to that node as an `EdgeMessage`, tagged
+    // with `epoch`, the epoch the connection was known in: once a re-placement replaced
+    // it, the message is dropped (the edge closed the connection with 1012 already).
+
+    /// Sends a text message (a reply, an error, a `closing` notice).
+    func send(_ id: ConnectionID, _ payload: [UInt8], epoch: UInt64) {
+        if let remote = RemoteConnection.parse(id) {
+            cluster?.sendToEdge(slot: remote.slot, .reply(connection: remote.edge, bytes: payload), epoch: epoch)
+        } else {
+            server.send(id, opcode: .text, payload: payload)
+        }
+    }
+
+    /// Answers a request.
+    func reply(_ target: ReplyTarget, _ payload: [UInt8]) {
+        send(target.connection, payload, epoch: target.epoch)
+    }
+
+    /// Starts a close handshake.
+    func close(_ id: ConnectionID, code: CloseCode, reason: String, epoch: UInt64) {
+        if let remote = RemoteConnection.parse(id) {
+            cluster?.sendToEdge(slot: remote.slot, .close(connection: remote.edge, code: code.rawValue, reason: reason), epoch: epoch)
+        } else {
+            server.close(id, code: code, reason: reason)
+        }
+    }
+
+    /// Delivers one event (`body`, encoded once) to each recipient with its own `seq`: the
+    /// local ones through the loops, the others as one `EdgeMessage.deliver` per edge node.
+    func deliver(body: [UInt8], to recipients: [(ConnectionID, UInt64)], epoch: UInt64) {
+        var local = recipients
+        if let cluster, recipients.contains(where: { $0.0.loop >= RemoteConnection.firstLoop }) {
+            local.removeAll(keepingCapacity: true)
+            var remote: [Int: [EdgeRecipient]] = [:]
+            for (id, seq) in recipients {
+                if let r = RemoteConnection.parse(id) {
+                    remote[r.slot, default: []].append(EdgeRecipient(connection: r.edge, sequence: seq))
+                } else {
+                    local.append((id, seq))
+                }
+            }
+            for (slot, to) in remote { cluster.sendToEdge(slot: slot, .deliver(body: body, to: to), epoch: epoch) }
+        }
+        guard !local.isEmpty else { return }
+        server.deliver(body: body, to: local) { seq, buffer in EventEncoder.eventPrefix(seq: seq, into: &buffer) }
+    }
 
     /// Tells the connection's loop that it is signed in (before the reply is sent).
     /// - Parameter device: the device kind of a user session; nil for a subscriber.
-    func markSignedIn(_ connection: ConnectionID, session: SessionID, device: Presence.DeviceKind?) {
+    func markSignedIn(_ connection: ConnectionID, session: SessionID, device: Presence.DeviceKind?, epoch: PresenceEpoch) {
+        if let remote = RemoteConnection.parse(connection) {
+            cluster?.sendToEdge(slot: remote.slot, .attach(connection: remote.edge, session: session, device: device), epoch: epoch.tag)
+            return
+        }
+        let parity = epoch.serial & 1
         server.execute(on: connection) { [self] loop in
-            handler(of: connection).signedIn(connection, session: session, device: device, on: loop)
+            handler(of: connection).signedIn(connection, session: session, device: device, epochParity: parity, on: loop)
         }
     }
 
     /// The core refused a sign-in the accounts had accepted.
     func signInRefused(_ target: ReplyTarget, session: SessionID?, _ reply: ErrorReply) {
-        server.execute(on: target.connection) { [self] loop in
-            handler(of: target.connection).signInFailed(target.connection, on: loop)
+        if let remote = RemoteConnection.parse(target.connection) {
+            cluster?.sendToEdge(slot: remote.slot, .signInRefused(connection: remote.edge), epoch: target.epoch)
+        } else {
+            resetSignIn(target.connection)
         }
-        server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, reply))
+        self.reply(target, ReplyEncoder.error(id: target.requestID, reply))
+    }
+
+    /// A local connection's sign-in failed: it may sign in again, with a fresh allowance.
+    func resetSignIn(_ connection: ConnectionID) {
+        server.execute(on: connection) { [self] loop in
+            handler(of: connection).signInFailed(connection, on: loop)
+        }
     }
 
     /// Answers a client's op `overloaded` (a full mailbox: a presence shard's, the
     /// account workers' or the storage writer's); nothing of it was done.
     func refuseOverloaded(_ target: ReplyTarget) {
-        server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, overloadedReply()))
+        reply(target, ReplyEncoder.error(id: target.requestID, overloadedReply()))
     }
 
     /// The `overloaded` refusal, counted (`presence_overloaded_total`).

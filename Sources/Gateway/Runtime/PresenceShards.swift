@@ -6,60 +6,78 @@ import WebSocket
 
 /// The process's presence shards (`--presence-shards`): one `PresenceThread` per shard,
 /// each the only owner of the users `ShardPlacement` puts on it and of their sessions, and
-/// the in-process `ClusterBus` between them, which is each shard's own mailbox.
+/// the `ClusterBus` between them (`PresenceEpoch`: each shard's own mailbox, and in a
+/// cluster the node link to the other nodes' shards).
 ///
 /// Everything addressed to presence comes through here and goes to the one shard that owns
 /// it: a sign-in to the user's home, an op to the shard of its session (the session ID
 /// names it), a commit's outcome to the shard of its ticket, an account change to the
-/// user's home. Subscribers' sessions live on shard 0. Operators' questions about all
-/// sessions are asked of every shard and answered together.
+/// user's home. Subscribers' sessions live on this process's first shard. Operators'
+/// questions about all sessions are asked of every local shard and answered together. In
+/// a cluster, what belongs to another node's shard is forwarded to it (`ClusterNode`).
 ///
-/// `@unchecked Sendable`: `threads` is set once in `init` and only read afterwards; each
-/// thread is thread-safe to post to; the gauges' sums sit behind a `Mutex`.
-final class PresenceShards: ClusterBus, @unchecked Sendable {
-    private(set) var threads: [PresenceThread] = []
-    let placement: ShardPlacement
+/// The shards in use are the current epoch's. A cluster node swaps in a new epoch when the
+/// members change (`replace`); a single process keeps its first one.
+///
+/// `@unchecked Sendable`: the epoch sits behind a `Mutex`; each thread is thread-safe to
+/// post to; the gauges' sums sit behind a `Mutex`.
+final class PresenceShards: @unchecked Sendable {
+    private let state: Mutex<PresenceEpoch>
     private unowned let runtime: GatewayRuntime
+    private let configuration: PresenceConfiguration
     private let gauges: Mutex<(sessions: [Int], statuses: [[String: Int]])>
+    /// The clocks every shard reads (the same sources).
+    let clock: PresenceClock
+    /// Set by a cluster node before `start`.
+    weak var cluster: ClusterNode?
 
     init(count: Int, configuration: PresenceConfiguration, runtime: GatewayRuntime) {
-        placement = ShardPlacement(count: count, index: 0)
+        let epoch = PresenceEpoch(shards: count, qualifier: runtime.configuration.node)
         self.runtime = runtime
-        gauges = Mutex((Array(repeating: 0, count: placement.count), Array(repeating: [:], count: placement.count)))
-        threads = (0..<placement.count).map {
-            PresenceThread(configuration: configuration, runtime: runtime,
-                           placement: ShardPlacement(count: placement.count, index: $0), bus: self)
-        }
+        self.configuration = configuration
+        clock = PresenceClock(wall: runtime.configuration.clock, monotonic: runtime.configuration.monotonicClock)
+        gauges = Mutex((Array(repeating: 0, count: epoch.shardsPerNode), Array(repeating: [:], count: epoch.shardsPerNode)))
+        state = Mutex(epoch)
+        epoch.makeThreads(configuration: configuration, runtime: runtime)
     }
 
-    var count: Int { threads.count }
-    /// The clocks every shard reads (the same sources).
-    var clock: PresenceClock { threads[0].clock }
+    /// The epoch in use now.
+    var current: PresenceEpoch { state.withLock { $0 } }
+    /// The current epoch's threads.
+    var threads: [PresenceThread] { current.threads }
+    var count: Int { current.threads.count }
     /// Inputs waiting on all shards.
     var backlog: Int { threads.reduce(0) { $0 + $1.backlog } }
 
     func start() { threads.forEach { $0.start() } }
 
     func stop() {
+        let threads = self.threads
         for thread in threads { thread.post(.stop) }
         for thread in threads { _ = thread.finished.wait(timeout: .now() + 5) }
     }
 
-    func carry(_ message: ShardMessage, from source: Int, to shard: Int) {
-        guard shard < threads.count else { return }
-        // Bounded by the input that caused it, which was admitted: never refused.
-        threads[shard].post(.command(.fromShard(message), target: nil))
+    /// A cluster's re-placement: makes `epoch`'s threads (not started) and makes it current.
+    /// - Returns: the epoch it replaced, whose threads still run until stopped.
+    func replace(with epoch: PresenceEpoch) -> PresenceEpoch {
+        epoch.makeThreads(configuration: configuration, runtime: runtime)
+        return state.withLock { old in
+            defer { old = epoch }
+            return old
+        }
     }
 
     /// Queues an input that must not be refused (see `PresenceThread.post`).
     func post(_ input: PresenceInput) {
+        let epoch = current
         switch input {
         case .inspect(.sessions, let respond):
-            askEveryShard(respond)
+            askEveryShard(epoch, respond)
         case .probe(let respond):
             let replies = Mutex<[PresenceThread.Counts]>([])
-            for thread in threads {
-                thread.post(.probe { [count] counts in
+            let count = epoch.threads.count
+            for thread in epoch.threads {
+                thread.post(.probe { counts in
                     let all = replies.withLock { replies -> [PresenceThread.Counts]? in
                         replies.append(counts)
                         return replies.count == count ? replies : nil
@@ -71,10 +89,9 @@ final class PresenceShards: ClusterBus, @unchecked Sendable {
                 })
             }
         case .stop:
-            threads.forEach { $0.post(.stop) }
+            epoch.threads.forEach { $0.post(.stop) }
         default:
-            guard let shard = shard(of: input) else { return refuseUnknownSession(input) }
-            threads[shard].post(input)
+            route(input, in: epoch) { $0.post(input) }
         }
     }
 
@@ -82,38 +99,62 @@ final class PresenceShards: ClusterBus, @unchecked Sendable {
     /// mailbox is full (see `PresenceThread.offer`).
     @discardableResult
     func offer(_ input: PresenceInput, replyTo target: ReplyTarget) -> Bool {
-        guard let shard = shard(of: input) else {
-            refuseUnknownSession(input)
-            return false
-        }
-        return threads[shard].offer(input, replyTo: target)
+        var isQueued = true
+        route(input, in: current) { isQueued = $0.offer(input, replyTo: target) }
+        return isQueued
     }
 
-    /// The shard that owns the input, or nil for a session no shard of this process issued
+    /// Queues an input that arrived from another node's edge on the shard of this node that
+    /// owns it; one this node does not own (the nodes' views of the members differ for a
+    /// moment) is refused `unknown_session`, never forwarded again.
+    func postFromEdge(_ input: PresenceInput, in epoch: PresenceEpoch) {
+        guard let shard = shard(of: input, in: epoch), let local = epoch.local(shard) else { return refuseUnknownSession(input) }
+        epoch.threads[local].post(input)
+    }
+
+    /// An op from another node's edge, queued on this node's shard that owns it, or
+    /// answered `overloaded` (a full mailbox) or `unknown_session` (not this node's).
+    func offerFromEdge(_ input: PresenceInput, replyTo target: ReplyTarget, in epoch: PresenceEpoch) {
+        guard let shard = shard(of: input, in: epoch), let local = epoch.local(shard) else { return refuseUnknownSession(input) }
+        epoch.threads[local].offer(input, replyTo: target)
+    }
+
+    private func route(_ input: PresenceInput, in epoch: PresenceEpoch, local: (PresenceThread) -> Void) {
+        guard let shard = shard(of: input, in: epoch) else { return refuseUnknownSession(input) }
+        if let l = epoch.local(shard) {
+            local(epoch.threads[l])
+        } else if let node = epoch.nodeID(ofShard: shard), let cluster, cluster.forward(input, to: node, in: epoch) {
+            return
+        } else {
+            refuseUnknownSession(input)
+        }
+    }
+
+    /// The shard that owns the input, or nil for a session no shard of this epoch issued
     /// (a resume token from a process with more shards).
-    private func shard(of input: PresenceInput) -> Int? {
+    private func shard(of input: PresenceInput, in epoch: PresenceEpoch) -> Int? {
+        let placement = epoch.placement
         let shard: Int
         switch input {
         case .signIn(let request, _, _): shard = placement.home(of: request.user)
-        case .signInSubscriber: shard = 0
+        case .signInSubscriber: shard = epoch.base
         case .command(let command, _, _): shard = command.shard(in: placement)
         case .accountOp(_, let session, _, _): shard = session.shard
         case .resume(let token, _, _): shard = token.session.shard
         case .connectionLost(let session, _): shard = session.shard
         case .inspect(.explain(let user), _): shard = placement.home(of: user)
         case .inspect(.kick(let session), _): shard = session.shard
-        case .inspect(.sessions, _), .probe, .summaries, .stop: shard = 0
+        case .inspect(.sessions, _), .probe, .summaries, .stop: shard = epoch.base
         }
-        return shard < threads.count ? shard : nil
+        return shard < placement.count ? shard : nil
     }
 
     private func refuseUnknownSession(_ input: PresenceInput) {
         switch input {
-        case .resume(_, _, let target):
+        case .resume(_, _, let target), .signIn(_, let target, _):
             runtime.signInRefused(target, session: nil, ErrorReply(PresenceError.unknownSession))
         case .command(_, let target?, _), .accountOp(_, _, let target, _):
-            runtime.server.send(target.connection, opcode: .text,
-                                payload: ReplyEncoder.error(id: target.requestID, ErrorReply(PresenceError.unknownSession)))
+            runtime.reply(target, ReplyEncoder.error(id: target.requestID, ErrorReply(PresenceError.unknownSession)))
         case .inspect(_, let respond):
             respond(HTTPWire.errorResponse(ErrorReply(PresenceError.unknownSession)))
         default:
@@ -121,13 +162,14 @@ final class PresenceShards: ClusterBus, @unchecked Sendable {
         }
     }
 
-    /// `GET /admin/sessions`: every shard's sessions, in one answer.
-    private func askEveryShard(_ respond: @escaping @Sendable (HTTPResponse) -> Void) {
+    /// `GET /admin/sessions`: every local shard's sessions, in one answer.
+    private func askEveryShard(_ epoch: PresenceEpoch, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
         let replies = Mutex<[SessionSummary]>([]), answered = Atomic<Int>(0)
         let wall = clock.mapping()
-        let node = runtime.configuration.node
-        for thread in threads {
-            thread.post(.summaries { [count] list in
+        let node = epoch.qualifier
+        let count = epoch.threads.count
+        for thread in epoch.threads {
+            thread.post(.summaries { list in
                 replies.withLock { $0 += list }
                 if answered.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue == count {
                     let all = replies.withLock { $0 }.sorted { $0.session.rawValue < $1.session.rawValue }
@@ -140,9 +182,10 @@ final class PresenceShards: ClusterBus, @unchecked Sendable {
     // MARK: - Restart handover
 
     /// Every shard's users as shown to contacts, once all threads ended; nil if one did not.
-    func shownAfterStop() -> [ShownPresence]? {
+    func shownAfterStop(of epoch: PresenceEpoch? = nil, waiting: Bool = false) -> [ShownPresence]? {
         var shown: [ShownPresence] = []
-        for thread in threads {
+        for thread in (epoch ?? current).threads {
+            if waiting { _ = thread.finished.wait(timeout: .now() + 5) }
             guard let rows = thread.shownAfterStop() else { return nil }
             shown += rows
         }
@@ -150,14 +193,16 @@ final class PresenceShards: ClusterBus, @unchecked Sendable {
     }
 
     /// Every shard gets every row: each keeps its own users' and mirrors the rest.
-    func restoreShown(_ rows: [ShownPresence], until: Instant) {
-        for thread in threads { thread.restoreShown(rows, until: until) }
+    func restoreShown(_ rows: [ShownPresence], until: Instant, in epoch: PresenceEpoch? = nil) {
+        for thread in (epoch ?? current).threads { thread.restoreShown(rows, until: until) }
     }
 
     // MARK: - Gauges
 
     /// Called by shard `index` after each batch: the gauges show all shards' sums.
     func record(sessions: Int, statuses: [String: Int]?, of index: Int) {
+        let threads = self.threads
+        guard index < threads.count else { return }
         if index < runtime.metrics.shardSessions.count {
             runtime.metrics.shardSessions[index].record(sessions)
             runtime.metrics.shardBacklog[index].record(threads[index].backlog)

@@ -15,9 +15,9 @@ extension PresenceThread {
     func answer(_ query: AdminAPI.Query, respond: @Sendable (HTTPResponse) -> Void, at time: Instant) {
         switch query {
         case .sessions:
-            respond(AdminAPI.sessions(core.sessionSummaries, wall: clock.mapping(), node: runtime.configuration.node))
+            respond(AdminAPI.sessions(core.sessionSummaries, wall: clock.mapping(), node: epoch.qualifier))
         case .explain(let user):
-            respond(AdminAPI.explanation(core.explain(user), of: user, wall: clock.mapping(), node: runtime.configuration.node))
+            respond(AdminAPI.explanation(core.explain(user), of: user, wall: clock.mapping(), node: epoch.qualifier))
         case .kick(let session):
             do {
                 try core.apply(.signOut(session), at: time, into: &effects)

@@ -21,8 +21,8 @@ extension PresenceThread {
         case .close(_, let reason, let connection):
             let code = GatewayCloseCode(reason)
             if let connection = ConnectionID(packed: connection) {
-                runtime.server.send(connection, opcode: .text, payload: ReplyEncoder.closing(code))
-                runtime.server.close(connection, code: code.closeCode, reason: code.reason)
+                runtime.send(connection, ReplyEncoder.closing(code), epoch: epoch.tag)
+                runtime.close(connection, code: code.closeCode, reason: code.reason, epoch: epoch.tag)
             }
         case .persistChosenStatus(let user, let status):
             // Hidden is stored at once (with whatever waits before it): a crash inside the
@@ -69,7 +69,7 @@ extension PresenceThread {
         case .answerSend(let sender, let clientMessageID, let outcome):
             answerSends(SendKey(sender: sender, clientMessageID: clientMessageID), outcome)
         case .forward(let message, let shard):
-            bus.carry(message, from: self.shard, to: shard)
+            epoch.carry(message, from: self.shard, to: shard)
         }
     }
 
@@ -113,7 +113,7 @@ extension PresenceThread {
         // Encoded once for every recipient; each gets only its own `{"seq":N,` prefix.
         // Timestamps leave as wall-clock time (`PresenceClock`).
         let body = EventEncoder.encodeEventBody(event, wallOffset: clock.mapping().offset)
-        runtime.server.deliver(body: body, to: recipients) { seq, buffer in EventEncoder.eventPrefix(seq: seq, into: &buffer) }
+        runtime.deliver(body: body, to: recipients, epoch: epoch.tag)
         hasDelivered = true
     }
 
@@ -130,7 +130,7 @@ extension PresenceThread {
                 reply = ReplyEncoder.error(id: t.requestID, ErrorReply(code: "storage_failed", message: "The message was not stored; send it again.",
                                                                       httpStatus: 503))
             }
-            runtime.server.send(t.connection, opcode: .text, payload: reply)
+            runtime.reply(t, reply)
         }
     }
 }

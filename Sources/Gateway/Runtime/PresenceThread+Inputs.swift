@@ -8,6 +8,7 @@ import Transport
 
 extension PresenceThread {
     func handle(_ input: PresenceInput) {
+        if isRetired, handleRetired(input) { return }
         let time = now()
         switch input {
         case .signIn(var request, let target, let principal):
@@ -20,8 +21,7 @@ extension PresenceThread {
                   reply: signInReply(session, attachment, principal, target), at: time)
         case .accountOp(let op, let session, let target, let remoteAddress):
             guard let user = core.user(of: session), let attachment = core.attachment(of: session) else {
-                runtime.server.send(target.connection, opcode: .text,
-                                    payload: ReplyEncoder.error(id: target.requestID, ErrorReply(PresenceError.unknownSession)))
+                runtime.reply(target, ReplyEncoder.error(id: target.requestID, ErrorReply(PresenceError.unknownSession)))
                 return
             }
             let owner = SessionOwner(session: session, user: user,
@@ -29,7 +29,7 @@ extension PresenceThread {
             // Account ops spend from the session's op bucket like the core's own ops.
             core.advance(to: time, into: &effects)
             do { try core.spendOp(session) } catch {
-                runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error)))
+                runtime.reply(target, ReplyEncoder.error(id: target.requestID, ErrorReply(error)))
                 return
             }
             // Who may read a conversation is decided here, by the core the user's contact
@@ -39,7 +39,7 @@ extension PresenceThread {
             if case .history(let with, _, _) = op {
                 let refusal: PresenceError? = with == user ? .cannotTargetSelf : core.areContacts(user, with) ? nil : .notAContact
                 if let refusal {
-                    runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(refusal)))
+                    runtime.reply(target, ReplyEncoder.error(id: target.requestID, ErrorReply(refusal)))
                     return
                 }
             }
@@ -63,7 +63,7 @@ extension PresenceThread {
             do {
                 try core.apply(command, at: time, into: &effects)
                 if let target, sendKey == nil {
-                    runtime.server.send(target.connection, opcode: .text, payload: reply ?? ReplyEncoder.ok(id: target.requestID))
+                    runtime.reply(target, reply ?? ReplyEncoder.ok(id: target.requestID))
                 }
                 // On a worker, after the reply.
                 if loggedOutTokenID != 0 { runtime.revokeDeviceToken(loggedOutTokenID) }
@@ -72,7 +72,7 @@ extension PresenceThread {
                     waitingSends[sendKey]?.removeLast()
                     if waitingSends[sendKey]?.isEmpty == true { waitingSends[sendKey] = nil }
                 }
-                if let target { runtime.server.send(target.connection, opcode: .text, payload: ReplyEncoder.error(id: target.requestID, ErrorReply(error))) }
+                if let target { runtime.reply(target, ReplyEncoder.error(id: target.requestID, ErrorReply(error))) }
             }
         case .resume(let token, let lastSeq, let target):
             guard let attachment = core.attachment(of: token.session),
@@ -86,9 +86,9 @@ extension PresenceThread {
             // A refusal (`resume_impossible`) ends the session: its close effect then names
             // the old connection (if any), never this one, which stays open for a fresh sign-in.
             if start(.resume(token.session, lastSeenSequence: lastSeq, connection: target.connection.packed), session: token.session,
-                     device: device, target: target, reply: ReplyEncoder.resume(id: target.requestID, session: token.session, node: runtime.configuration.node), at: time),
+                     device: device, target: target, reply: ReplyEncoder.resume(id: target.requestID, session: token.session, node: epoch.qualifier), at: time),
                let old, old != target.connection {
-                runtime.server.close(old, code: GatewayCloseCode.resumeImpossible.closeCode, reason: "resumed on another connection")
+                runtime.close(old, code: GatewayCloseCode.resumeImpossible.closeCode, reason: "resumed on another connection", epoch: epoch.tag)
             }
         case .connectionLost(let session, let connection):
             // Only the connection that holds the session may end it (a resume moved it).
@@ -105,11 +105,28 @@ extension PresenceThread {
         }
     }
 
+    /// A retired shard (its epoch replaced, its stop on the way) starts no session: a
+    /// sign-in goes on to the current epoch, and a resume finds nothing to resume (the
+    /// re-placement closes every session of the old epoch).
+    /// - Returns: whether the input was dealt with.
+    private func handleRetired(_ input: PresenceInput) -> Bool {
+        switch input {
+        case .signIn, .signInSubscriber:
+            runtime.presence.post(input)
+            return true
+        case .resume(_, _, let target):
+            runtime.signInRefused(target, session: nil, ErrorReply(PresenceError.unknownSession))
+            return true
+        default:
+            return false
+        }
+    }
+
     /// The sign-in reply, with the session the core issues and its resume token.
     func signInReply(_ session: SessionID, _ attachment: SessionAttachment, _ principal: SignInReply.Principal,
                              _ target: ReplyTarget) -> [UInt8] {
         let token = ResumeToken(session: session, secretHigh: attachment.secretHigh, secretLow: attachment.secretLow,
-                                node: runtime.configuration.node.node)
+                                node: epoch.qualifier.node)
         return ReplyEncoder.signIn(id: target.requestID, SignInReply(session: session, resumeToken: token, principal: principal))
     }
 
@@ -129,8 +146,8 @@ extension PresenceThread {
         }
         // The loop learns the session before the reply leaves (both go through the loop's
         // queue in order), so the client's next op already finds it signed in.
-        runtime.markSignedIn(target.connection, session: session, device: device)
-        runtime.server.send(target.connection, opcode: .text, payload: reply)
+        runtime.markSignedIn(target.connection, session: session, device: device, epoch: epoch)
+        runtime.reply(target, reply)
         return true
     }
 }

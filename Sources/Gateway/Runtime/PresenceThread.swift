@@ -11,6 +11,9 @@ import WebSocket
 struct ReplyTarget: Sendable {
     var connection: ConnectionID
     var requestID: String
+    /// For a connection another node holds (`RemoteConnection`), the tag of the epoch the
+    /// op arrived in: a reply is dropped once that epoch is replaced. 0 for a local one.
+    var epoch: UInt64 = 0
 }
 
 /// Work for the presence thread.
@@ -78,24 +81,31 @@ final class PresenceThread: @unchecked Sendable {
     /// Whether the input being handled handed deliveries to the loops (fan-out metric).
     var hasDelivered = false
     unowned let runtime: GatewayRuntime
-    /// Carries this core's messages to the other shards.
-    unowned let bus: any ClusterBus
+    /// The arrangement this shard belongs to, which carries its messages to the other
+    /// shards (its `ClusterBus`).
+    unowned let epoch: PresenceEpoch
+    /// This shard's index among this process's threads.
+    let local: Int
     let finished = DispatchGroup()
     private let log = Logger(label: "presence")
 
     let clock: PresenceClock
 
     init(configuration: PresenceConfiguration, runtime: GatewayRuntime, placement: ShardPlacement = .single,
-         bus: any ClusterBus) {
+         epoch: PresenceEpoch, local: Int) {
         clock = PresenceClock(wall: runtime.configuration.clock, monotonic: runtime.configuration.monotonicClock)
         inbox = Mailbox(capacity: runtime.configuration.presenceMailboxCapacity)
         core = PresenceCore(configuration: configuration, now: clock.monotonic(), placement: placement)
         self.runtime = runtime
-        self.bus = bus
+        self.epoch = epoch
+        self.local = local
     }
 
-    /// This thread's shard.
+    /// This thread's shard (in a cluster, its number among all nodes' shards).
     var shard: Int { core.placement.index }
+
+    /// Whether a cluster's re-placement replaced this shard's epoch: it is being stopped.
+    var isRetired: Bool { runtime.presence.current !== epoch }
 
     /// The core's time: monotonic, never the wall clock.
     func now() -> Instant { clock.monotonic() }
@@ -103,11 +113,11 @@ final class PresenceThread: @unchecked Sendable {
     func start() {
         finished.enter()
         let t = Thread { [self] in
-            _ = cposix_name_this_thread("presence-\(shard)")
+            _ = cposix_name_this_thread("presence-\(local)")
             run()
             finished.leave()
         }
-        t.name = "presence-\(shard)"
+        t.name = "presence-\(local)"
         t.start()
     }
 
@@ -186,6 +196,7 @@ final class PresenceThread: @unchecked Sendable {
             nextStatusSample = now + .seconds(1)
             statuses = core.usersByStatus
         }
-        runtime.presence.record(sessions: core.sessionCount, statuses: statuses, of: shard)
+        guard !isRetired else { return }
+        runtime.presence.record(sessions: core.sessionCount, statuses: statuses, of: local)
     }
 }

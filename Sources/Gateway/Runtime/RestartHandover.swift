@@ -22,7 +22,15 @@ enum RestartHandover {
                              lastSeen: $0.view.lastSeen.map { wall.wall($0).milliseconds })
         }
         do {
-            try runtime.writer.perform { db in try ShownPresenceStore(db).replace(with: rows, drainedAt: drainedAt) }
+            let isCluster = runtime.cluster != nil
+            try runtime.writer.perform { db in
+                // A cluster's nodes share the table: each adds its own users' rows.
+                if isCluster {
+                    try ShownPresenceStore(db).merge(rows, drainedAt: drainedAt, expiredBefore: 0)
+                } else {
+                    try ShownPresenceStore(db).replace(with: rows, drainedAt: drainedAt)
+                }
+            }
             runtime.log.info("kept what contacts were shown", metadata: ["users": "\(rows.count)"])
         } catch {
             runtime.log.error("what contacts were shown is not kept", metadata: ["error": "\(error)"])

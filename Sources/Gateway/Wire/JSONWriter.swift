@@ -23,6 +23,15 @@ public struct JSONWriter: Sendable {
         isCommaDue = false
     }
 
+    /// Appends object members another writer wrote (`name:value` pairs, comma-separated,
+    /// no braces), as if written here. Nothing is appended for empty text.
+    public mutating func rawMembers(_ text: [UInt8]) {
+        guard !text.isEmpty else { return }
+        separate()
+        bytes.append(contentsOf: text)
+        isCommaDue = true
+    }
+
     // MARK: - Containers
 
     /// Writes `{`.

@@ -30,7 +30,22 @@ public enum ReplyEncoder {
         var json = begin("ok", id: id)
         json.key("session"); json.string(NodeQualifier(node: reply.resumeToken.node).session(reply.session))
         json.key("resumeToken"); json.string(reply.resumeToken.text)
-        switch reply.principal {
+        writePrincipal(reply.principal, into: &json)
+        json.endObject()
+        return json.bytes
+    }
+
+    /// The members a sign-in reply has after `resumeToken`, as JSON text without braces: an
+    /// edge node writes them (it read the account) and the session's home splices them in
+    /// (`SignInReply.Principal.encodedMembers`).
+    public static func principalMembers(_ principal: SignInReply.Principal) -> [UInt8] {
+        var json = JSONWriter(capacity: 160)
+        writePrincipal(principal, into: &json)
+        return json.bytes
+    }
+
+    static func writePrincipal(_ principal: SignInReply.Principal, into json: inout JSONWriter) {
+        switch principal {
         case .user(let profile, let device, let deviceToken):
             json.key("profile"); profile.write(into: &json)
             json.key("device"); json.string(device.wireName)
@@ -43,9 +58,9 @@ public enum ReplyEncoder {
             json.key("name"); json.string(name)
             json.key("allowed"); EventEncoder.writeUsers(allowed, into: &json)
             json.endObject()
+        case .encodedMembers(let bytes):
+            json.rawMembers(bytes)
         }
-        json.endObject()
-        return json.bytes
     }
 
     /// The reply to a successful `resume`; the missed events follow it.
@@ -135,6 +150,8 @@ public struct SignInReply: Hashable, Sendable {
         case user(WireProfile, device: Presence.DeviceKind, deviceToken: String?)
         /// A watch-only subscriber: its configured name and the users it may watch.
         case subscriber(name: String, allowed: [UserID])
+        /// Either of the above as `ReplyEncoder.principalMembers` wrote it on another node.
+        case encodedMembers([UInt8])
     }
 
     /// The new session.

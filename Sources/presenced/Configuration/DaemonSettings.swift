@@ -32,6 +32,8 @@ struct DaemonSettings {
     var dataDir = "data"
     var databaseFile: String?
     var databaseUrl: String?
+    var clusterUrl: String?
+    var nodeLeaseSeconds = 5
     var mailSpoolDir: String?
     var publicUrl: String?
     var sendmail: String?
@@ -108,6 +110,16 @@ struct DaemonSettings {
         databaseUrl = try v.text(Settings.databaseUrl, allowed: "must be a postgresql://USER@HOST:PORT/DB URL",
                                  isValid: { $0.hasPrefix("postgresql://") || $0.hasPrefix("postgres://") })
         try v.refuse(Settings.databaseUrl, together: Settings.databaseFile)
+        clusterUrl = try v.text(Settings.clusterUrl, allowed: "must be a redis://HOST:PORT URL",
+                                isValid: { $0.hasPrefix("redis://") && $0.count > "redis://".count })
+        if let x = try v.integer(Settings.nodeLeaseSeconds, 1...300) { nodeLeaseSeconds = x }
+        // Every node of a cluster reads and writes the same accounts, messages and statuses.
+        try v.require(Settings.clusterUrl, needs: [Settings.databaseUrl])
+        // A home names another node's connections with loop numbers from 128 up.
+        if clusterUrl != nil, loops > 127 {
+            throw .invalidValue(setting: Settings.loops.name, value: "\(loops)", origin: layer[Settings.loops]?.origin ?? "default",
+                                allowed: "must be at most 127 on a cluster node (--cluster-url)")
+        }
         mailSpoolDir = try v.text(Settings.mailSpoolDir, check: { $0.isEmpty ? "is empty" : FileCheck.usableDirectoryProblem($0) },
                                   allowed: { "must be a writable directory, or a path where one can be created (\($0))" })
         publicUrl = try v.text(Settings.publicUrl, allowed: "must be an http:// or https:// URL", isValid: Self.isWebURL)
@@ -200,6 +212,8 @@ struct DaemonSettings {
         config.dataDirectory = dataDir
         config.databaseFile = databaseFile
         config.databaseURL = databaseUrl
+        config.clusterURL = clusterUrl
+        config.nodeLeaseSeconds = nodeLeaseSeconds
         config.mailSpoolDirectory = mailSpoolDir
         config.presence.idleAfter = .seconds(idleMinutes * 60)
         config.presence.disconnectGrace = .seconds(disconnectGraceSeconds)

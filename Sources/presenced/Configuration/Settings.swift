@@ -70,6 +70,13 @@ enum Settings {
     static let databaseUrl = Setting(
         "database-url", "Store everything in this PostgreSQL database (postgresql://USER@HOST:PORT/DB) instead of SQLite.",
         default: "none: the SQLite file")
+    // Cluster
+    static let clusterUrl = Setting(
+        "cluster-url", "Join the gateway nodes that share this Redis (redis://HOST:PORT) into one service; needs --database-url.",
+        default: "none: a single node")
+    static let nodeLeaseSeconds = Setting(
+        "node-lease-seconds", "In a cluster, how long this node's lease in Redis lasts; it is renewed about every second.",
+        default: "5")
     static let mailSpoolDir = Setting(
         "mail-spool-dir", "Where mail is written when no sendmail program is set.", default: "DATA-DIR/mail")
 
@@ -159,7 +166,7 @@ enum Settings {
         host, port, tlsPort, tlsCert, tlsKey, loops, allowedOrigin, trustedProxy, echo,
         maxConnections, maxConnectionsPerAddress, maxBufferedBytes, echoMaxBufferedBytes,
         heartbeatSeconds, heartbeatTimeoutSeconds, signInTimeoutSeconds, shutdownGraceSeconds,
-        dataDir, databaseFile, databaseUrl, mailSpoolDir,
+        dataDir, databaseFile, databaseUrl, clusterUrl, nodeLeaseSeconds, mailSpoolDir,
         publicUrl, sendmail, sendmailArg,
         googleClientId, googleJwksFile, googleJwksUrl, googleCaFile, googleCreateAccounts, adminToken, adminListen, webRoot,
         idleMinutes, disconnectGraceSeconds, debounceMs, opBurstPerSession, opsPerSecondPerSession, presenceShards, ringTimeoutSeconds, subscriber,
