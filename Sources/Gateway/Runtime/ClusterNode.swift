@@ -410,8 +410,8 @@ final class ClusterNode: @unchecked Sendable {
         serial += 1
         let epoch = PresenceEpoch(members: members, node: node, shardsPerNode: shardsPerNode, serial: serial, cluster: self)
         let retired = presence.replace(with: epoch)
-        // Serial 0 is the epoch made before joining, whose shards never started.
-        let wasRunning = retired.serial > 0
+        // The epoch made before joining never ran; the first one runs once the gateway starts.
+        let wasRunning = retired.threads.first?.isStarted ?? false
         // The old shards stop (a sign-in reaching them now goes on to the new epoch); what
         // their users showed is kept for the new homes.
         var rows: [ShownPresence] = []
@@ -453,7 +453,7 @@ final class ClusterNode: @unchecked Sendable {
         } catch {
             log.error("what contacts were shown before the change is lost", metadata: ["error": "\(error)"])
         }
-        if wasRunning { epoch.threads.forEach { $0.start() } }
+        presence.startIfStarted(epoch)
         let retiredTag = retired.tag
         loop.execute { [self] in activate(epoch.tag, retiring: retiredTag) }
         runtime.metrics.clusterReplacements.increment()
@@ -463,13 +463,20 @@ final class ClusterNode: @unchecked Sendable {
     }
 
     /// Closes with 1012 the signed-in connections of this node signed in under the epoch
-    /// of parity `parity`, or (with `homedOn`) those whose session the node `homedOn` homes.
+    /// of parity `parity` and those signing in, or (with `homedOn`) those whose session the
+    /// node `homedOn` homes.
     private func closeConnections(parity: UInt64?, homedOn: UInt64?) {
         guard let server = runtime.server else { return }
         let epoch = runtime.presence.current
         server.executeOnEveryLoop { loop in
             for (id, raw) in loop.connectionsWithHandlerWords() {
                 let word = ConnectionWord(raw)
+                // A sign-in in flight may have crossed to a home that has moved on (its
+                // frame is dropped there): it is closed too, and the client signs in again.
+                if parity != nil, word.phase == .signingIn {
+                    loop.close(id, code: .serviceRestart, reason: "cluster_changed")
+                    continue
+                }
                 guard word.phase == .user || word.phase == .subscriber else { continue }
                 if let parity, word.epochParity != parity { continue }
                 if let homedOn, epoch.nodeID(ofShard: word.session.shard) != homedOn { continue }

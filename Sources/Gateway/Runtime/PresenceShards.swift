@@ -49,7 +49,22 @@ final class PresenceShards: @unchecked Sendable {
     /// Inputs waiting on all shards.
     var backlog: Int { threads.reduce(0) { $0 + $1.backlog } }
 
-    func start() { threads.forEach { $0.start() } }
+    /// Whether `start` ran: a re-placement starts its new shards only then.
+    private let isStarted = Mutex(false)
+
+    func start() {
+        isStarted.withLock { started in
+            started = true
+            threads.forEach { $0.start() }
+        }
+    }
+
+    /// Starts `epoch`'s shards if the gateway has started (else `start` will).
+    func startIfStarted(_ epoch: PresenceEpoch) {
+        isStarted.withLock { started in
+            if started, current === epoch { epoch.threads.forEach { $0.start() } }
+        }
+    }
 
     func stop() {
         let threads = self.threads

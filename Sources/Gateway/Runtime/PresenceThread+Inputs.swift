@@ -111,6 +111,10 @@ extension PresenceThread {
     /// - Returns: whether the input was dealt with.
     private func handleRetired(_ input: PresenceInput) -> Bool {
         switch input {
+        case .signIn(_, let target, _) where RemoteConnection.parse(target.connection) != nil:
+            // Another node's connection, named in this epoch's slots: its edge's
+            // re-placement closes it (signing in), and the client signs in again.
+            return true
         case .signIn, .signInSubscriber:
             runtime.presence.post(input)
             return true

@@ -110,7 +110,12 @@ final class PresenceThread: @unchecked Sendable {
     /// The core's time: monotonic, never the wall clock.
     func now() -> Instant { clock.monotonic() }
 
+    /// Whether `start` ran (set before the thread runs; read by a re-placement).
+    private let started = Atomic<Bool>(false)
+    var isStarted: Bool { started.load(ordering: .acquiring) }
+
     func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         finished.enter()
         let t = Thread { [self] in
             _ = cposix_name_this_thread("presence-\(local)")
