@@ -8,7 +8,7 @@
 //   Transport, Storage, Cluster, Gateway ─► Mailboxes ─► CPosix (the one bounded queue + eventfd between threads)
 //   Cluster ─► CHiredis, CPosix, Mailboxes (Redis link on its own epoll loop: leases, membership, rendezvous homes)
 //   ClusterWire ─► Presence (shard messages, and the edge/home messages, as bytes between processes)
-//   ClusterRouting ─► Cluster, ClusterWire (shard messages between nodes over the node link)
+//   Gateway ─► Cluster, ClusterWire (a cluster node: membership, epochs of shards, node frames over the link)
 //   presence-loadtest ─► WebSocket, CPosix (its own epoll client); Gateway, Presence, ClusterWire (bench only); Cluster (link only)
 //   presencectl ─► Accounts, Storage (offline administration: load-test accounts)
 //   PresenceClient ─► Transport (TLS), WebSocket
@@ -87,8 +87,6 @@ let package = Package(
         // --- Shard messages as bytes and back, for a ClusterBus between processes
         // (Protocol/cluster.md, "Shard messages on the wire"). Pure, like Presence. ---
         .target(name: "ClusterWire", dependencies: ["Presence"]),
-        // Cross-node routing: shard messages between nodes, over the link (ClusterWire's bytes).
-        .target(name: "ClusterRouting", dependencies: ["Cluster", "ClusterWire", "Presence"]),
 
         // --- Wiring: HTTP routes, the JSON wire protocol, echo mode. ---
         .target(
@@ -155,7 +153,7 @@ let package = Package(
         // A test CA and an HTTPS key-set server, shared by the TLS-using test targets.
         .target(name: "TLSTestSupport", path: "Tests/TLSTestSupport"),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "StorageTestSupport"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ClusterRouting", "ClusterWire", "Presence"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "ClusterWire", "Presence"]),
         .testTarget(name: "ClusterWireTests", dependencies: ["ClusterWire", "Presence"]),
         .testTarget(name: "AccountsTests", dependencies: ["Accounts", "Storage", "StorageTestSupport", "TLSTestSupport", "COpenSSL"]),
     ]

@@ -65,12 +65,13 @@ final class PresenceEpoch: ClusterBus, @unchecked Sendable {
     }
 
     /// Makes the threads (not started).
-    func makeThreads(configuration: PresenceConfiguration, runtime: GatewayRuntime) {
+    func makeThreads(configuration: PresenceConfiguration, runtime: GatewayRuntime, clock: PresenceClock) {
         threads = (0..<shardsPerNode).map { local in
             let placement = members.isEmpty
                 ? ShardPlacement(count: shardsPerNode, index: local)
                 : ShardPlacement(nodes: members, shardsPerNode: shardsPerNode, node: node!, localIndex: local)
-            return PresenceThread(configuration: configuration, runtime: runtime, placement: placement, epoch: self, local: local)
+            return PresenceThread(configuration: configuration, runtime: runtime, clock: clock, placement: placement, epoch: self,
+                                  local: local)
         }
     }
 

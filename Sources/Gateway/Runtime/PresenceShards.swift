@@ -38,7 +38,7 @@ final class PresenceShards: @unchecked Sendable {
         clock = PresenceClock(wall: runtime.configuration.clock, monotonic: runtime.configuration.monotonicClock)
         gauges = Mutex((Array(repeating: 0, count: epoch.shardsPerNode), Array(repeating: [:], count: epoch.shardsPerNode)))
         state = Mutex(epoch)
-        epoch.makeThreads(configuration: configuration, runtime: runtime)
+        epoch.makeThreads(configuration: configuration, runtime: runtime, clock: clock)
     }
 
     /// The epoch in use now.
@@ -75,7 +75,7 @@ final class PresenceShards: @unchecked Sendable {
     /// A cluster's re-placement: makes `epoch`'s threads (not started) and makes it current.
     /// - Returns: the epoch it replaced, whose threads still run until stopped.
     func replace(with epoch: PresenceEpoch) -> PresenceEpoch {
-        epoch.makeThreads(configuration: configuration, runtime: runtime)
+        epoch.makeThreads(configuration: configuration, runtime: runtime, clock: clock)
         return state.withLock { old in
             defer { old = epoch }
             return old

@@ -91,9 +91,11 @@ final class PresenceThread: @unchecked Sendable {
 
     let clock: PresenceClock
 
-    init(configuration: PresenceConfiguration, runtime: GatewayRuntime, placement: ShardPlacement = .single,
+    /// - Parameter clock: the process's one clock (`PresenceShards.clock`): every shard and
+    ///   the restart handover convert times with the same offset.
+    init(configuration: PresenceConfiguration, runtime: GatewayRuntime, clock: PresenceClock, placement: ShardPlacement = .single,
          epoch: PresenceEpoch, local: Int) {
-        clock = PresenceClock(wall: runtime.configuration.clock, monotonic: runtime.configuration.monotonicClock)
+        self.clock = clock
         inbox = Mailbox(capacity: runtime.configuration.presenceMailboxCapacity)
         core = PresenceCore(configuration: configuration, now: clock.monotonic(), placement: placement)
         self.runtime = runtime
