@@ -114,7 +114,7 @@ public final class GatewayHandler: ConnectionHandler {
             return
         }
         // A session of an epoch a cluster's re-placement replaced is gone already.
-        guard word.epochParity == runtime.presence.current.serial & 1 else { return }
+        guard word.epochParity == runtime.presence.currentSerial & 1 else { return }
         // Closing the app logs out: the session ends after the grace period, unless it
         // resumes first. The device token stays valid.
         runtime.presence.post(.connectionLost(word.session, id))

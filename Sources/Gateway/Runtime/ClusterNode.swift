@@ -423,12 +423,8 @@ final class ClusterNode: @unchecked Sendable {
         }
         let wall = presence.clock.mapping()
         let now = presence.clock.wall().milliseconds
-        let grace = runtime.configuration.presence.disconnectGrace
-        let graceMilliseconds = grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000
-        let shownRows = rows.map {
-            ShownPresenceRow(accountID: $0.user.email, status: $0.view.status.wireName,
-                             lastSeen: $0.view.lastSeen.map { wall.wall($0).milliseconds })
-        }
+        let graceMilliseconds = runtime.configuration.presence.disconnectGraceMilliseconds
+        let shownRows = RestartHandover.rows(rows, wall: wall)
         do {
             try runtime.writer.perform { db in
                 try ShownPresenceStore(db).merge(shownRows, drainedAt: now, expiredBefore: now - graceMilliseconds)
@@ -440,16 +436,7 @@ final class ClusterNode: @unchecked Sendable {
         if wasRunning { usleep(UInt32(Self.settleMilliseconds * 1000)) }
         do {
             let taken = try runtime.writer.perform { db in try ShownPresenceStore(db).recent(drainedSince: now - graceMilliseconds) }
-            var byDrain: [Int64: [ShownPresence]] = [:]
-            for (row, drainedAt) in taken {
-                guard let status = PresenceStatus(wireName: row.status), let user = UserID(email: row.accountID) else { continue }
-                let view = PresenceView(status: status,
-                                        lastSeen: status == .offline ? row.lastSeen.map { wall.core(wallMilliseconds: $0) } : nil)
-                byDrain[drainedAt, default: []].append(ShownPresence(user: user, view: view))
-            }
-            for (drainedAt, shown) in byDrain {
-                presence.restoreShown(shown, until: wall.core(wallMilliseconds: drainedAt + graceMilliseconds), in: epoch)
-            }
+            RestartHandover.show(taken, in: runtime, epoch: epoch)
         } catch {
             log.error("what contacts were shown before the change is lost", metadata: ["error": "\(error)"])
         }

@@ -43,6 +43,10 @@ final class PresenceShards: @unchecked Sendable {
 
     /// The epoch in use now.
     var current: PresenceEpoch { state.withLock { $0 } }
+    /// The current epoch's `serial`, readable without the lock (the per-input and
+    /// per-close checks: a single process never changes it).
+    var currentSerial: UInt64 { serial.load(ordering: .acquiring) }
+    private let serial = Atomic<UInt64>(0)
     /// The current epoch's threads.
     var threads: [PresenceThread] { current.threads }
     var count: Int { current.threads.count }
@@ -77,7 +81,10 @@ final class PresenceShards: @unchecked Sendable {
     func replace(with epoch: PresenceEpoch) -> PresenceEpoch {
         epoch.makeThreads(configuration: configuration, runtime: runtime, clock: clock)
         return state.withLock { old in
-            defer { old = epoch }
+            defer {
+                old = epoch
+                serial.store(epoch.serial, ordering: .releasing)
+            }
             return old
         }
     }

@@ -107,7 +107,7 @@ final class PresenceThread: @unchecked Sendable {
     var shard: Int { core.placement.index }
 
     /// Whether a cluster's re-placement replaced this shard's epoch: it is being stopped.
-    var isRetired: Bool { runtime.presence.current !== epoch }
+    var isRetired: Bool { runtime.presence.currentSerial != epoch.serial }
 
     /// The core's time: monotonic, never the wall clock.
     func now() -> Instant { clock.monotonic() }

@@ -17,10 +17,7 @@ enum RestartHandover {
         // Stored times are wall-clock; the core's are monotonic (`PresenceClock`).
         let wall = runtime.presence.clock.mapping()
         let drainedAt = runtime.presence.clock.wall().milliseconds
-        let rows = shown.map {
-            ShownPresenceRow(accountID: $0.user.email, status: $0.view.status.wireName,
-                             lastSeen: $0.view.lastSeen.map { wall.wall($0).milliseconds })
-        }
+        let rows = self.rows(shown, wall: wall)
         do {
             let isCluster = runtime.cluster != nil
             try runtime.writer.perform { db in
@@ -40,9 +37,7 @@ enum RestartHandover {
     /// At start, before the presence thread and the listeners start.
     static func restore(into runtime: GatewayRuntime) {
         let now = runtime.presence.clock.wall().milliseconds
-        let wall = runtime.presence.clock.mapping()
-        let components = runtime.configuration.presence.disconnectGrace.components
-        let grace = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        let grace = runtime.configuration.presence.disconnectGraceMilliseconds
         let taken: [(row: ShownPresenceRow, drainedAt: Int64)]
         do {
             taken = try runtime.writer.perform { db in try ShownPresenceStore(db).take(drainedSince: now - grace) }
@@ -50,6 +45,27 @@ enum RestartHandover {
             runtime.log.error("what contacts were shown before the restart is lost", metadata: ["error": "\(error)"])
             return
         }
+        show(taken, in: runtime, epoch: nil)
+        if !taken.isEmpty {
+            runtime.log.info("showing contacts what they saw before the restart", metadata: ["users": "\(taken.count)"])
+        }
+    }
+}
+
+extension RestartHandover {
+    /// The rows that keep `shown`, with wall-clock times.
+    static func rows(_ shown: [ShownPresence], wall: WallTimeMapping) -> [ShownPresenceRow] {
+        shown.map {
+            ShownPresenceRow(accountID: $0.user.email, status: $0.view.status.wireName,
+                             lastSeen: $0.view.lastSeen.map { wall.wall($0).milliseconds })
+        }
+    }
+
+    /// Hands the shards of `epoch` (nil: the current one), not started yet, the rows read,
+    /// each shown until the grace counted from its drain ends.
+    static func show(_ taken: [(row: ShownPresenceRow, drainedAt: Int64)], in runtime: GatewayRuntime, epoch: PresenceEpoch?) {
+        let wall = runtime.presence.clock.mapping()
+        let grace = runtime.configuration.presence.disconnectGraceMilliseconds
         // One drain writes one `drainedAt`; grouping keeps any other case correct too.
         var byDrain: [Int64: [ShownPresence]] = [:]
         for (row, drainedAt) in taken {
@@ -59,11 +75,16 @@ enum RestartHandover {
             byDrain[drainedAt, default: []].append(ShownPresence(user: user, view: view))
         }
         for (drainedAt, shown) in byDrain {
-            runtime.presence.restoreShown(shown, until: wall.core(wallMilliseconds: drainedAt + grace))
+            runtime.presence.restoreShown(shown, until: wall.core(wallMilliseconds: drainedAt + grace), in: epoch)
         }
-        if !taken.isEmpty {
-            runtime.log.info("showing contacts what they saw before the restart", metadata: ["users": "\(taken.count)"])
-        }
+    }
+}
+
+extension PresenceConfiguration {
+    /// `disconnectGrace` in milliseconds.
+    var disconnectGraceMilliseconds: Int64 {
+        let c = disconnectGrace.components
+        return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
     }
 }
 
