@@ -44,6 +44,10 @@ public final class Gateway: Sendable {
     /// This node's id in a cluster; nil for a single node.
     public var clusterNode: UInt64? { runtime.cluster?.node }
 
+    /// Whether this cluster node drained because it lost its lease (the process should
+    /// exit with a failure, so that its supervisor starts it again).
+    public var lostClusterLease: Bool { runtime.cluster?.lostLease ?? false }
+
     /// The bound port of each public endpoint, in order.
     public var ports: [Int] { Array(runtime.server.ports.prefix(runtime.configuration.server.endpoints.count)) }
 

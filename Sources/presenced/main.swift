@@ -218,6 +218,9 @@ struct Presenced: ParsableCommand {
         log.info("draining", metadata: ["signal": "\(signal)", "connections": "\(gateway.connectionCount)"])
         gateway.shutdown()
         log.info("stopped")
+        // A cluster node that lost its lease drained itself: exit 75 (EX_TEMPFAIL) so
+        // the supervisor (`Restart=on-failure`) starts a fresh process under a new id.
+        if gateway.lostClusterLease { Glibc.exit(75) }
     }
 
     /// One line on standard error, then exit: start-up failures must be one readable line.

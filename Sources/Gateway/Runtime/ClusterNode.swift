@@ -42,6 +42,9 @@ final class ClusterNode: @unchecked Sendable {
     private let redis: RedisConnection.Configuration
     /// This node's id, once joined.
     private(set) var node: UInt64 = 0
+    /// Whether the lease was lost (the node drains and its process exits 75).
+    var lostLease: Bool { lostLeaseFlag.load(ordering: .acquiring) }
+    private let lostLeaseFlag = Atomic<Bool>(false)
 
     // Loop thread only.
     private let decoder = ClientOpDecoder()
@@ -360,6 +363,7 @@ final class ClusterNode: @unchecked Sendable {
             // sessions are no longer the cluster's. Drain and stop; the supervisor starts
             // a fresh process, which joins under a new id.
             log.critical("lease lost; draining and stopping", metadata: ["why": "\(why)"])
+            lostLeaseFlag.store(true, ordering: .releasing)
             kill(getpid(), SIGTERM)
         }
     }
