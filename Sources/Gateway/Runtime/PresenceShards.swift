@@ -38,11 +38,17 @@ final class PresenceShards: @unchecked Sendable {
         clock = PresenceClock(wall: runtime.configuration.clock, monotonic: runtime.configuration.monotonicClock)
         gauges = Mutex((Array(repeating: 0, count: epoch.shardsPerNode), Array(repeating: [:], count: epoch.shardsPerNode)))
         state = Mutex(epoch)
+        only = runtime.configuration.clusterURL == nil ? epoch : nil
         epoch.makeThreads(configuration: configuration, runtime: runtime, clock: clock)
     }
 
     /// The epoch in use now.
-    var current: PresenceEpoch { state.withLock { $0 } }
+    var current: PresenceEpoch {
+        if let only { return only }
+        return state.withLock { $0 }
+    }
+    /// A single process's one epoch, read without the lock on every op.
+    private let only: PresenceEpoch?
     /// The current epoch's `serial`, readable without the lock (the per-input and
     /// per-close checks: a single process never changes it).
     var currentSerial: UInt64 { serial.load(ordering: .acquiring) }
@@ -79,6 +85,7 @@ final class PresenceShards: @unchecked Sendable {
     /// A cluster's re-placement: makes `epoch`'s threads (not started) and makes it current.
     /// - Returns: the epoch it replaced, whose threads still run until stopped.
     func replace(with epoch: PresenceEpoch) -> PresenceEpoch {
+        precondition(only == nil, "a single process keeps its one epoch")
         epoch.makeThreads(configuration: configuration, runtime: runtime, clock: clock)
         return state.withLock { old in
             defer {
