@@ -14,6 +14,9 @@ extension GatewayHandler {
         switch (request.op, word.phase) {
         case (.signIn(let credential), .awaitingSignIn):
             loop.setHandlerWord(ConnectionWord.signingIn(SignInMethod(credential)).raw, for: id)
+            // On a cluster node a sign-in may cross to its home, whose re-placement can drop
+            // it: unanswered after the sign-in allowance, the connection closes with 1012.
+            if runtime.cluster != nil { armSignInDeadline(id, signingIn: true, on: loop) }
             runtime.signIn(credential, target: target, remoteAddress: remoteAddress)
         case (.resume(let token, let lastSeq), .awaitingSignIn):
             // A token of another node (or, in a cluster, of none) is as unknown as an
@@ -24,6 +27,7 @@ extension GatewayHandler {
                 return
             }
             loop.setHandlerWord(ConnectionWord.signingIn(.resume).raw, for: id)
+            if runtime.cluster != nil { armSignInDeadline(id, signingIn: true, on: loop) }
             if !runtime.presence.offer(.resume(token, lastSeq: lastSeq, target: target), replyTo: target) {
                 // Refused `overloaded`: the connection may try again.
                 loop.setHandlerWord(ConnectionWord.awaitingSignIn.raw, for: id)

@@ -23,7 +23,8 @@ public final class GatewayHandler: ConnectionHandler {
     let runtime: GatewayRuntime
     let decoder = ClientOpDecoder()
     /// Connections in the order they must sign in by (all get the same allowance).
-    var signInDeadlines: [(deadline: Int64, id: ConnectionID)] = []
+    /// `signingIn`: armed when a cluster node's sign-in started, not when the connection opened.
+    var signInDeadlines: [(deadline: Int64, id: ConnectionID, signingIn: Bool)] = []
     var signInDeadlineHead = 0
     let hello: [UInt8]
     /// This loop's metric tallies, published once per `tick` (never per frame).
@@ -127,12 +128,19 @@ public final class GatewayHandler: ConnectionHandler {
         ThreadCacheFlush.flushNow()
         // Deadlines were appended in time order: expire from the front.
         while signInDeadlineHead < signInDeadlines.count, signInDeadlines[signInDeadlineHead].deadline <= loop.now {
-            let id = signInDeadlines[signInDeadlineHead].id
+            let (_, id, armedSigningIn) = signInDeadlines[signInDeadlineHead]
             signInDeadlineHead += 1
-            if loop.handlerWord(id).map({ ConnectionWord($0).phase }) == .awaitingSignIn {
+            switch loop.handlerWord(id).map({ ConnectionWord($0).phase }) {
+            case .awaitingSignIn?:
                 let code = GatewayCloseCode.signInTimeout
                 reply(id, ReplyEncoder.closing(code), on: loop)
                 loop.close(id, code: code.closeCode, reason: code.reason)
+            case .signingIn? where armedSigningIn:
+                // Armed again when the sign-in started (cluster nodes only): it got no
+                // answer in a whole allowance, so its home lost it in a re-placement.
+                loop.close(id, code: .serviceRestart, reason: "cluster_changed")
+            default:
+                break
             }
         }
         if signInDeadlineHead == signInDeadlines.count, signInDeadlineHead > 0 {
@@ -188,7 +196,7 @@ public final class GatewayHandler: ConnectionHandler {
     }
 
     /// Every entry gets the same allowance, so appending keeps the queue in time order.
-    func armSignInDeadline(_ id: ConnectionID, on loop: EventLoop) {
-        signInDeadlines.append((loop.now + Int64(runtime.configuration.signInTimeoutSeconds) * 1000, id))
+    func armSignInDeadline(_ id: ConnectionID, signingIn: Bool = false, on loop: EventLoop) {
+        signInDeadlines.append((loop.now + Int64(runtime.configuration.signInTimeoutSeconds) * 1000, id, signingIn))
     }
 }

@@ -50,8 +50,14 @@ final class ClusterNode: @unchecked Sendable {
     private let decoder = ClientOpDecoder()
     /// The epoch whose frames are applied now (set on the loop, in order with the frames).
     private var activeTag: UInt64 = 0
-    /// Tags of epochs this node has left behind: their frames are dropped.
-    private var pastTags: Set<UInt64> = []
+    /// Tags of epochs this node has left behind, with when: their frames are dropped for
+    /// `lateFrameMilliseconds`. A tag names a set of members, and a set can come back (a
+    /// node joined, then left): a frame of a tag retired longer ago is of its new
+    /// incarnation, and waits like any epoch not reached yet.
+    private var pastTags: [UInt64: ContinuousClock.Instant] = [:]
+    /// How long after retiring an epoch its frames still arrive (the link delivers in
+    /// order within milliseconds; a queue under backpressure, within a second).
+    static let lateFrameMilliseconds: Int64 = 2_000
     /// Frames of an epoch this node has not reached yet, oldest first (at most
     /// `maxWaitingFrames`, for at most `maxWaitMilliseconds`).
     private var waiting: [(tag: UInt64, from: NodeID, frame: [UInt8], at: ContinuousClock.Instant)] = []
@@ -246,10 +252,10 @@ final class ClusterNode: @unchecked Sendable {
             log.warning("unreadable frame", metadata: ["from": "\(from)"])
             return
         }
+        let now = ContinuousClock.now
         if tag == activeTag {
             apply(frame, from: from)
-        } else if !pastTags.contains(tag) {
-            let now = ContinuousClock.now
+        } else if !isLate(tag, now: now) {
             while let first = waiting.first,
                   waiting.count >= Self.maxWaitingFrames || now - first.at > .milliseconds(Self.maxWaitMilliseconds) {
                 waiting.removeFirst()
@@ -258,12 +264,22 @@ final class ClusterNode: @unchecked Sendable {
         }
     }
 
+    /// Whether frames of `tag` are late ones of an epoch this node left moments ago.
+    private func isLate(_ tag: UInt64, now: ContinuousClock.Instant) -> Bool {
+        guard let retired = pastTags[tag] else { return false }
+        if now - retired < .milliseconds(Self.lateFrameMilliseconds) { return true }
+        pastTags[tag] = nil
+        return false
+    }
+
     /// Makes `tag` the epoch whose frames apply, and applies those that waited for it.
     private func activate(_ tag: UInt64, retiring old: UInt64?) {
-        if let old, old != tag { pastTags.insert(old) }
+        let now = ContinuousClock.now
+        if let old, old != tag { pastTags[old] = now }
+        pastTags[tag] = nil
         activeTag = tag
         let ready = waiting.filter { $0.tag == tag }
-        waiting.removeAll { $0.tag == tag || pastTags.contains($0.tag) }
+        waiting.removeAll { $0.tag == tag || isLate($0.tag, now: now) }
         for w in ready { apply(w.frame[...], from: w.from) }
     }
 
