@@ -8,6 +8,11 @@ from websockets.sync.client import connect
 
 from harness import PASSWORD
 
+# Connections whose hello did not come within HELLO_SECONDS: (label, port, when); a node
+# sends hello as soon as the upgrade is done, so the test counts these as failures.
+HELLO_SECONDS = 5
+missing_hellos = []
+
 
 class Closed(Exception):
     """The connection is closed; `code` is the server's close code (1006: no Close frame)."""
@@ -32,7 +37,12 @@ class Client:
         self.last_sent = time.monotonic()
         self.session = self.reply = None
         self.device_token = None
-        hello = json.loads(self.conn.recv(timeout=10))
+        try:
+            hello = json.loads(self.conn.recv(timeout=HELLO_SECONDS))
+        except TimeoutError:
+            missing_hellos.append((label, port, time.strftime("%H:%M:%S")))
+            self.conn.close()
+            raise TimeoutError(f"{label}: no hello within {HELLO_SECONDS} s of the upgrade on port {port}") from None
         assert hello.get("type") == "hello", hello
         self.hello = hello
 
