@@ -370,7 +370,7 @@ def node_killed(run):
             if client is not Y and snap and status_in(snap, x) == "offline" and state["x_offline"] is None:
                 state["x_offline"] = time.monotonic() - t0
             if state["x_offline"] is not None and time.monotonic() - t0 > state["x_offline"] + 1.5:
-                return
+                break
             closed = client.wait_closed(0.2)
             if closed:
                 state["y_closes"].append((closed.code, round(time.monotonic() - t0, 2)))
@@ -411,7 +411,11 @@ def node_killed(run):
     info(f"X shown offline to Y {t_off if t_off is None else round(t_off, 2)} s after the kill "
          f"(bound 2 x lease + grace + 3 s slack = {bound} s)")
     check(f"e. Y sees X (whose node died) offline within {bound} s", t_off is not None and t_off <= bound,
-          state.get("y_last"))
+          f"{t_off} s; Y's closes {state['y_closes']}, failed sign-ins {state['y_failures']}, {state.get('y_last')}")
+    unanswered = [f for f in state["y_failures"] + [f for e in state["other"].values() for f in e.get("failures", [])]
+                  if f.startswith("TimeoutError")]
+    check("e. no sign-in after the kill goes unanswered (each gets a reply or a close within 10 s)",
+          not unanswered, unanswered)
     check("e. control for no flap: X2 (homed on the dead node, signed in again at once) is never shown offline to Y",
           not state["x2_offline"], state["x2_offline"])
     snaps = state["y_snapshots"]
@@ -508,7 +512,7 @@ def redis_restart(run):
             ok_after = time.monotonic() - t_back
     info(f"sign-in-again attempts after the restart: {attempts}")
     check("f. after the restart, A and B sign in again and A's status reaches B across nodes",
-          ok_after is not None, B.describe())
+          ok_after is not None, f"attempts {attempts}; {B.describe()}")
     reply = send(A, "f-after")
     check("f. a chat after the restart is acknowledged and reaches B live",
           reply.get("type") == "ok" and B.event("chat", clientMessageId="f-after"), f"{reply} {B.describe()}")
