@@ -18,6 +18,7 @@
 # presence, chats, calls and profile changes across nodes, a node's SIGKILL and a Redis
 # restart. Everything started is stopped on exit, failed or not (the process group and
 # the PostgreSQL server). The last line is "N passed, N failed".
+# PRESENCE_CLUSTER_LOGS=DIR keeps the nodes', nginx's and redis-server's logs in DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"

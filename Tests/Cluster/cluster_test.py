@@ -16,9 +16,11 @@ through nginx or straight to the node a check needs. Sections:
   f. a Redis restart: presence flows across nodes again for clients that sign in again;
      no acknowledged chat lost
 Prints one line per check ("PASS ..." / "FAIL ...: detail") and "N passed, N failed" last;
-stops everything it started.
+stops everything it started. PRESENCE_CLUSTER_LOGS=DIR keeps the logs (nodes, nginx's
+access log with the upstream of each request, redis-server) in DIR.
 """
 import json
+import os
 import re
 import shutil
 import signal
@@ -419,6 +421,9 @@ def node_killed(run):
     check("e. control for no flap: X2 (homed on the dead node, signed in again at once) is never shown offline to Y",
           not state["x2_offline"], state["x2_offline"])
     snaps = state["y_snapshots"]
+    # Protocol/cluster.md, "A node dies": mirrors of users homed on the dead node keep what
+    # they showed for the disconnect grace; one who does not sign in again is published
+    # offline when the grace ends. Y signs in again well inside the grace.
     check("e. Y's first snapshot after signing in again still shows X as before (carried for the grace)",
           snaps and status_in(snaps[0][1], x) == "online", snaps[:1])
     for name in ("X2", "Z"):
@@ -571,6 +576,10 @@ def main():
             if not all(results):
                 cluster.show_logs()
             cluster.stop()
+        keep = os.environ.get("PRESENCE_CLUSTER_LOGS")
+        if keep:  # the nodes', nginx's and redis-server's logs, for a failure's post-mortem
+            shutil.copytree(root, keep, dirs_exist_ok=True, ignore=shutil.ignore_patterns("data", "proxy", "client_body",
+                                                                                          "fastcgi", "uwsgi", "scgi"))
         shutil.rmtree(root, ignore_errors=True)
         passed = sum(results)
         print(f"({time.monotonic() - started:.0f} s)")
