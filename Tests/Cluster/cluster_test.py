@@ -11,8 +11,9 @@ through nginx or straight to the node a check needs. Sections:
   b. a chat to an offline user, delivered at sign-in on a third node
   c. a call across nodes; the caller is busy to its contacts meanwhile
   d. a profile change closes the user's sessions on two nodes with 4003
-  e. SIGKILL of a node: its user shown offline within 2 leases + grace; no acknowledged
-     chat lost; the other clients get 1012 and sign in again; one who does shows no flap
+  e. SIGKILL of a node: its users shown offline within 2 leases + grace (those homed
+     elsewhere only when the grace ends); no acknowledged chat lost; the other clients get
+     1012 and sign in again; one who does shows no flap
   f. a Redis restart: presence flows across nodes again for clients that sign in again;
      no acknowledged chat lost
 Prints one line per check ("PASS ..." / "FAIL ...: detail") and "N passed, N failed" last;
@@ -318,34 +319,38 @@ def profile_change(run):
 # e. SIGKILL of a node.
 
 def node_killed(run):
+    """Protocol/cluster.md, "A node dies, drains or joins": users homed on the dead node
+    show offline at once (their shown rows died with it) unless they sign in again; users
+    homed elsewhere whose sockets it held show what they showed until the grace ends."""
     n1, n2, n3 = run.nodes
-    x, x2 = run.user("xena", n3), run.user("xavi", n3)
+    x, x2, x3 = run.user("xena", n3), run.user("xavi", n3), run.user("xeno", n1)
     y, z = run.user("yuri", n1), run.user("zoe", n2)
     X = run.sign_in(x, n3, "X")            # homed on and connected to the node that dies
     X2 = run.sign_in(x2, n1, "X2")         # homed on it, connected elsewhere: comes back
+    X3 = run.sign_in(x3, n3, "X3")         # homed elsewhere, connected to it: never comes back
     Y = run.sign_in(y, n1, "Y")            # their contact, the watcher
     Z = run.sign_in(z, n2, "Z")            # anyone else (straight to node 2: through nginx
                                            # it could land on the node that dies)
-    run.contacts(X, x, Y, y)
-    run.contacts(X2, x2, Y, y)
+    for client, email in ((X, x), (X2, x2), (X3, x3)):
+        run.contacts(client, email, Y, y)
     acked = []
     for i in range(3):
         r = X.request("send", to=y, clientMessageId=f"e-x{i}", body=f"x to y {i}")
         if r.get("type") == "ok":
-            acked.append(r.get("messageId") or (X.event("chatAccepted", clientMessageId=f"e-x{i}") or {}).get("messageId"))
+            acked.append(r.get("messageId"))
     for i in range(2):
         r = Y.request("send", to=x, clientMessageId=f"e-y{i}", body=f"y to x {i}")
         if r.get("type") == "ok":
-            acked.append(r.get("messageId") or (Y.event("chatAccepted", clientMessageId=f"e-y{i}") or {}).get("messageId"))
+            acked.append(r.get("messageId"))
     check("e. five chats between X and Y acknowledged before the kill", len(acked) == 5 and all(acked), acked)
     Y.pump(3 * DEBOUNCE + 0.3)
-    check("e. before the kill Y sees X and X2 online",
-          all(last_view(Y, u) == "online" or Y.event("presence", user=u, status="online", seconds=3) for u in (x, x2)),
+    check("e. before the kill Y sees X, X2 and X3 online",
+          all(last_view(Y, u) == "online" or Y.event("presence", user=u, status="online", seconds=3) for u in (x, x2, x3)),
           Y.describe(12))
 
     bound = 2 * LEASE + GRACE + 3
-    state = {"y_closes": [], "y_snapshots": [], "y_failures": [], "x_offline": None, "x2_offline": [], "left_index": None,
-             "other": {}, "x_close": None}
+    state = {"y_closes": [], "y_snapshots": [], "y_failures": [], "offline": {}, "x2_offline": [], "left_index": None,
+             "other": {}, "closes": {}}
     t0 = time.monotonic()
     n3.kill()
     info(f"node{n3.id} (port {n3.port}) killed with SIGKILL")
@@ -361,17 +366,15 @@ def node_killed(run):
 
     def watch_y():
         client = Y
+        offline = state["offline"]
         while time.monotonic() < deadline:
             for e in client.events:
-                if e.get("user") == x and e.get("type") == "presence" and e.get("status") == "offline" \
-                        and state["x_offline"] is None:
-                    state["x_offline"] = time.monotonic() - t0
+                for u in (x, x3):
+                    if u not in offline and status_in(e, u) == "offline":
+                        offline[u] = time.monotonic() - t0
                 if e.get("user") == x2 and e.get("type") == "presence" and e.get("status") == "offline":
                     state["x2_offline"].append(e)
-            snap = client.find("snapshot")
-            if client is not Y and snap and status_in(snap, x) == "offline" and state["x_offline"] is None:
-                state["x_offline"] = time.monotonic() - t0
-            if state["x_offline"] is not None and time.monotonic() - t0 > state["x_offline"] + 1.5:
+            if len(offline) == 2 and time.monotonic() - t0 > max(offline.values()) + 1.5:
                 break
             closed = client.wait_closed(0.2)
             if closed:
@@ -394,44 +397,49 @@ def node_killed(run):
             if again:
                 again.pump(max(0.0, deadline - time.monotonic()))  # stays signed in while Y watches
 
-    def victim():
-        closed = X.wait_closed(5)
-        state["x_close"] = closed.code if closed else None
+    def victim(name, client):
+        closed = client.wait_closed(5)
+        state["closes"][name] = closed.code if closed else None
 
     threads = [threading.Thread(target=f, args=a) for f, a in
-               ((watch_index, ()), (watch_y, ()), (returner, ("X2", X2, x2)), (returner, ("Z", Z, z)), (victim, ()))]
+               ((watch_index, ()), (watch_y, ()), (returner, ("X2", X2, x2)), (returner, ("Z", Z, z)),
+                (victim, ("X", X)), (victim, ("X3", X3)))]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=bound + 15)
-    info(f"node{n3.id} left presence:nodes after {state['left_index']} s; X's connection ended with {state['x_close']}; "
+    left, off = state["left_index"], state["offline"]
+    info(f"node{n3.id} left presence:nodes after {left} s; X's and X3's connections ended with {state['closes']}; "
          f"Y's closes {state['y_closes']}, failed attempts to sign in again {state['y_failures']}, "
-         f"snapshots {[(t, status_in(s, x)) for t, s in state['y_snapshots']]}; X2 and Z: {state['other']}")
+         f"snapshots {[(t, status_in(s, x), status_in(s, x3)) for t, s in state['y_snapshots']]}; "
+         f"X2 and Z: {state['other']}")
+    info(f"shown offline to Y after the kill: X (homed on the dead node) {off.get(x) and round(off[x], 2)} s, "
+         f"X3 (homed elsewhere) {off.get(x3) and round(off[x3], 2)} s; bound 2 x lease + grace + 3 s = {bound} s")
     check(f"e. the dead node leaves the live-node index within lease + poll + slack (< {LEASE + 3} s)",
-          state["left_index"] is not None and state["left_index"] < LEASE + 3, state["left_index"])
-    t_off = state["x_offline"]
-    info(f"X shown offline to Y {t_off if t_off is None else round(t_off, 2)} s after the kill "
-         f"(bound 2 x lease + grace + 3 s slack = {bound} s)")
-    check(f"e. Y sees X (whose node died) offline within {bound} s", t_off is not None and t_off <= bound,
-          f"{t_off} s; Y's closes {state['y_closes']}, failed sign-ins {state['y_failures']}, {state.get('y_last')}")
+          left is not None and left < LEASE + 3, left)
+    detail = f"Y's closes {state['y_closes']}, failed sign-ins {state['y_failures']}, {state.get('y_last')}"
+    check(f"e. Y sees X (homed on the dead node, gone) offline within {bound} s",
+          off.get(x) is not None and off[x] <= bound, detail)
+    check(f"e. Y sees X3 (homed elsewhere, its socket on the dead node, gone) offline within {bound} s",
+          off.get(x3) is not None and off[x3] <= bound, detail)
+    check("e. X3's view was carried for the grace: shown offline no sooner than the grace after the dead node "
+          "left the index (- 1.5 s slack)", off.get(x3) is not None and left is not None
+          and off[x3] >= left + GRACE - 1.5, f"offline {off.get(x3)}, left the index {left}")
+    snaps = state["y_snapshots"]
+    check("e. Y's first snapshot after signing in again still shows X3 online (carried for the grace)",
+          snaps and status_in(snaps[0][1], x3) == "online", snaps[:1])
+    check("e. control for no flap: X2 (homed on the dead node, signed in again at once) is never shown offline to Y",
+          not state["x2_offline"], state["x2_offline"])
+    for name in ("X2", "Z"):
+        entry = state["other"].get(name, {})
+        check(f"e. {name} (connected to a live node) gets 1012 and signs in again",
+              entry.get("close") == 1012 and entry.get("again") not in (None, "failed"), entry)
+    check("e. Y (home and socket on a live node) gets 1012 too and signs in again",
+          state["y_closes"] and state["y_closes"][0][0] == 1012 and state["y_snapshots"], state["y_closes"])
     unanswered = [f for f in state["y_failures"] + [f for e in state["other"].values() for f in e.get("failures", [])]
                   if f.startswith("TimeoutError")]
     check("e. no sign-in after the kill goes unanswered (each gets a reply or a close within 10 s)",
           not unanswered, unanswered)
-    check("e. control for no flap: X2 (homed on the dead node, signed in again at once) is never shown offline to Y",
-          not state["x2_offline"], state["x2_offline"])
-    snaps = state["y_snapshots"]
-    # Protocol/cluster.md, "A node dies": mirrors of users homed on the dead node keep what
-    # they showed for the disconnect grace; one who does not sign in again is published
-    # offline when the grace ends. Y signs in again well inside the grace.
-    check("e. Y's first snapshot after signing in again still shows X as before (carried for the grace)",
-          snaps and status_in(snaps[0][1], x) == "online", snaps[:1])
-    for name in ("X2", "Z"):
-        entry = state["other"].get(name, {})
-        check(f"e. {name} (connected to a live node) gets 1012 and signs in again through nginx",
-              entry.get("close") == 1012 and entry.get("again") not in (None, "failed"), entry)
-    check("e. Y (home and socket on a live node) gets 1012 too and signs in again",
-          state["y_closes"] and state["y_closes"][0][0] == 1012 and state["y_snapshots"], state["y_closes"])
     # Every chat acknowledged before the kill is still there.
     Xb, failures = run.sign_in_again(x, X.device_token, "X'", time.monotonic() + 15)
     if Xb is None:
