@@ -11,6 +11,9 @@
 #   6. Autobahn|Testsuite  all 517 RFC 6455 / RFC 7692 cases against `presenced --echo`
 #                          (in the background, beside 2-5)
 #   7. fuzzers             a short libFuzzer run of the frame decoder and handshake parser
+#   8. cluster             three nodes behind nginx on a private Redis and PostgreSQL
+#                          (scripts/cluster.sh): presence, Hidden, chats, calls and profile
+#                          changes across nodes, kill -9 of a node, a Redis restart
 #
 # Everything it needs is installed or started here (Debian packages, Python venvs from
 # PyPI, private servers on loopback). Set
@@ -81,6 +84,7 @@ run "TLS configuration (testssl.sh)" scripts/testssl.sh .build/release/presenced
 run "HTTP contract (schemathesis against openapi.yaml)" scripts/schemathesis.sh .build/release/presenced
 run "load generator smoke run" loadtest/smoke.sh .build/release
 run "presenced behind nginx (deploy/nginx.conf)" scripts/nginx.sh .build/release/presenced
+run "three nodes as one cluster (scripts/cluster.sh)" scripts/cluster.sh .build/release/presenced
 
 if [ -n "${autobahn:-}" ]; then
   stage "Autobahn|Testsuite (ran in the background)"
