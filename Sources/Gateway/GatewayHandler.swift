@@ -88,6 +88,14 @@ public final class GatewayHandler: ConnectionHandler {
             reply(id, ReplyEncoder.rejection(ClientOpDecoder.binaryFrameRejection), on: loop)
             return
         }
+        // A session of an epoch a cluster's re-placement replaced: its ID may name another
+        // user's session in the new epoch, so nothing it sends goes anywhere. The
+        // re-placement closes it anyway; this closes it first.
+        if word.phase == .user || word.phase == .subscriber, runtime.cluster != nil,
+           word.epochParity != runtime.presence.currentSerial & 1 {
+            loop.close(id, code: .serviceRestart, reason: "cluster_changed")
+            return
+        }
         // A session homed on another node of a cluster: its home reads the op.
         if word.phase == .user, let cluster = runtime.cluster,
            cluster.forwardOp(payload, session: word.session, device: word.device, from: id, remoteAddress: loop.remoteAddress(id) ?? "") {
