@@ -1,4 +1,5 @@
-// libFuzzer entry point for the cluster codec: shard, home and edge batches (scripts/fuzz.sh).
+// libFuzzer entry point for the cluster codec: shard, home and edge batches, and node frames
+// (scripts/fuzz.sh).
 // Built normally this file defines the function and does nothing.
 import ClusterWire
 
@@ -31,6 +32,13 @@ public func fuzzClusterWire(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 
             ClusterWire.encode(message, into: &bytes)
         }
         precondition(bytes.elementsEqual(rest), "a decoded message re-encodes differently")
+        return 0
+    }
+    // A node frame (what presenced nodes send each other) starts with its own format byte.
+    if rest.first == ClusterWire.nodeFrameFormat {
+        guard let frame = try? ClusterWire.decodeNodeFrame(rest) else { return 0 }
+        try! ClusterWire.encode(frame, into: &bytes)
+        precondition(bytes.elementsEqual(rest), "a decoded node frame re-encodes differently")
         return 0
     }
     switch try? ClusterWire.batchKind(rest) {
