@@ -16,6 +16,8 @@ through nginx or straight to the node a check needs. Sections:
      1012 and sign in again; one who does shows no flap
   f. a Redis restart: presence flows across nodes again for clients that sign in again;
      no acknowledged chat lost
+  g. SIGTERM drain of a node: its user signs in again on another node, and a contact never
+     sees them offline (the drained node's rows carry them through the re-placement)
 Prints one line per check ("PASS ..." / "FAIL ...: detail") and "N passed, N failed" last;
 stops everything it started. PRESENCE_CLUSTER_LOGS=DIR keeps the logs (nodes, nginx's
 access log with the upstream of each request, redis-server) in DIR.
@@ -538,6 +540,52 @@ def redis_restart(run):
           history.get("type") == "ok" and all(acked) and set(acked) <= ids, f"acked {acked}, history {history}")
     run.close_all()
 
+def node_drained(run):
+    """Protocol/cluster.md, "A node dies, drains or joins": a drained node (SIGTERM) writes
+    what its users showed and leaves at once; its users sign in again elsewhere and their
+    contacts never see them offline (no flap)."""
+    live = run.cluster.live()
+    if len(live) < 2:
+        check("g. two live nodes for the drain", False, [n.id for n in live])
+        return
+    keep, drained = live[0], live[1]
+    d, e = run.user("dee", drained), run.user("eli", keep)
+    D = run.sign_in(d, drained, "D")   # homed on, and connected to, the node that drains
+    E = run.sign_in(e, keep, "E")      # the contact, on the node that stays
+    run.contacts(D, d, E, e)
+    E.pump(3 * DEBOUNCE + 0.3)
+    check("g. control: before the drain E sees D online",
+          last_view(E, d) == "online" or E.event("presence", user=d, status="online", seconds=3), E.describe())
+    t0 = time.monotonic()
+    stopper = threading.Thread(target=drained.stop)
+    stopper.start()
+    closed = D.wait_closed(10)
+    check("g. D's connection to the drained node closes with 1001", closed and closed.code == 1001, D.describe())
+    D2, failures = run.sign_in_again(d, D.device_token, "D'", t0 + 15, node=keep)
+    info(f"g. D signed in again on node {keep.id} after {time.monotonic() - t0:.2f} s ({failures})")
+    stopper.join(timeout=20)
+    watchers = [E]
+    closed = E.wait_closed(LEASE + 3)
+    info(f"g. E: {closed.code if closed else 'still open'} after {time.monotonic() - t0:.2f} s")
+    if closed:
+        E2, _ = run.sign_in_again(e, E.device_token, "E'", t0 + 20, node=keep)
+        if E2:
+            watchers.append(E2)
+            snapshot = E2.event("snapshot", seconds=3)
+            check("g. E's snapshot after the re-placement shows D online", status_in(snapshot, d) == "online",
+                  E2.describe())
+    if D2:
+        D2.pump(0.1)
+    # Past the grace: a missing row would have shown D offline by now.
+    for w in watchers:
+        if not w.closed:
+            w.pump(GRACE + 1)
+    flaps = [ev for w in watchers for ev in w.events if ev.get("type") == "presence" and ev.get("user") == d
+             and ev.get("status") == "offline"]
+    check("g. D back on another node: E never sees D offline across the drain (no flap)", D2 is not None and not flaps,
+          f"{flaps} {[w.describe() for w in watchers]}")
+    run.close_all()
+
 
 def main():
     # SIGTERM (scripts/cluster.sh's trap) stops the processes through the finally below,
@@ -567,7 +615,8 @@ def main():
         info(f"nodes (id: public port, admin port): {[(n.id, n.port, n.admin) for n in cluster.nodes]}; "
              f"nginx {cluster.nginx.port}; redis {cluster.redis.port}; started in {time.monotonic() - started:.1f} s")
         run = Run(cluster)
-        for section in (presence_across_nodes, offline_chat, call_across_nodes, profile_change, node_killed, redis_restart):
+        for section in (presence_across_nodes, offline_chat, call_across_nodes, profile_change, node_killed, redis_restart,
+                        node_drained):
             t = time.monotonic()
             try:
                 section(run)
