@@ -89,7 +89,10 @@ $('signin-form').addEventListener('submit', async (event) => {
   showError($('signin-error'), '');
   client.tokenStore = stay ? storageTokenStore(localStorage, TOKEN_KEY) : memoryTokenStore();
   try {
-    await client.signIn({ email, password, staySignedIn: stay });
+    // Always a device token: without "stay signed in" it lives in this tab's memory only
+    // (closing the tab still signs out), and lets the tab sign in again by itself when a
+    // cluster's change closes the session with 1012 (Protocol/README.md, section 7).
+    await client.signIn({ email, password, staySignedIn: true });
     $('signin-password').value = '';
   } catch (error) {
     showError($('signin-error'), signInErrorText(error));
@@ -184,7 +187,7 @@ async function finishGoogleRedirect() {
   }
   sessionStorage.removeItem('presence.googleStay');
   client.tokenStore = stay ? storageTokenStore(localStorage, TOKEN_KEY) : memoryTokenStore();
-  try { await client.signInWithGoogle(idToken, stay); } catch (error) { showError($('signin-error'), signInErrorText(error)); }
+  try { await client.signInWithGoogle(idToken, true); } catch (error) { showError($('signin-error'), signInErrorText(error)); }
   return true;
 }
 
