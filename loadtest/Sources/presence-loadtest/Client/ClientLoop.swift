@@ -144,7 +144,13 @@ final class ClientLoop {
         let connectDeadline = now + plan.connectTimeoutNanos
         result.connectStarted = now
         result.attempted = plan.count
-        pump(until: connectDeadline) { nextToConnect < plan.count || connectingCount > 0 || signingInCount > 0 }
+        // Signed-in sessions heartbeat every 20 s while the others still sign in: a connect
+        // phase longer than the server's silence timeout (two 25 s intervals) must not drop
+        // the first ones (4006).
+        while now < connectDeadline && (nextToConnect < plan.count || connectingCount > 0 || signingInCount > 0) {
+            pump(until: min(connectDeadline, now + MonotonicClock.seconds(20))) { nextToConnect < plan.count || connectingCount > 0 || signingInCount > 0 }
+            if plan.session != nil && now < connectDeadline { heartbeatAll() }
+        }
         abandonUnfinishedConnects()
         if plan.session != nil { settleSignIns() }
         control.readyLoops.add(1, ordering: .releasing)
