@@ -12,18 +12,23 @@
 #             nodes' RSS growth / their sessions; then one presence process on users
 #             0..PRESENCE_USERS-1 (500 changes/s, flip 0.1) while they stay: change -> contact
 #             p50/p99 with contacts on other nodes, and the RSS again with every session in
+#   kill      3 nodes, --node-lease-seconds 2, --disconnect-grace-seconds CLUSTER_KILL_GRACE (2):
+#             kill -9 of node 3 -> its users shown offline to a contact signed in on node 1
+#             (loadtest/cluster-kill-watch.py); not in the default CLUSTER_PARTS
 # Every node count gets a fresh cluster (Redis flushed, a copy of the seeded database, fresh
 # data directories), started completely before any client connects: a membership change
 # closes every signed-in session with 1012. The summary table, the JSON reports, every
 # node's log and the load average before and after every run go to OUTPUT_DIR.
 #
 # Usage: loadtest/cluster-figures.sh OUTPUT_DIR
-#   CLUSTER_PARTS="fanout sessions"
+#   CLUSTER_PARTS="fanout sessions kill"
 #   CLUSTER_FANOUT_NODES="1 2 3"  CLUSTER_FANOUT_USERS=10000  CLUSTER_CONTACTS=50
+#   CLUSTER_KILL_GRACE=2          --disconnect-grace-seconds of the kill part
 #   CLUSTER_FANOUT_KNEE=0         1: also a knee search per node count (up to 90 s each)
 #   CLUSTER_SESSIONS=100000  CLUSTER_SESSION_NODES=6  CLUSTER_PRESENCE_USERS=10000
 #   CLUSTER_CLIENT_MAX=18000      connections per idle client process (the fd limit is 20,000)
 #   CLUSTER_HOLD=240              seconds each idle process holds after its own sign-ins
+#   CLUSTER_REST=35               seconds from the last sign-in to the nodes' RSS reading
 #   CLUSTER_SHARDS=1              --presence-shards of every node (nodes x shards <= 64)
 #   CLUSTER_NODE_ARGS="..."       more presenced arguments for every node
 #   CLUSTER_SEED_DIR=DIR          keep the PostgreSQL cluster and the seeded template databases
@@ -48,6 +53,8 @@ SESSION_NODES=${CLUSTER_SESSION_NODES:-6}
 PRESENCE_USERS=${CLUSTER_PRESENCE_USERS:-10000}
 CLIENT_MAX=${CLUSTER_CLIENT_MAX:-18000}
 HOLD=${CLUSTER_HOLD:-240}
+REST=${CLUSTER_REST:-35}
+KILL_GRACE=${CLUSTER_KILL_GRACE:-2}
 SHARDS=${CLUSTER_SHARDS:-1}
 PG_OPTIONS=${CLUSTER_PG_OPTIONS:--c fsync=off -c synchronous_commit=off -c full_page_writes=off}
 mkdir -p "$OUT"
@@ -296,7 +303,9 @@ sessions() {
     local signin; signin=$(python3 -c "print(f'{$t1 - $t0:.1f}')")
     echo "idle processes: $ready/$k done signing in after $signin s (load $before -> $(load)); sessions homed: $(sessions_sum)" | tee -a "$OUT/sessions-rss.txt"
     echo "sessions|sessions-idle-signin|$([ "$ready" = "$k" ] && echo 0 || echo 1)|$before|$(load)|$signin" >>"$OUT/runs.txt"
-    sleep 15  # the last sign-in announcements acknowledged, the writer's batches done
+    # At rest, as issue 9 part a: the storage writer gives its page cache back after 10 s idle
+    # and freed heap goes back to the kernel every 10 s.
+    sleep "$REST"
     local rss1 homed; rss1=$(rss_sum); homed=$(sessions_sum)
     echo "held $held: nodes' RSS $rss1 B, sessions homed $homed, $(( (rss1 - rss0) / (homed > 0 ? homed : 1) )) B per session (load $(load))" | tee -a "$OUT/sessions-rss.txt"
     for i in "${!NODE_PIDS[@]}"; do
@@ -317,11 +326,30 @@ sessions() {
     stop_nodes
 }
 
+# kill: 3 nodes with a 2 s lease and a KILL_GRACE s disconnect grace; user 0 watches from
+# node 1, its contacts are signed in on node 3, node 3 gets SIGKILL: the time until user 0 is
+# shown each contact offline (loadtest/cluster-kill-watch.py), and what the survivors logged.
+killpart() {
+    template "$FANOUT_USERS" || return 1
+    fresh_db kill "$FANOUT_USERS" && start_nodes kill 3 --debounce-ms 0 --node-lease-seconds 2 \
+        --disconnect-grace-seconds "$KILL_GRACE" || { stop_nodes; return 1; }
+    local urls; IFS=, read -r -a urls <<<"$URLS"
+    run kill kill-watch 120 python3 loadtest/cluster-kill-watch.py --tokens "$TOKENS" --watcher 0 \
+        --watcher-url "${urls[0]}" --subject-url "${urls[2]}" --victim-pid "${NODE_PIDS[2]}" --json "$OUT/kill-watch.json"
+    cat "$OUT/kill-watch.out"
+    local log
+    for log in "${NODE_LOGS[0]}" "${NODE_LOGS[1]}"; do
+        echo "$(basename "$log"), after the kill:"; grep -E 'members changed|re-placed|lease|gap|warning|error' "$log" | tail -n 6 | cut -c1-220
+    done | tee "$OUT/kill-survivors.txt"
+    stop_nodes
+}
+
 for part in $PARTS; do
     case $part in
     fanout) fanout ;;
     sessions) sessions ;;
-    *) echo "unknown part $part (fanout sessions)" >&2 ;;
+    kill) killpart ;;
+    *) echo "unknown part $part (fanout sessions kill)" >&2 ;;
     esac
 done
 
@@ -396,8 +424,12 @@ if "sessions-presence" in runs:
 for path in sorted(glob.glob(os.path.join(out, "sessions-idle-*.json"))):
     name = os.path.basename(path)[:-5]
     d = load(name + ".json") or {}
-    row("sessions", "sessions-idle-hold", f"{name}: {fmt(d.get('connections'))} held, connected (signed in) in",
+    row("sessions", "sessions-idle-hold", f"{name}: {fmt(d.get('connections'))} held; WebSocket handshakes (not sign-ins) done in",
         f"{fmt(d.get('connect_seconds'), 1)} s", d or None)
+if "kill-watch" in runs:
+    d = load("kill-watch.json") or {}
+    row("kill", "kill-watch", f"kill -9 of node 3 (lease 2 s): its {d.get('contacts', '?')} signed-in users shown offline to a contact on node 1",
+        f"{d.get('shown_offline_after_kill', '?')}/{d.get('shown_online_before', '?')} after first {d.get('seconds_min')} s, median {d.get('seconds_p50')} s, last {d.get('seconds_max')} s; watcher closed {d.get('closes')}")
 header = ("part", "figure", "value", "exit", "load 1/5/15 min before → after", "s")
 widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(6)]
 print("\ncluster figures (" + out + "; " + open(os.path.join(out, "build.txt")).read().replace("\n", "; ").strip("; ") + ")")
