@@ -29,6 +29,9 @@
 #   CLUSTER_CLIENT_MAX=18000      connections per idle client process (the fd limit is 20,000)
 #   CLUSTER_HOLD=240              seconds each idle process holds after its own sign-ins
 #   CLUSTER_REST=35               seconds from the last sign-in to the nodes' RSS reading
+#   CLUSTER_IDLE_ACK=1            --acknowledge-every of the idle processes: 1 acknowledges every event
+#                                 at once (sessions at rest for the RSS figure, as issue 9 part a), but
+#                                 during the presence run that is one op back per delivery to them
 #   CLUSTER_SHARDS=1              --presence-shards of every node (nodes x shards <= 64)
 #   CLUSTER_NODE_ARGS="..."       more presenced arguments for every node
 #   CLUSTER_SEED_DIR=DIR          keep the PostgreSQL cluster and the seeded template databases
@@ -54,6 +57,7 @@ PRESENCE_USERS=${CLUSTER_PRESENCE_USERS:-10000}
 CLIENT_MAX=${CLUSTER_CLIENT_MAX:-18000}
 HOLD=${CLUSTER_HOLD:-240}
 REST=${CLUSTER_REST:-35}
+IDLE_ACK=${CLUSTER_IDLE_ACK:-1}
 KILL_GRACE=${CLUSTER_KILL_GRACE:-2}
 SHARDS=${CLUSTER_SHARDS:-1}
 PG_OPTIONS=${CLUSTER_PG_OPTIONS:--c fsync=off -c synchronous_commit=off -c full_page_writes=off}
@@ -287,12 +291,19 @@ sessions() {
     while [ "$first" -lt "$SESSIONS" ]; do
         count=$(( SESSIONS - first < CLIENT_MAX ? SESSIONS - first : CLIENT_MAX ))
         k=$((k + 1))
-        echo "== sessions sessions-idle-$k (load $before): $LT idle --signed-in --url $URLS --tokens $TOKENS --first-user $first --connections $count --repeats 1 --settle $HOLD --connect-timeout 300 --json $OUT/sessions-idle-$k.json" | tee -a "$OUT/commands.txt"
+        echo "== sessions sessions-idle-$k (load $before): $LT idle --signed-in --url $URLS --tokens $TOKENS --first-user $first --connections $count --repeats 1 --settle $HOLD --connect-timeout 300 --acknowledge-every $IDLE_ACK --json $OUT/sessions-idle-$k.json" | tee -a "$OUT/commands.txt"
         timeout $((HOLD + 400)) "$LT" idle --signed-in --url "$URLS" --tokens "$TOKENS" --first-user "$first" --connections "$count" \
-            --repeats 1 --settle "$HOLD" --connect-timeout 300 --json "$OUT/sessions-idle-$k.json" >"$OUT/sessions-idle-$k.out" 2>&1 &
+            --repeats 1 --settle "$HOLD" --connect-timeout 300 --acknowledge-every "$IDLE_ACK" \
+            --json "$OUT/sessions-idle-$k.json" >"$OUT/sessions-idle-$k.out" 2>&1 &
         CLIENT_PIDS+=($!)
         first=$((first + count))
     done
+    local clabels=() c=0 pid
+    for pid in "${CLIENT_PIDS[@]}"; do c=$((c + 1)); clabels+=("idle$c=$pid"); done
+    local node_sampler=$SAMPLER_PID
+    start_sampler "$OUT/sessions-clients.cpu" "${clabels[@]}"
+    local client_sampler=$SAMPLER_PID
+    SAMPLER_PID=$node_sampler
     local held=$((SESSIONS - PRESENCE_USERS)) deadline=$(( $(date +%s) + 330 )) ready
     while [ "$(date +%s)" -lt $deadline ]; do
         ready=$(grep -l 'connect phase over' "$OUT"/sessions-idle-*.out 2>/dev/null | wc -l)
@@ -312,8 +323,10 @@ sessions() {
         echo "  node$((i + 1)): VmRSS $(awk '/VmRSS/ {print $2}' "/proc/${NODE_PIDS[$i]}/status") kB, $(curl -s "http://${ADMINS[$i]}/metrics" | awk '$1 == "presence_core_sessions" || $1 ~ /^presence_connections.state="open"/ {printf "%s=%d ", $1, $2}')" | tee -a "$OUT/sessions-rss.txt"
     done
     echo "sessions|sessions-rss|0|$before|$(load)|$rss0 $rss1 $homed" >>"$OUT/runs.txt"
+    echo "presence run starts at uptime $(cut -d' ' -f1 /proc/uptime) (the samples' clock)" >>"$OUT/sessions-rss.txt"
     run sessions sessions-presence 200 "$LT" presence --url "$URLS" --tokens "$TOKENS" --users "$PRESENCE_USERS" --connect-timeout 300 \
         --seconds 5 --repeats 3 --json "$OUT/sessions-presence.json"
+    echo "presence run ends at uptime $(cut -d' ' -f1 /proc/uptime)" >>"$OUT/sessions-rss.txt"
     local homed2; homed2=$(sessions_sum)
     echo "after the presence run: sessions homed $homed2 (its sessions are in their grace), nodes' RSS $(rss_sum) B (load $(load))" | tee -a "$OUT/sessions-rss.txt"
     echo "waiting for the idle processes (they hold $HOLD s after signing in)"
@@ -322,6 +335,8 @@ sessions() {
     CLIENT_PIDS=()
     for i in $(seq 1 "$k"); do grep -E '^(median|  gateway|correct|INCORRECT|  - )' "$OUT/sessions-idle-$i.out" | head -8; done
     echo "sessions|sessions-idle-hold|$rc|$before|$(load)|" >>"$OUT/runs.txt"
+    stop_sampler
+    SAMPLER_PID=$client_sampler
     stop_sampler
     stop_nodes
 }
