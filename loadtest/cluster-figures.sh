@@ -299,7 +299,7 @@ sessions() {
         first=$((first + count))
     done
     local clabels=() c=0 pid
-    for pid in "${CLIENT_PIDS[@]}"; do c=$((c + 1)); clabels+=("idle$c=$pid"); done
+    for pid in "${CLIENT_PIDS[@]}"; do c=$((c + 1)); clabels+=("idle$c=children:$pid"); done  # $! is timeout: its child is the client
     local node_sampler=$SAMPLER_PID
     start_sampler "$OUT/sessions-clients.cpu" "${clabels[@]}"
     local client_sampler=$SAMPLER_PID
