@@ -25,6 +25,7 @@
 #   CLUSTER_FANOUT_NODES="1 2 3"  CLUSTER_FANOUT_USERS=10000  CLUSTER_CONTACTS=50
 #   CLUSTER_KILL_GRACE=2          --disconnect-grace-seconds of the kill part
 #   CLUSTER_FANOUT_KNEE=0         1: also a knee search per node count (up to 90 s each)
+#   CLUSTER_FANOUT_REPEATS=3      measured windows per node count (the median is reported)
 #   CLUSTER_SESSIONS=100000  CLUSTER_SESSION_NODES=6  CLUSTER_PRESENCE_USERS=10000
 #   CLUSTER_CLIENT_MAX=18000      connections per idle client process (the fd limit is 20,000)
 #   CLUSTER_HOLD=240              seconds each idle process holds after its own sign-ins
@@ -51,6 +52,7 @@ FANOUT_NODES=${CLUSTER_FANOUT_NODES:-1 2 3}
 FANOUT_USERS=${CLUSTER_FANOUT_USERS:-10000}
 CONTACTS=${CLUSTER_CONTACTS:-50}
 FANOUT_KNEE=${CLUSTER_FANOUT_KNEE:-0}
+FANOUT_REPEATS=${CLUSTER_FANOUT_REPEATS:-3}
 SESSIONS=${CLUSTER_SESSIONS:-100000}
 SESSION_NODES=${CLUSTER_SESSION_NODES:-6}
 PRESENCE_USERS=${CLUSTER_PRESENCE_USERS:-10000}
@@ -264,7 +266,7 @@ fanout() {
         for i in "${!NODE_PIDS[@]}"; do labels+=("node$((i + 1))=${NODE_PIDS[$i]}"); done
         start_sampler "$OUT/fanout-$n.cpu" "${labels[@]}" "${SIDE_LABELS[@]}"
         run fanout "fanout-$n" 400 "$LT" presence --url "$URLS" --tokens "$TOKENS" --changes-per-second 1000000 --connect-timeout 300 \
-            --flip-fraction 1 --seconds 3 --warmup 1 --drain 10 --repeats 3 --json "$OUT/fanout-$n.json"
+            --flip-fraction 1 --seconds 3 --warmup 1 --drain 10 --repeats "$FANOUT_REPEATS" --json "$OUT/fanout-$n.json"
         stop_sampler
         if [ "$FANOUT_KNEE" = 1 ]; then
             run fanout "fanout-$n-knee" 400 "$LT" presence --url "$URLS" --tokens "$TOKENS" --find-knee --p99-limit-ms 5 --connect-timeout 300 \
@@ -421,7 +423,7 @@ for path in sorted(glob.glob(os.path.join(out, "fanout-*.json"))):
     per = ", ".join(fmt(r.get("deliveries_per_second")) for r in (d.get("gateway") or {}).get("runs", []))
     cpu = busiest(os.path.join(out, name + ".cpu"))
     cpus = " ".join(f"{l} {c:.2f}" for l, c in sorted(cpu.items()))
-    row("fanout", name, f"{n} node(s), {fmt(d.get('users') or (d.get('parameters') or {}).get('users'))} users, 1M changes/s offered, flip 1: deliveries/s (median of 3)",
+    row("fanout", name, f"{n} node(s), {fmt(d.get('users') or (d.get('parameters') or {}).get('users'))} users, 1M changes/s offered, flip 1: deliveries/s (median of the windows)",
         f"{fmt(d.get('deliveries_per_second'))}/s (windows {per}; p50 {fmt(lat.get('p50'))} / p99 {fmt(lat.get('p99'))} µs; client {fmt(d.get('client_cpu_cores'), 2)} cores in the windows; busiest 3 s cores: {cpus})", d or None)
 if "sessions-rss" in runs:
     rc, before, after, figs = runs["sessions-rss"]
