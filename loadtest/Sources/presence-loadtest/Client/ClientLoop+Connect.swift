@@ -41,8 +41,9 @@ extension ClientLoop {
         local.sin_addr = sources.address(for: slot.globalIndex)
         var remote = sockaddr_in()
         remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_addr = plan.url.address
-        remote.sin_port = plan.url.port.bigEndian
+        let url = url(of: i)
+        remote.sin_addr = url.address
+        remote.sin_port = url.port.bigEndian
         let bound = withUnsafePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -75,7 +76,7 @@ extension ClientLoop {
         guard error == 0 else {
             return failConnect(i, "connect: \(String(cString: strerror(error)))", isHandshake: false)
         }
-        let request = Array(handshakeRequest(key: handshakeKey(i)).utf8)
+        let request = Array(handshakeRequest(key: handshakeKey(i), url: url(of: i)).utf8)
         let written = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         // A request of ~250 bytes always fits an empty socket buffer.
         guard written == request.count else { return failConnect(i, "handshake request not written", isHandshake: false) }
@@ -90,8 +91,14 @@ extension ClientLoop {
         return Base64.encode(bytes)
     }
 
-    func handshakeRequest(key: String) -> String {
-        var s = "GET \(plan.url.path) HTTP/1.1\r\nHost: \(plan.url.hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    /// The server of connection `i`: with several URLs (a cluster), connection n of the
+    /// run goes to URL n mod count.
+    func url(of i: Int32) -> WebSocketURL {
+        plan.urls.count == 1 ? plan.urls[0] : plan.urls[(plan.firstIndex + Int(i)) % plan.urls.count]
+    }
+
+    func handshakeRequest(key: String, url: WebSocketURL) -> String {
+        var s = "GET \(url.path) HTTP/1.1\r\nHost: \(url.hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         s += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
         if plan.offersDeflate { s += "Sec-WebSocket-Extensions: \(PerMessageDeflate.clientOffer)\r\n" }
         if let subprotocol = plan.subprotocol { s += "Sec-WebSocket-Protocol: \(subprotocol)\r\n" }

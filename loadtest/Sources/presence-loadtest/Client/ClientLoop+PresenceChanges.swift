@@ -19,7 +19,11 @@ extension ClientLoop {
         guard let session = plan.session else { return }
         let target = users[u].chosen.flipped
         var expected: Int32 = 0
-        for contact in session.users.contacts(of: u) where users[Int(contact)].hasSession { expected += 1 }
+        // Contacts that other client processes hold (outside this run's users) are not counted.
+        for contact in session.users.contacts(of: userBase + u) {
+            let c = Int(contact) - userBase
+            if c >= 0 && c < plan.count && users[c].hasSession { expected += 1 }
+        }
         users[u].chosen = target
         users[u].changeTarget = target
         users[u].changeSentAt = now
@@ -49,20 +53,22 @@ extension ClientLoop {
             result.session.hiddenViolations += 1
             if result.session.hiddenViolations == 1 { result.note("user \(i) was told about hidden user \(subject): \(text.text)") }
         }
-        if session.checksContacts && !session.users.areContacts(Int(i), subject) {
+        if session.checksContacts && !session.users.areContacts(userBase + Int(i), subject) {
             result.session.strangerEvents += 1
             if result.session.strangerEvents == 1 { result.note("user \(i) was told about non-contact \(subject): \(text.text)") }
         }
-        guard subject < plan.count, users[subject].pendingDeliveries > 0,
-              UserStatus.read(text, at: statusAt) == users[subject].changeTarget else {
+        // The subject's connection in this run, if it has one.
+        let s = subject - userBase
+        guard s >= 0, s < plan.count, users[s].pendingDeliveries > 0,
+              UserStatus.read(text, at: statusAt) == users[s].changeTarget else {
             result.session.unmatchedPresence += 1
             return
         }
-        users[subject].pendingDeliveries -= 1
+        users[s].pendingDeliveries -= 1
         outstandingSession -= 1
-        if users[subject].isChangeMeasured {
+        if users[s].isChangeMeasured {
             window.delivered += 1
-            window.latency.record(now - users[subject].changeSentAt)
+            window.latency.record(now - users[s].changeSentAt)
         }
     }
 }

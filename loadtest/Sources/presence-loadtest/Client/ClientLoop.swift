@@ -45,8 +45,10 @@ final class ClientLoop {
     /// Echo messages awaiting an answer, across all connections.
     var outstanding = 0
 
-    // Signed-in scenarios (role .user); empty otherwise. Connection i is load user i.
+    // Signed-in scenarios (role .user); empty otherwise. Connection i is load user
+    // `userBase + i` (its `slots[i].globalIndex`); `users` is indexed by connection.
     let users: UnsafeMutablePointer<UserConnection>
+    let userBase: Int
     var resumeTokens: [String?] = []
     /// Chat: per user a ring of `chatRing` sends: when each went out, and whether its reply
     /// (bit 0) and its delivery (bit 1) came back.
@@ -95,6 +97,7 @@ final class ClientLoop {
         let userSlots = plan.session == nil ? 1 : max(plan.count, 1)
         users = .allocate(capacity: userSlots)
         users.initialize(repeating: UserConnection(), count: userSlots)
+        userBase = plan.session?.firstUser ?? 0
         let ringSlots = plan.session?.workload == .chat ? max(plan.count, 1) * Self.chatRing : 1
         chatSentAt = .allocate(capacity: ringSlots)
         chatSentAt.initialize(repeating: 0, count: ringSlots)
@@ -110,7 +113,7 @@ final class ClientLoop {
         compressed.reserveCapacity(plan.payloadSize + 64)
         dirty.reserveCapacity(plan.count)
         for i in 0..<plan.count {
-            let global = plan.firstIndex + i
+            let global = plan.firstIndex + i + userBase
             slots[i].globalIndex = global
             slots[i].role = global == plan.slowIndex ? .slow : plan.role
             if slots[i].role == .echo { slots[i].outbound.reserveCapacity(plan.inFlight * (plan.payloadSize + 16)) }
@@ -141,14 +144,27 @@ final class ClientLoop {
         let connectDeadline = now + plan.connectTimeoutNanos
         result.connectStarted = now
         result.attempted = plan.count
-        pump(until: connectDeadline) { nextToConnect < plan.count || connectingCount > 0 || signingInCount > 0 }
+        // Signed-in sessions heartbeat every 20 s while the others still sign in: a connect
+        // phase longer than the server's silence timeout (two 25 s intervals) must not drop
+        // the first ones (4006).
+        while now < connectDeadline && (nextToConnect < plan.count || connectingCount > 0 || signingInCount > 0) {
+            pump(until: min(connectDeadline, now + MonotonicClock.seconds(20))) { nextToConnect < plan.count || connectingCount > 0 || signingInCount > 0 }
+            if plan.session != nil && now < connectDeadline { heartbeatAll() }
+        }
         abandonUnfinishedConnects()
         if plan.session != nil { settleSignIns() }
         control.readyLoops.add(1, ordering: .releasing)
 
-        // Wait for the main thread's start signal, answering pings meanwhile.
-        let startDeadline = now + plan.connectTimeoutNanos + MonotonicClock.seconds(10)
-        pump(until: startDeadline) { control.startNanos.load(ordering: .acquiring) == 0 }
+        // Wait for the main thread's start signal, answering pings meanwhile. A hold
+        // (idle) gives it after its --settle, which may be long: it may wait up to its hold
+        // limit more, and signed-in sessions heartbeat every 20 s meanwhile, as in the hold
+        // itself, so a settle past the server's silence timeout does not drop them (4006).
+        let holds = plan.role == .idle || plan.session?.workload == .hold
+        let startDeadline = now + plan.connectTimeoutNanos + MonotonicClock.seconds(10) + (holds ? plan.holdLimitNanos : 0)
+        while now < startDeadline && control.startNanos.load(ordering: .acquiring) == 0 {
+            pump(until: min(startDeadline, now + MonotonicClock.seconds(20))) { control.startNanos.load(ordering: .acquiring) == 0 }
+            if plan.session != nil && control.startNanos.load(ordering: .acquiring) == 0 { heartbeatAll() }
+        }
         let start = control.startNanos.load(ordering: .acquiring)
         guard start != 0 else { result.note("the run never started (another loop hung while connecting)"); return finish() }
 

@@ -1,7 +1,8 @@
 /// What one client loop does in one run: its share of the connections and the timeline.
 /// Every duration is bounded, so a run ends by itself even if the server stops answering.
 struct LoopPlan: Sendable {
-    var url: WebSocketURL
+    /// Connection i (global index) goes to `urls[i % urls.count]`.
+    var urls: [WebSocketURL]
     /// Global indices `firstIndex ..< firstIndex + count` belong to this loop.
     var firstIndex: Int
     var count: Int

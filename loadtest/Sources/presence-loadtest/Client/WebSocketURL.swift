@@ -31,6 +31,14 @@ struct WebSocketURL: CustomStringConvertible {
         address = a
     }
 
+    /// `--url`: one URL, or several separated by commas (a cluster's nodes); connection i
+    /// of a run goes to URL i mod n.
+    static func list(_ text: String) throws(LoadTestError) -> [WebSocketURL] {
+        var urls: [WebSocketURL] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) { urls.append(try WebSocketURL(String(part))) }
+        return urls
+    }
+
     /// The `Host` header value.
     var hostHeader: String { "\(host):\(port)" }
 

@@ -4,7 +4,7 @@ import Glibc
 
 /// Options every load scenario takes.
 struct CommonOptions: ParsableArguments {
-    @Option(help: "The server's WebSocket URL: ws://127.x.y.z:PORT/PATH (loopback only).")
+    @Option(help: "The server's WebSocket URL: ws://127.x.y.z:PORT/PATH (loopback only). Several, separated by commas (a cluster's nodes): connection i goes to URL i mod n.")
     var url: String
 
     @Option(help: "Write the JSON report to this file.")
@@ -47,8 +47,8 @@ struct CommonOptions: ParsableArguments {
 
     /// The gateway first, then the peer if one is compared.
     func targets() throws(LoadTestError) -> [Target] {
-        var list = [Target(label: "gateway", url: try WebSocketURL(url), pid: serverPid)]
-        if let compareUrl { list.append(Target(label: "peer", url: try WebSocketURL(compareUrl), pid: comparePid)) }
+        var list = [Target(label: "gateway", urls: try WebSocketURL.list(url), pid: serverPid)]
+        if let compareUrl { list.append(Target(label: "peer", urls: [try WebSocketURL(compareUrl)], pid: comparePid)) }
         return list
     }
 
@@ -68,7 +68,7 @@ struct CommonOptions: ParsableArguments {
     func settings(connections: Int, payloadSize: Int = 128, inFlight: Int = 1, deflate: Bool = false,
                   seconds: Double = 0, warmup: Double = 0) throws(LoadTestError) -> RunSettings {
         RunSettings(
-            url: try WebSocketURL(url), connections: connections, threads: threads, payloadSize: payloadSize,
+            urls: try WebSocketURL.list(url), connections: connections, threads: threads, payloadSize: payloadSize,
             inFlight: inFlight, deflate: deflate, seconds: seconds, warmupSeconds: warmup, drainSeconds: 5, seed: seed,
             connectionsPerSourceAddress: connectionsPerSourceAddress ?? SourceAddressPool.defaultPerAddress(),
             connectConcurrency: connectConcurrency, connectTimeoutSeconds: connectTimeout,

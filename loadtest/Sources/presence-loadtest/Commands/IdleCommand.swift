@@ -29,6 +29,9 @@ struct IdleCommand: ParsableCommand {
     @Flag(help: "Sign every connection in over presence.v1 (needs --tokens and a /ws URL).")
     var signedIn = false
 
+    @Option(help: "With --signed-in: connection i signs in as user K + i of the token file (client processes that share one seeded population take disjoint ranges; only their token lines are rewritten).")
+    var firstUser = 0
+
     @Option(help: "Signed-in sessions acknowledge (a heartbeat with their last seq) once this many events are unacknowledged.")
     var acknowledgeEvery: UInt64 = 1
 
@@ -42,6 +45,8 @@ struct IdleCommand: ParsableCommand {
         if serverHeap && common.serverPid == nil { throw ValidationError("--server-heap needs --server-pid") }
         guard (1...1_000_000).contains(connections) else { throw ValidationError("--connections must be 1...1000000") }
         if signedIn { try common.validateSignedIn("idle --signed-in") }
+        guard firstUser >= 0 else { throw ValidationError("--first-user must be at least 0") }
+        if firstUser > 0 && !signedIn { throw ValidationError("--first-user applies to --signed-in") }
     }
 
     func run() throws {
@@ -51,11 +56,15 @@ struct IdleCommand: ParsableCommand {
         var plan: SessionPlan?
         if signedIn {
             let users = try session.loadUsers(for: "idle --signed-in")
-            guard connections <= users.count else { throw ValidationError("--connections \(connections): the token file has \(users.count) users") }
+            guard firstUser + connections <= users.count else {
+                throw ValidationError("--first-user \(firstUser) --connections \(connections): the token file has \(users.count) users")
+            }
+            if firstUser > 0 || connections < users.count { users.signedRange = firstUser..<(firstUser + connections) }
             plan = SessionPlan(workload: .hold, users: users)
+            plan?.firstUser = firstUser
             plan?.acknowledgeEvery = max(1, acknowledgeEvery)
         }
-        print("idle: \(connections)\(signedIn ? " signed-in" : "") connections × \(common.repeats), \(signedIn ? 1 : common.threads) client thread(s), "
+        print("idle: \(connections)\(signedIn ? " signed-in" : "")\(firstUser > 0 ? " (users from \(firstUser))" : "") connections × \(common.repeats), \(signedIn ? 1 : common.threads) client thread(s), "
               + "\(s.connectionsPerSourceAddress) per source address")
         let (summaries, failures, memory) = try IdleScenario.run(s, targets: targets, repeats: common.repeats, session: plan,
                                                                  readsHeap: serverHeap, settleSeconds: max(0, settle))

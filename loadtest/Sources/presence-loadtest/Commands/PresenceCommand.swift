@@ -29,8 +29,11 @@ struct PresenceCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var session: SessionOptions
 
-    @Option(help: "Users to sign in (the first U of the token file; default: all).")
+    @Option(help: "Users to sign in (the first U of the token file from --first-user; default: all the rest).")
     var users: Int?
+
+    @Option(help: "Connection i signs in as user K + i of the token file: client processes that share one seeded population (a cluster run) take disjoint ranges. Contacts outside this run's users get no expectations; only this run's token lines are rewritten.")
+    var firstUser = 0
 
     @Option(help: "Fraction of the visible users that change status.")
     var flipFraction = 0.1
@@ -70,6 +73,7 @@ struct PresenceCommand: ParsableCommand {
         guard p99LimitMs > 0 && p99LimitMs <= 60_000, (1...50).contains(kneeMaxSteps), (0...5).contains(kneeRetries), kneeMaxSeconds > 0 && kneeMaxSeconds <= 1800 else {
             throw ValidationError("--p99-limit-ms (0, 60000], --knee-max-steps 1...50, --knee-retries 0...5, --knee-max-seconds (0, 1800]")
         }
+        guard firstUser >= 0 else { throw ValidationError("--first-user must be at least 0") }
         guard (0...1).contains(flipFraction) else { throw ValidationError("--flip-fraction must be 0...1") }
         guard changesPerSecond > 0 && changesPerSecond <= 1_000_000 else { throw ValidationError("--changes-per-second must be in (0, 1000000]") }
         guard seconds > 0 && seconds <= 600, warmup >= 0 && warmup <= 60, drain > 0 && drain <= 120, settle >= 0 && settle <= 60 else {
@@ -79,13 +83,16 @@ struct PresenceCommand: ParsableCommand {
 
     func run() throws {
         let loadUsers = try session.loadUsers(for: "presence")
-        let count = min(users ?? loadUsers.count, loadUsers.count)
+        guard firstUser < loadUsers.count else { throw ValidationError("--first-user \(firstUser): the token file has \(loadUsers.count) users") }
+        let count = min(users ?? loadUsers.count - firstUser, loadUsers.count - firstUser)
+        if firstUser > 0 || count < loadUsers.count { loadUsers.signedRange = firstUser..<(firstUser + count) }
         let targets = try common.targets()
         try common.prepareDescriptors(for: count, targets: targets)
         var s = try common.settings(connections: count, seconds: seconds, warmup: warmup)
         s.drainSeconds = drain
         var plan = SessionPlan(workload: .presence, users: loadUsers)
-        plan.flippers = SessionOptions.flippers(loadUsers, count: count, fraction: flipFraction, seed: common.seed)
+        plan.firstUser = firstUser
+        plan.flippers = SessionOptions.flippers(loadUsers, count: count, fraction: flipFraction, seed: common.seed, firstUser: firstUser)
         plan.changesPerSecond = changesPerSecond
         plan.windows = common.repeats
         plan.settleNanos = MonotonicClock.seconds(settle)
@@ -97,8 +104,8 @@ struct PresenceCommand: ParsableCommand {
             plan.knee = search
             plan.kneeSeconds = kneeMaxSeconds
         }
-        let hidden = (0..<count).filter { loadUsers.isHidden[$0] }.count
-        print("presence: \(count) users (\(hidden) hidden), \(plan.flippers.count) flippers, \(f(changesPerSecond)) changes/s, "
+        let hidden = (0..<count).filter { loadUsers.isHidden[firstUser + $0] }.count
+        print("presence: \(count) users\(firstUser > 0 ? " from user \(firstUser)" : "") (\(hidden) hidden), \(plan.flippers.count) flippers, \(f(changesPerSecond)) changes/s, "
               + (findKnee ? "start of a knee search for p99 ≤ \(f(p99LimitMs)) ms, \(f(seconds)) s per step, at most \(kneeMaxSteps) steps / \(f(kneeMaxSeconds)) s"
                  : "\(f(seconds)) s × \(common.repeats) windows on one set of sessions"))
         let (summary, failures, knee) = try PresenceScenario.run(s, target: targets[0], plan: plan)

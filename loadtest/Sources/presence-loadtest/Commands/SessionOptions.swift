@@ -16,9 +16,10 @@ struct SessionOptions: ParsableArguments {
         return try LoadUsers(tokensPath: tokens, graphPath: graph ?? tokens + ".graph")
     }
 
-    /// A seeded choice of `fraction` of the visible users among the first `count`.
-    static func flippers(_ users: LoadUsers, count: Int, fraction: Double, seed: UInt64) -> [Int32] {
-        var visible = (0..<count).filter { !users.isHidden[$0] }.map(Int32.init)
+    /// A seeded choice of `fraction` of the visible users among users `firstUser ..<
+    /// firstUser + count`, as connection indices (user `firstUser + i` is connection i).
+    static func flippers(_ users: LoadUsers, count: Int, fraction: Double, seed: UInt64, firstUser: Int = 0) -> [Int32] {
+        var visible = (0..<count).filter { !users.isHidden[firstUser + $0] }.map(Int32.init)
         var generator = SeededGenerator(seed: seed ^ 0xF11F)
         visible.shuffle(using: &generator)
         return Array(visible.prefix(Int((fraction * Double(visible.count)).rounded())))

@@ -8,7 +8,7 @@ enum EchoScenario {
             // Targets alternate inside each repeat, so drift on the machine hits both alike.
             for (t, target) in targets.enumerated() {
                 var s = settings
-                s.url = target.url
+                s.urls = target.urls
                 let o = try LoadRun.execute(s, role: .echo, serverPID: target.pid)
                 let figures = figures(o, settings: s)
                 runs[t].append(figures)

@@ -1,7 +1,8 @@
 /// A server a scenario runs against: the gateway, or the peer it is compared with.
 struct Target {
     var label: String
-    var url: WebSocketURL
+    /// One URL, or a cluster's nodes (connection i goes to URL i mod n).
+    var urls: [WebSocketURL]
     var pid: Int32?
 }
 
@@ -80,7 +81,7 @@ struct TargetSummary: Codable {
     var runs: [RepeatFigures]
 
     init(_ target: Target, runs: [RepeatFigures], rssBaseline: Int? = nil) {
-        url = target.url.description
+        url = target.urls.map(\.description).joined(separator: ",")
         pid = target.pid
         self.runs = runs
         serverRssBaselineBytes = rssBaseline

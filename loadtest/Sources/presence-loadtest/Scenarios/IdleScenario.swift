@@ -1,3 +1,5 @@
+import Glibc
+
 /// `idle`: N connections that say nothing; the server's VmRSS with them open, per
 /// connection, and how long connecting took.
 enum IdleScenario {
@@ -34,12 +36,15 @@ enum IdleScenario {
         for r in 1...repeats {
             for (t, target) in targets.enumerated() {
                 var s = settings
-                s.url = target.url
+                s.urls = target.urls
                 if let pid = target.pid, let base = baselines[t] { waitForServerToForget(pid: pid, files: base.files) }
                 let rssBefore = try target.pid.map { pid throws(LoadTestError) in try ProcessStats.residentBytes(pid: pid) }
                 let clientBefore = ProcessStats.ownResidentBytes()
                 let o = try LoadRun.execute(s, role: session == nil ? .idle : .user, serverPID: target.pid,
                                             subprotocol: session == nil ? nil : WireNames.subprotocol, session: session) { () throws(LoadTestError) -> [String: Double] in
+                    // For scripts that start other clients once these are all in (a cluster run).
+                    print("  \(target.label) #\(r): connect phase over, holding \(f(settleSeconds)) s")
+                    fflush(nil)  // every stream: stdout is a pipe or file in scripts
                     MonotonicClock.sleep(seconds: settleSeconds)
                     var seen: [String: Double] = ["client_rss": Double(ProcessStats.ownResidentBytes())]
                     if let pid = target.pid { seen["server_rss"] = Double(try ProcessStats.residentBytes(pid: pid)) }

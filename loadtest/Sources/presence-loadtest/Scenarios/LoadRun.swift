@@ -3,7 +3,8 @@ import Histogram
 
 /// The knobs of one run, shared by every scenario.
 struct RunSettings {
-    var url: WebSocketURL
+    /// Connection i goes to `urls[i % urls.count]` (several: a cluster's nodes).
+    var urls: [WebSocketURL]
     var connections: Int
     var threads: Int
     var payloadSize: Int
@@ -54,7 +55,7 @@ enum LoadRun {
             let first = s.connections * t / threads
             let last = s.connections * (t + 1) / threads
             let plan = LoopPlan(
-                url: s.url, firstIndex: first, count: last - first, role: role, slowIndex: slowIndex,
+                urls: s.urls, firstIndex: first, count: last - first, role: role, slowIndex: slowIndex,
                 payloadSize: s.payloadSize, inFlight: s.inFlight, offersDeflate: s.deflate,
                 slowMessageSize: s.slowMessageSize, slowMessageLimit: s.slowMessageLimit, seed: s.seed,
                 connectionsPerSourceAddress: s.connectionsPerSourceAddress,

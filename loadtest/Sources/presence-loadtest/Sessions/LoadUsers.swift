@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// The users a signed-in scenario plays: their device tokens and contact graph, as
 /// `presencectl seed-load` wrote them (format in `Sources/presencectl/LoadUserFiles.swift`).
@@ -16,6 +17,10 @@ final class LoadUsers: @unchecked Sendable {
     let count: Int
     /// Rotated as sign-ins succeed: a token sign-in invalidates the token it used.
     var tokens: [String]
+    /// The users this process signs in, when not all (--first-user / --users): only their
+    /// lines of the token file are rewritten, so client processes sharing one file keep
+    /// each other's rotated tokens.
+    var signedRange: Range<Int>?
     let isHidden: [Bool]
     let contactStart: [Int32]
     let contactList: [Int32]
@@ -90,9 +95,30 @@ final class LoadUsers: @unchecked Sendable {
 
     /// Rewrites the token file with the rotated tokens (temporary file, then rename).
     func saveTokens() throws(LoadTestError) {
-        let temporary = tokensPath + ".tmp"
+        if let range = signedRange, range != 0..<count { return try saveTokens(in: range) }
+        try write(tokens, to: tokensPath + ".tmp")
+    }
+
+    /// Rewrites only the lines of `range`, under an exclusive lock on `TOKENS.lock`: the
+    /// other lines are read again from the file, as other processes left them.
+    func saveTokens(in range: Range<Int>) throws(LoadTestError) {
+        let lockPath = tokensPath + ".lock"
+        let lock = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw .syscallFailed("open \(lockPath)", errno: errno) }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX) == 0 else { throw .syscallFailed("flock \(lockPath)", errno: errno) }
+        guard let text = try? String(contentsOfFile: tokensPath, encoding: .utf8) else {
+            throw .invalidOption("--tokens \(tokensPath): cannot read it again to save the rotated tokens")
+        }
+        var lines = text.split(separator: "\n").map(String.init)
+        guard lines.count == count else { throw .invalidOption("--tokens \(tokensPath) now has \(lines.count) lines, not \(count)") }
+        for u in range { lines[u] = tokens[u] }
+        try write(lines, to: tokensPath + ".tmp.\(getpid())")
+    }
+
+    private func write(_ lines: [String], to temporary: String) throws(LoadTestError) {
         do {
-            try Data((tokens.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: temporary))
+            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: temporary))
         } catch {
             throw .cannotWriteReport(path: temporary, reason: "\(error)")
         }

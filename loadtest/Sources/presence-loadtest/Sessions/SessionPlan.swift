@@ -19,6 +19,10 @@ struct SessionPlan: Sendable {
 
     var workload: Workload
     var users: LoadUsers
+    /// Connection i signs in as user `firstUser + i` of the token file (presence and idle
+    /// --first-user: client processes that share one seeded population). Everything else
+    /// in a loop — `flippers`, the `users` array — is indexed by connection.
+    var firstUser = 0
     /// Users that change status (presence, storm): a seeded choice among the visible.
     var flippers: [Int32] = []
     var changesPerSecond = 0.0
