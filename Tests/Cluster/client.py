@@ -71,12 +71,16 @@ class Client:
         deadline = time.monotonic() + seconds
         try:
             while (left := deadline - time.monotonic()) > 0:
-                self._keep_alive()
-                try:
-                    self._recv(min(left, 1))
-                except TimeoutError:
-                    pass
+                self._step(left)
         except Closed:
+            pass
+
+    def _step(self, left):
+        """Heartbeat if due, then read for at most a second (Closed when the server closed)."""
+        self._keep_alive()
+        try:
+            self._recv(min(left, 1))
+        except TimeoutError:
             pass
 
     def _keep_alive(self):
@@ -124,11 +128,8 @@ class Client:
             left = deadline - time.monotonic()
             if left <= 0 or self.closed:
                 return None
-            self._keep_alive()
             try:
-                self._recv(min(left, 1))
-            except TimeoutError:
-                pass
+                self._step(left)
             except Closed:
                 return None
 

@@ -208,13 +208,9 @@ final class ClusterNode: @unchecked Sendable {
             frame = .signIn(epoch: epoch.tag, connection: target.connection.packed, requestID: target.requestID,
                             principal: ReplyEncoder.principalMembers(principal), request: request)
         case .resume(let token, let lastSeq, let target):
-            guard token.secret.count == 16 else { return false }
-            let words = token.secret.reduce(into: (UInt64(0), UInt64(0), 0)) { w, byte in
-                if w.2 < 8 { w.0 = w.0 << 8 | UInt64(byte) } else { w.1 = w.1 << 8 | UInt64(byte) }
-                w.2 += 1
-            }
+            guard let (high, low) = token.secretWords else { return false }
             frame = .resume(epoch: epoch.tag, connection: target.connection.packed, requestID: target.requestID,
-                            session: token.session, secretHigh: words.0, secretLow: words.1, lastSeq: lastSeq)
+                            session: token.session, secretHigh: high, secretLow: low, lastSeq: lastSeq)
         case .connectionLost(let session, let connection):
             frame = .connectionLost(epoch: epoch.tag, session: session, connection: connection.packed)
         case .command(let command, nil, _):
@@ -466,7 +462,7 @@ final class ClusterNode: @unchecked Sendable {
         runtime.metrics.clusterReplacements.increment()
         log.info("re-placed", metadata: ["members": "\(members)", "epoch": "\(epoch.tag)", "inPlace": "\(inPlace)",
                                          "rows": "\(shownRows.count)",
-                                         "ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)"])
+                                         "ms": "\(GatewayMetrics.nanoseconds(ContinuousClock.now - started) / 1_000_000)"])
     }
 
     /// Closes with 1012 the signed-in connections of this node signed in under the epoch

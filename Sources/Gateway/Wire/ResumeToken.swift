@@ -81,10 +81,17 @@ public struct ResumeToken: Hashable, Sendable {
 
     /// Whether the token's secret is this pair of words, in constant time.
     public func hasSecret(high: UInt64, low: UInt64) -> Bool {
-        guard secret.count == 16 else { return false }
+        guard let (h, l) = secretWords else { return false }
+        return (h ^ high) | (l ^ low) == 0
+    }
+
+    /// The secret as the two words a `SessionAttachment` keeps (big-endian halves); nil
+    /// unless it is 16 bytes.
+    public var secretWords: (high: UInt64, low: UInt64)? {
+        guard secret.count == 16 else { return nil }
         var h: UInt64 = 0, l: UInt64 = 0
         for i in 0..<8 { h = h << 8 | UInt64(secret[i]); l = l << 8 | UInt64(secret[8 + i]) }
-        return (h ^ high) | (l ^ low) == 0
+        return (h, l)
     }
 
     public func hasSecret(_ expected: [UInt8]) -> Bool {
