@@ -46,7 +46,10 @@ public final class WebSocketClient {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, host, &addr.sin_addr)
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { Glibc.close(fd); throw Failure.closed }
+        // Every property is set, so a throw from here on runs deinit, which closes the
+        // descriptor: closing it here too would close a number another thread may
+        // already have been given.
+        guard rc == 0 else { throw Failure.closed }
         if let tlsContext {
             guard let session = TLSSession(context: tlsContext, serverName: serverName ?? host) else { throw Failure.tls }
             tls = session
