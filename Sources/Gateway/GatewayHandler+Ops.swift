@@ -14,9 +14,9 @@ extension GatewayHandler {
         switch (request.op, word.phase) {
         case (.signIn(let credential), .awaitingSignIn):
             loop.setHandlerWord(ConnectionWord.signingIn(SignInMethod(credential)).raw, for: id)
-            // On a cluster node a sign-in may cross to its home, whose re-placement can drop
-            // it: unanswered after the sign-in allowance, the connection closes with 1012.
-            if runtime.cluster != nil { armSignInDeadline(id, signingIn: true, on: loop) }
+            // No deadline while it is checked here, however long storage takes (a storm's
+            // queue); on a cluster node one starts when it crosses to its home
+            // (`GatewayRuntime.awaitHome`).
             runtime.signIn(credential, target: target, remoteAddress: remoteAddress)
         case (.resume(let token, let lastSeq), .awaitingSignIn):
             // A token of another node (or, in a cluster, of none) is as unknown as an
@@ -27,7 +27,6 @@ extension GatewayHandler {
                 return
             }
             loop.setHandlerWord(ConnectionWord.signingIn(.resume).raw, for: id)
-            if runtime.cluster != nil { armSignInDeadline(id, signingIn: true, on: loop) }
             if !runtime.presence.offer(.resume(token, lastSeq: lastSeq, target: target), replyTo: target) {
                 // Refused `overloaded`: the connection may try again.
                 loop.setHandlerWord(ConnectionWord.awaitingSignIn.raw, for: id)

@@ -23,7 +23,8 @@ public final class GatewayHandler: ConnectionHandler {
     let runtime: GatewayRuntime
     let decoder = ClientOpDecoder()
     /// Connections in the order they must sign in by (all get the same allowance).
-    /// `signingIn`: armed when a cluster node's sign-in started, not when the connection opened.
+    /// `signingIn`: armed when a cluster node's sign-in crossed to its home (`GatewayRuntime.awaitHome`),
+    /// not when the connection opened.
     var signInDeadlines: [(deadline: Int64, id: ConnectionID, signingIn: Bool)] = []
     var signInDeadlineHead = 0
     let hello: [UInt8]
@@ -144,8 +145,8 @@ public final class GatewayHandler: ConnectionHandler {
                 reply(id, ReplyEncoder.closing(code), on: loop)
                 loop.close(id, code: code.closeCode, reason: code.reason)
             case .signingIn? where armedSigningIn:
-                // Armed again when the sign-in started (cluster nodes only): it got no
-                // answer in a whole allowance, so its home lost it in a re-placement.
+                // Armed again when the sign-in crossed to its home (cluster nodes only): no
+                // answer in a whole allowance since, so its home lost it in a re-placement.
                 loop.close(id, code: .serviceRestart, reason: "cluster_changed")
             default:
                 break

@@ -11,6 +11,8 @@ through nginx or straight to the node a check needs. Sections:
   b. a chat to an offline user, delivered at sign-in on a third node
   c. a call across nodes; the caller is busy to its contacts meanwhile
   d. a profile change closes the user's sessions on two nodes with 4003
+  h. a sign-in that storage holds up for longer than the sign-in allowance (a storm's
+     queue) still completes across nodes, instead of being closed as lost
   e. SIGKILL of a node: its users shown offline within 2 leases + grace (those homed
      elsewhere only when the grace ends); no acknowledged chat lost; the other clients get
      1012 and sign in again; one who does shows no flap
@@ -321,6 +323,57 @@ def profile_change(run):
     run.close_all()
 
 
+# h. A sign-in held up by storage for longer than the sign-in allowance.
+
+# PostgresConnection.writeLockKey: every outermost transaction of every node takes it.
+WRITE_LOCK_KEY = 0x7072_6573
+SIGN_IN_ALLOWANCE = 10  # presenced's default --sign-in-timeout-seconds
+
+
+def slow_sign_in(run):
+    """In a storm, sign-ins queue for storage (one write lock for the whole cluster), so
+    one can take longer than the sign-in allowance at its edge. The cluster's safety net
+    for a sign-in its home lost must not take it for lost: the net starts only when the
+    edge hands the sign-in to its home."""
+    n1, n2, _ = run.nodes
+    h = run.user("hal", n2)
+    hold = SIGN_IN_ALLOWANCE + 4
+    # The write lock held from outside, as a long queue of other nodes' batches would.
+    holder = subprocess.Popen(["psql", DATABASE_URL, "-Atq", "-c",
+                               f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY}); SELECT pg_sleep({hold}); COMMIT;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        granted = ""
+        for _ in range(50):
+            granted = subprocess.run(["psql", DATABASE_URL, "-Atqc",
+                                      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"],
+                                     capture_output=True, text=True, timeout=10).stdout.strip()
+            if granted == "1":
+                break
+            time.sleep(0.1)
+        check("h. control: the write lock is held from outside", granted == "1", granted)
+        H = run.connect(n1, "H")
+        started = time.monotonic()
+        try:
+            reply = H._signed_in(H.request("signIn", seconds=hold + 15, method="password", email=h,
+                                           password=client_module.PASSWORD, device="desktop", staySignedIn=True))
+        except Closed:
+            reply = {}
+        took = time.monotonic() - started
+        info(f"the held sign-in took {took:.1f} s; closed: {H.closed.code if H.closed else 'no'}")
+        check(f"h. control: the sign-in waited for storage longer than the allowance ({SIGN_IN_ALLOWANCE} s)",
+              took > SIGN_IN_ALLOWANCE, f"{took:.1f} s")
+        check("h. the held sign-in on node 1 completes with its home on node 2, not closed as lost",
+              reply.get("type") == "ok" and H.home == n2.id and not H.closed, H.describe())
+        check("h. and the session works", not H.closed and H.request("activity").get("type") == "ok", H.describe())
+    finally:
+        try:
+            holder.wait(timeout=hold + 15)
+        except subprocess.TimeoutExpired:
+            holder.kill()
+        run.close_all()
+
+
 # e. SIGKILL of a node.
 
 def node_killed(run):
@@ -623,7 +676,7 @@ def main():
         info(f"nodes (id: public port, admin port): {[(n.id, n.port, n.admin) for n in cluster.nodes]}; "
              f"nginx {cluster.nginx.port}; redis {cluster.redis.port}; started in {time.monotonic() - started:.1f} s")
         run = Run(cluster)
-        for section in (presence_across_nodes, offline_chat, call_across_nodes, profile_change, node_killed, redis_restart,
+        for section in (presence_across_nodes, offline_chat, call_across_nodes, profile_change, slow_sign_in, node_killed, redis_restart,
                         node_drained):
             t = time.monotonic()
             try:

@@ -218,8 +218,14 @@ final class ClusterNode: @unchecked Sendable {
         default:
             return false
         }
-        if !send(frame, to: node), case .signIn(_, let target, _) = input {
+        let isSent = send(frame, to: node)
+        switch input {
+        case .signIn(_, let target, _) where !isSent:
             runtime.signInRefused(target, session: nil, runtime.overloadedReply())
+        case .signIn(_, let target, _), .resume(_, _, let target):
+            runtime.awaitHome(target.connection)
+        default:
+            break
         }
         return true
     }

@@ -154,6 +154,19 @@ final class GatewayRuntime: @unchecked Sendable {
         self.reply(target, ReplyEncoder.error(id: target.requestID, reply))
     }
 
+    /// A local connection's sign-in or resume crossed to its home on another node. A home
+    /// that re-places drops what it had not applied, and an edge learns of that only if
+    /// it re-places too; so, unanswered a whole sign-in allowance after this, the
+    /// connection closes with 1012 and the client signs in again. The allowance starts
+    /// here, not at the op: the edge's own checks (storage, behind every node's write
+    /// lock in a storm) may take longer than it, and are not lost.
+    func awaitHome(_ connection: ConnectionID) {
+        guard RemoteConnection.parse(connection) == nil else { return }
+        server.execute(on: connection) { [self] loop in
+            handler(of: connection).armSignInDeadline(connection, signingIn: true, on: loop)
+        }
+    }
+
     /// A local connection's sign-in failed: it may sign in again, with a fresh allowance.
     func resetSignIn(_ connection: ConnectionID) {
         server.execute(on: connection) { [self] loop in
