@@ -16,8 +16,9 @@
 # --cluster-url, --database-url, a 2 s lease and a 5 s disconnect grace, and a private
 # nginx rendered from deploy/nginx.conf with the three nodes as its upstream; and checks
 # presence, chats, calls and profile changes across nodes, a sign-in held up by storage
-# past the sign-in allowance, a node's SIGKILL, a Redis restart and a SIGTERM drain. Everything started is stopped on exit, failed or not (the process group and
-# the PostgreSQL server). The last line is "N passed, N failed".
+# past the sign-in allowance, a node's SIGKILL, a Redis restart and a SIGTERM drain.
+# Everything started is stopped on exit, failed or not (the process group and the
+# PostgreSQL server). The last line is "N passed, N failed".
 # PRESENCE_CLUSTER_LOGS=DIR keeps the nodes', nginx's and redis-server's logs in DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
