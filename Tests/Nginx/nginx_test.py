@@ -151,7 +151,10 @@ class Stack:
             self.log.close()
 
     def show_logs(self):
-        for name in ("error.log", "presenced.log"):
+        # access.log: each request's status, time and upstream, for a failure's post-mortem
+        # (a wss:// upgrade through the TLS listener once got no answer within 10 s, seen
+        # once in a clean-clone run and not since).
+        for name in ("error.log", "access.log", "presenced.log"):
             path = os.path.join(self.dir, name)
             if os.path.exists(path):
                 print(f"--- {path} (last lines)")
